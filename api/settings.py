@@ -1,0 +1,101 @@
+"""Settings: one class, built from the environment (or CLI flags) by the app factory.
+
+A bad setting stops start-up with a `SettingsError` naming the variable.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+ENVIRONMENTS = ("development", "production")
+
+
+class SettingsError(ValueError):
+    def __init__(self, variable: str, problem: str) -> None:
+        super().__init__(f"{variable}: {problem}")
+        self.variable = variable
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "sqlite:///var/registry.db"
+    env: str = "development"
+    issuer: str = "http://127.0.0.1:8000"
+    audience: str = "criminal-record-registry"
+    jwks_url: str | None = None
+    signing_key_file: str = "var/signing-key.pem"
+    token_ttl_seconds: int = 900
+    # Query limits (CONTRACT.md §2).
+    max_query_tokens: int = 2000
+    max_query_depth: int = 10
+    max_aliases: int = 15
+    max_directives: int = 50
+    max_query_cost: int = 5000
+    max_page_size: int = 100
+    # Seconds between polls of the policy table for edits made by other processes.
+    policy_poll_seconds: float = 1.0
+    # Benchmarks only: answers every decision with permit. Refused in production.
+    authz_disabled: bool = False
+    db_pool_size: int = 10
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name == "extra":
+                continue
+            variable = f"REGISTRY_{f.name.upper()}"
+            if variable in env:
+                values[f.name] = _parse(variable, env[variable], f.default)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values).validated()
+
+    def with_(self, **changes: Any) -> Settings:
+        return replace(self, **changes).validated()
+
+    def validated(self) -> Settings:
+        if self.env not in ENVIRONMENTS:
+            raise SettingsError("REGISTRY_ENV", f"must be one of {', '.join(ENVIRONMENTS)}")
+        scheme = self.database_url.split(":", 1)[0]
+        if not (scheme.startswith("sqlite") or scheme.startswith("postgresql")):
+            raise SettingsError("REGISTRY_DATABASE_URL", "must be a sqlite:// or postgresql:// URL")
+        if self.production and self.authz_disabled:
+            raise SettingsError("REGISTRY_AUTHZ_DISABLED", "is refused in production")
+        if self.token_ttl_seconds <= 0:
+            raise SettingsError("REGISTRY_TOKEN_TTL_SECONDS", "must be positive")
+        if self.jwks_url is not None and not self.jwks_url.startswith(("https://", "http://")):
+            raise SettingsError("REGISTRY_JWKS_URL", "must be an http(s) URL")
+        for name in ("max_query_tokens", "max_query_depth", "max_aliases", "max_directives",
+                     "max_query_cost", "max_page_size"):
+            if getattr(self, name) <= 0:
+                raise SettingsError(f"REGISTRY_{name.upper()}", "must be positive")
+        return self
+
+
+def _parse(variable: str, raw: str, default: Any) -> Any:
+    if isinstance(default, bool):
+        if raw.lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.lower() in ("0", "false", "no", "off", ""):
+            return False
+        raise SettingsError(variable, "must be true or false")
+    if isinstance(default, int):
+        try:
+            return int(raw)
+        except ValueError:
+            raise SettingsError(variable, "must be a whole number") from None
+    if isinstance(default, float):
+        try:
+            return float(raw)
+        except ValueError:
+            raise SettingsError(variable, "must be a number") from None
+    return raw or None if default is None else raw

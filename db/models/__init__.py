@@ -1,0 +1,22 @@
+"""The registry's tables. Import every model here so that metadata and Alembic see them."""
+
+from db.models.agencies import Agency
+from db.models.audit import AuditCheckpoint, AuditEvent
+from db.models.clients import Client
+from db.models.notices import Notice
+from db.models.people import Offender
+from db.models.policies import PolicyRecord
+from db.models.records import ExecutionEvent, Judgment, SealEvent
+
+__all__ = [
+    "Agency",
+    "AuditCheckpoint",
+    "AuditEvent",
+    "Client",
+    "ExecutionEvent",
+    "Judgment",
+    "Notice",
+    "Offender",
+    "PolicyRecord",
+    "SealEvent",
+]
