@@ -1,0 +1,90 @@
+"""Shared fixtures. Every database test runs on SQLite and on PostgreSQL.
+
+PostgreSQL tests read `REGISTRY_TEST_POSTGRES_URL`; without it they skip with a reason,
+and with `REQUIRE_POSTGRES=1` (CI) a missing URL is an error instead of a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from db.engine import Database, sync_url
+from db.migrate import upgrade
+
+POSTGRES_URL = os.environ.get("REGISTRY_TEST_POSTGRES_URL")
+REQUIRE_POSTGRES = os.environ.get("REQUIRE_POSTGRES") == "1"
+
+# Tables emptied between tests (children first).
+TABLES = (
+    "audit_checkpoint", "audit_event", "seal_event", "execution_event", "notice",
+    "judgment", "offender", "oauth_client", "policy", "agency",
+)
+
+
+def _postgres_database() -> Iterator[str]:
+    """A throw-away database on the test server, migrated once for the session."""
+    if not POSTGRES_URL:
+        if REQUIRE_POSTGRES:
+            pytest.fail("REQUIRE_POSTGRES=1 but REGISTRY_TEST_POSTGRES_URL is not set")
+        pytest.skip("PostgreSQL tests need REGISTRY_TEST_POSTGRES_URL (e.g. "
+                    "postgresql+psycopg://postgres@127.0.0.1:5432/test)")
+    name = f"registry_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(sync_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    yield from _postgres_database()
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path: Path = tmp_path_factory.mktemp("sqlite") / "registry.db"
+    url = f"sqlite:///{path}"
+    upgrade(url)
+    return url
+
+
+def _truncate(url: str) -> None:
+    engine = create_engine(sync_url(url))
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in TABLES:
+                conn.execute(text(f"DELETE FROM {table}"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """A migrated, empty database: one run on SQLite, one on PostgreSQL."""
+    url: str = request.getfixturevalue(f"{request.param}_url")
+    _truncate(url)
+    return url
+
+
+@pytest.fixture
+async def database(database_url: str) -> AsyncIterator[Database]:
+    db = Database(database_url)
+    try:
+        yield db
+    finally:
+        await db.dispose()
