@@ -1,0 +1,323 @@
+"""The resource server: a bearer JWT access token (RFC 9068) becomes a `Principal`.
+
+The middleware resolves the principal once per request and stores it in
+`scope["state"]["principal"]`; everything downstream reads `request.state.principal`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
+
+import httpx
+from joserfc.errors import ClaimError, ExpiredTokenError, JoseError
+from joserfc.jwk import Key, KeySet
+from joserfc.jws import JWSRegistry, extract_compact, validate_compact
+from joserfc.jwt import JWTClaimsRegistry
+
+from api.settings import Settings
+
+if TYPE_CHECKING:
+    from api.issuer import Issuer
+
+log = logging.getLogger(__name__)
+
+ROLES = frozenset({
+    "registry_clerk", "judge", "prosecutor", "police_officer", "state_security_officer",
+    "judicial_admin_officer", "prison_officer", "defense_lawyer", "employer", "recruiter",
+    "school", "individual", "auditor", "security_admin",
+})
+
+# Asymmetric algorithms only: `none` and every HS* are absent, so a token "signed" with
+# our public key used as an HMAC secret never reaches a verification routine.
+ALLOWED_ALGORITHMS = ("RS256", "PS256", "ES256", "EdDSA", "Ed25519")
+ACCESS_TOKEN_TYPES = frozenset({"at+jwt", "application/at+jwt"})
+# Key material in a header would let the token choose its own verification key.
+UNTRUSTED_HEADERS = frozenset({"jwk", "jku", "x5u", "x5c"})
+LEEWAY_SECONDS = 30
+JWKS_REFETCH_SECONDS = 60.0
+MAX_TOKEN_LENGTH = 8192
+REQUIRED_CLAIMS = ("iss", "aud", "exp", "iat", "jti", "sub", "client_id", "role")
+_B64TOKEN = re.compile(r"^[A-Za-z0-9\-._~+/]+=*$")
+
+
+def require_role(role: str, option: str = "--role") -> str:
+    if role not in ROLES:
+        raise ValueError(f"{option} must be one of: {', '.join(sorted(ROLES))}")
+    return role
+
+
+@dataclass(frozen=True)
+class Principal:
+    sub: str
+    role: str
+    agency: str | None
+    id_number: str | None
+    scopes: frozenset[str]
+    client_id: str | None
+    token_id: str | None
+    authenticated: bool
+
+
+ANONYMOUS = Principal(
+    sub="anonymous", role="anonymous", agency=None, id_number=None, scopes=frozenset(),
+    client_id=None, token_id=None, authenticated=False,
+)
+
+
+class InvalidToken(Exception):
+    """A token was refused; `description` is safe to return and never contains the token."""
+
+    def __init__(self, description: str) -> None:
+        super().__init__(description)
+        self.description = description
+
+
+def import_verification_keys(jwks: dict[str, Any]) -> dict[str, Key]:
+    """Public signature keys by kid. Symmetric keys and keys without a kid are skipped."""
+    keys: dict[str, Key] = {}
+    for data in jwks.get("keys", []):
+        if not isinstance(data, dict) or data.get("kty") not in ("RSA", "EC", "OKP"):
+            continue
+        if data.get("use", "sig") != "sig" or not isinstance(data.get("kid"), str):
+            continue
+        try:
+            key = KeySet.import_key_set({"keys": [data]}).keys[0]
+        except (JoseError, ValueError, TypeError):
+            log.warning("skipping a JWKS key that does not import (kid %s)", data.get("kid"))
+            continue
+        if key.is_private:
+            key = key.import_key(key.as_dict(private=False))
+        keys[data["kid"]] = key
+    return keys
+
+
+class TokenVerifier:
+    """Checks signature, header and claims of an access token (CONTRACT.md §2, §3)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        issuer: Issuer | None,
+        *,
+        http_transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.settings = settings
+        self._registry = JWSRegistry(algorithms=list(ALLOWED_ALGORITHMS))
+        self._claims = JWTClaimsRegistry(
+            leeway=LEEWAY_SECONDS,
+            iss={"essential": True, "value": settings.issuer},
+            aud={"essential": True, "value": settings.audience},
+            exp={"essential": True},
+            iat={"essential": True},
+            jti={"essential": True},
+            sub={"essential": True},
+            client_id={"essential": True},
+            role={"essential": True},
+        )
+        self._transport = http_transport
+        self._fetched_at: float | None = None
+        self._lock = asyncio.Lock()
+        if settings.jwks_url is None:
+            if issuer is None:
+                raise ValueError("an embedded issuer is needed when REGISTRY_JWKS_URL is unset")
+            self._keys = import_verification_keys(issuer.jwks())
+        else:
+            self._keys = {}
+
+    async def verify(self, token: str) -> Principal:
+        if not token or len(token) > MAX_TOKEN_LENGTH:
+            raise InvalidToken("malformed token")
+        try:
+            obj = extract_compact(token.encode("ascii"))
+            header = obj.headers()
+        except (JoseError, ValueError, TypeError, UnicodeError):
+            raise InvalidToken("malformed token") from None
+        alg = header.get("alg")
+        if alg not in ALLOWED_ALGORITHMS:
+            raise InvalidToken("unsupported signing algorithm")
+        typ = header.get("typ")
+        if not isinstance(typ, str) or typ.lower() not in ACCESS_TOKEN_TYPES:
+            raise InvalidToken("not an access token (typ must be at+jwt)")
+        if UNTRUSTED_HEADERS & header.keys():
+            raise InvalidToken("key material in the token header is not accepted")
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise InvalidToken("missing key id")
+        key = await self._key(kid)
+        if key is None:
+            raise InvalidToken("unknown signing key")
+        key_alg = key.get("alg")
+        if key_alg is not None and key_alg != alg:
+            raise InvalidToken("invalid signature")
+        try:
+            if not validate_compact(obj, key, registry=self._registry):
+                raise InvalidToken("invalid signature")
+        except JoseError:
+            raise InvalidToken("invalid signature") from None
+        try:
+            claims = json.loads(obj.payload)
+        except ValueError:
+            raise InvalidToken("malformed token") from None
+        if not isinstance(claims, dict):
+            raise InvalidToken("malformed token")
+        return self._principal(claims)
+
+    def _principal(self, claims: dict[str, Any]) -> Principal:
+        try:
+            self._claims.validate(claims)
+        except ExpiredTokenError:
+            raise InvalidToken("token expired") from None
+        except ClaimError as error:
+            raise InvalidToken(f"invalid or missing claim {error.claim}") from None
+        strings = ("client_id", "role")
+        if not all(isinstance(claims[name], str) and claims[name] for name in strings):
+            raise InvalidToken("invalid or missing claim client_id or role")
+        for name in ("agency", "id_number", "scope"):
+            if claims.get(name) is not None and not isinstance(claims[name], str):
+                raise InvalidToken(f"invalid or missing claim {name}")
+        if claims["role"] not in ROLES:
+            raise InvalidToken("unknown role")
+        return Principal(
+            sub=claims["sub"],
+            role=claims["role"],
+            agency=claims.get("agency") or None,
+            id_number=claims.get("id_number") or None,
+            scopes=frozenset((claims.get("scope") or "").split()),
+            client_id=claims["client_id"],
+            token_id=claims["jti"],
+            authenticated=True,
+        )
+
+    async def _key(self, kid: str) -> Key | None:
+        key = self._keys.get(kid)
+        if key is not None or self.settings.jwks_url is None:
+            return key
+        async with self._lock:
+            key = self._keys.get(kid)
+            if key is None and self._may_refetch():
+                await self._fetch_jwks(self.settings.jwks_url)
+                key = self._keys.get(kid)
+        return key
+
+    def _may_refetch(self) -> bool:
+        """An unknown kid refetches at most once a minute, so junk tokens cannot flood the IdP."""
+        last = self._fetched_at
+        return last is None or time.monotonic() - last >= JWKS_REFETCH_SECONDS
+
+    async def _fetch_jwks(self, url: str) -> None:
+        self._fetched_at = time.monotonic()
+        try:
+            async with httpx.AsyncClient(transport=self._transport, timeout=5.0) as client:
+                response = await client.get(url, headers={"Accept": "application/json"})
+                response.raise_for_status()
+                jwks = response.json()
+        except (httpx.HTTPError, ValueError):
+            log.warning("could not fetch the JWKS from REGISTRY_JWKS_URL", exc_info=True)
+            return
+        if isinstance(jwks, dict):
+            keys = import_verification_keys(jwks)
+            if keys:
+                self._keys = keys
+
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class BearerAuthMiddleware:
+    """Pure ASGI: resolves the principal, or answers 401 before the app sees the request."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        verifier: TokenVerifier,
+        protected_prefixes: tuple[str, ...] = ("/graphql",),
+    ) -> None:
+        self.app = app
+        self.verifier = verifier
+        self.protected_prefixes = protected_prefixes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        state = scope.setdefault("state", {})
+        if not scope["path"].startswith(self.protected_prefixes):
+            state["principal"] = ANONYMOUS
+            await self.app(scope, receive, send)
+            return
+        try:
+            principal = await self._authenticate(scope)
+        except _Refused as refused:
+            log.info("request refused: %s", refused.log_message)
+            await _refuse(scope, send, refused)
+            return
+        state["principal"] = principal
+        await self.app(scope, receive, send)
+
+    async def _authenticate(self, scope: Scope) -> Principal:
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+        if "access_token" in query:
+            raise _Refused("Bearer error=\"invalid_request\", error_description=\"token in URL\"",
+                           "access tokens are not accepted in the URL", "token in URL")
+        values = [v for k, v in scope.get("headers", []) if k.lower() == b"authorization"]
+        if not values:
+            if scope["type"] == "http" and scope.get("method") == "GET":
+                return ANONYMOUS
+            raise _Refused('Bearer realm="registry"', "authentication required", "no credentials")
+        if len(values) > 1:
+            raise _invalid_token("malformed authorization header")
+        scheme, _, credentials = values[0].decode("latin-1").strip().partition(" ")
+        if scheme.lower() != "bearer":
+            # RFC 6750 §3.1: a request without bearer credentials gets no error code.
+            raise _Refused('Bearer realm="registry"', "authentication required",
+                           "not a bearer credential")
+        token = credentials.strip()
+        if not _B64TOKEN.match(token):
+            raise _invalid_token("malformed token")
+        try:
+            return await self.verifier.verify(token)
+        except InvalidToken as error:
+            raise _invalid_token(error.description) from None
+
+
+class _Refused(Exception):
+    def __init__(self, challenge: str, message: str, log_message: str) -> None:
+        super().__init__(message)
+        self.challenge = challenge
+        self.message = message
+        self.log_message = log_message
+
+
+def _invalid_token(description: str) -> _Refused:
+    safe = re.sub(r'[^\x20-\x7e]|["\\]', "", description)
+    return _Refused(f'Bearer error="invalid_token", error_description="{safe}"',
+                    f"invalid access token: {safe}", safe)
+
+
+async def _refuse(scope: Scope, send: Send, refused: _Refused) -> None:
+    body = json.dumps({"errors": [{"message": refused.message,
+                                   "extensions": {"code": "UNAUTHENTICATED"}}]}).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"cache-control", b"no-store"),
+        (b"www-authenticate", refused.challenge.encode("latin-1")),
+    ]
+    if scope["type"] == "websocket":
+        # Denial before accept: servers answer the handshake with HTTP 403.
+        await send({"type": "websocket.close", "code": 1008})
+        return
+    await send({"type": "http.response.start", "status": 401, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

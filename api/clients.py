@@ -1,0 +1,120 @@
+"""OAuth2 clients of the embedded issuer: creation and secret checks.
+
+A secret is stored only as `scrypt$<n>$<r>$<p>$<salt>$<hash>` (base64url, no padding),
+so the cost parameters can be raised later without breaking stored hashes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.auth import require_role
+from api.settings import Settings
+from db.engine import Database
+from db.models.agencies import Agency
+from db.models.clients import Client
+
+SCRYPT_N = 2**14
+SCRYPT_R = 8
+SCRYPT_P = 1
+HASH_BYTES = 32
+_MAX_N = 2**20
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _scrypt(secret: str, salt: bytes, n: int, r: int, p: int) -> bytes:
+    return hashlib.scrypt(secret.encode("utf-8"), salt=salt, n=n, r=r, p=p,
+                          maxmem=256 * n * r + 1024 * 1024, dklen=HASH_BYTES)
+
+
+def hash_client_secret(secret: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = _scrypt(secret, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(digest)}"
+
+
+_DUMMY_HASH = hash_client_secret(secrets.token_urlsafe(32))
+
+
+def verify_client_secret(stored: str | None, secret: str) -> bool:
+    """Constant time in the secret; a missing hash still costs one scrypt run, so an
+    unknown client id takes as long to refuse as a wrong secret."""
+    known = stored is not None
+    try:
+        scheme, n, r, p, salt, digest = (stored or _DUMMY_HASH).split("$")
+        n_, r_, p_ = int(n), int(r), int(p)
+        if scheme != "scrypt" or not (1 < n_ <= _MAX_N and 0 < r_ <= 32 and 0 < p_ <= 16):
+            return False
+        expected = _unb64(digest)
+        actual = _scrypt(secret, _unb64(salt), n_, r_, p_)
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(actual, expected) and known
+
+
+async def create_client(
+    session: AsyncSession,
+    *,
+    name: str,
+    role: str,
+    agency_code: str | None = None,
+    scopes: str = "",
+) -> tuple[str, str]:
+    require_role(role)
+    if not name.strip():
+        raise ValueError("--name must not be empty")
+    if agency_code is not None:
+        found = await session.scalar(select(Agency.id).where(Agency.code == agency_code))
+        if found is None:
+            raise ValueError(f"--agency: no agency with code {agency_code!r}")
+    client_id = "client-" + secrets.token_hex(12)
+    secret = secrets.token_urlsafe(32)
+    secret_hash = await asyncio.to_thread(hash_client_secret, secret)
+    session.add(Client(client_id=client_id, secret_hash=secret_hash, name=name.strip(),
+                       role=role, agency_code=agency_code, scopes=" ".join(scopes.split())))
+    await session.flush()
+    return client_id, secret
+
+
+async def authenticate_client(session: AsyncSession, client_id: str, secret: str) -> Client | None:
+    row = (await session.execute(
+        select(Client).where(Client.client_id == client_id)
+    )).scalar_one_or_none()
+    stored = row.secret_hash if row is not None else None
+    if not await asyncio.to_thread(verify_client_secret, stored, secret):
+        return None
+    if row is None or not row.active:
+        return None
+    return row
+
+
+def cli_create_client(
+    settings: Settings, name: str, role: str, agency: str | None
+) -> tuple[str, str]:
+    require_role(role)
+
+    async def run() -> tuple[str, str]:
+        database = Database(settings.database_url)
+        try:
+            async with database.session() as session:
+                created = await create_client(session, name=name, role=role, agency_code=agency)
+                await session.commit()
+                return created
+        finally:
+            await database.dispose()
+
+    return asyncio.run(run())

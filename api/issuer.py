@@ -1,0 +1,365 @@
+"""The embedded OAuth2 issuer: signing key, RFC 9068 access tokens, JWKS, RFC 8414
+metadata and the client-credentials token endpoint.
+
+The token endpoint runs authlib's RFC 6749 `AuthorizationServer` and
+`ClientCredentialsGrant` (authlib has no starlette server integration, so this module
+adapts the request and the response). authlib's server is synchronous: the handler
+loads the client row asynchronously first, then runs authlib in a worker thread,
+where the scrypt check of the client secret does not block the event loop.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+from authlib.oauth2.rfc6749 import (
+    AuthorizationServer,
+    ClientMixin,
+    InvalidRequestError,
+    OAuth2Error,
+    OAuth2Request,
+)
+from authlib.oauth2.rfc6749.grants import ClientCredentialsGrant
+from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
+from authlib.oauth2.rfc6749.util import extract_basic_authorization, scope_to_list
+from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from joserfc import jwt
+from joserfc.jwk import ECKey, KeySet, RSAKey
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from api.auth import require_role
+from api.clients import verify_client_secret
+from api.settings import Settings
+from db.engine import Database
+from db.models.clients import Client
+
+RSA_BITS = 2048
+AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+
+
+class SigningKeys:
+    """The issuer's private signing key (RS256 on RSA, or ES256 on P-256), kid = RFC 7638."""
+
+    def __init__(self, key: RSAKey | ECKey) -> None:
+        if not key.is_private:
+            raise ValueError("REGISTRY_SIGNING_KEY_FILE must hold a private key")
+        if isinstance(key, RSAKey):
+            self.alg = "RS256"
+        elif isinstance(key, ECKey) and key.get("crv") == "P-256":
+            self.alg = "ES256"
+        else:
+            raise ValueError("REGISTRY_SIGNING_KEY_FILE must hold an RSA or EC P-256 key")
+        self.kid: str = key.thumbprint()
+        self.private_key = type(key).import_key(
+            key.as_dict(private=True), parameters={"kid": self.kid, "alg": self.alg, "use": "sig"}
+        )
+
+    @classmethod
+    def load_or_create(cls, path: str) -> SigningKeys:
+        """Two processes starting at once may both generate a key; `os.link` lets only the
+        first one land, and both then load the file, so they always sign with the same key."""
+        target = Path(path)
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            pem = RSAKey.generate_key(RSA_BITS, private=True).as_pem(private=True)
+            temporary = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}")
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(pem)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                try:
+                    os.link(temporary, target)
+                except FileExistsError:
+                    pass
+            finally:
+                temporary.unlink(missing_ok=True)
+        pem = target.read_bytes()
+        try:
+            loaded = serialization.load_pem_private_key(pem, password=None)
+        except (ValueError, TypeError):
+            raise ValueError(
+                f"REGISTRY_SIGNING_KEY_FILE: {path} is not a PEM private key"
+            ) from None
+        if isinstance(loaded, rsa.RSAPrivateKey):
+            return cls(RSAKey.import_key(pem))
+        if isinstance(loaded, ec.EllipticCurvePrivateKey):
+            return cls(ECKey.import_key(pem))
+        raise ValueError("REGISTRY_SIGNING_KEY_FILE must hold an RSA or EC P-256 key")
+
+    def public_jwk(self) -> dict[str, Any]:
+        return dict(self.private_key.as_dict(private=False))
+
+
+class Issuer:
+    def __init__(self, settings: Settings, keys: SigningKeys) -> None:
+        self.settings = settings
+        self.keys = keys
+
+    @property
+    def token_endpoint(self) -> str:
+        return self.settings.issuer.rstrip("/") + "/oauth/token"
+
+    def issue(
+        self,
+        *,
+        sub: str,
+        role: str,
+        client_id: str,
+        agency: str | None = None,
+        id_number: str | None = None,
+        scopes: str = "",
+        ttl: int | None = None,
+    ) -> str:
+        require_role(role)
+        now = int(time.time())
+        claims: dict[str, Any] = {
+            "iss": self.settings.issuer,
+            "aud": self.settings.audience,
+            "sub": sub,
+            "client_id": client_id,
+            "role": role,
+            "iat": now,
+            "nbf": now,
+            "exp": now + (ttl if ttl is not None else self.settings.token_ttl_seconds),
+            "jti": secrets.token_urlsafe(16),
+        }
+        if agency:
+            claims["agency"] = agency
+        if id_number:
+            claims["id_number"] = id_number
+        if scopes:
+            claims["scope"] = scopes
+        header = {"typ": "at+jwt", "alg": self.keys.alg, "kid": self.keys.kid}
+        return jwt.encode(header, claims, self.keys.private_key, algorithms=[self.keys.alg])
+
+    def jwks(self) -> dict[str, Any]:
+        return {"keys": [self.keys.public_jwk()]}
+
+    def metadata(self) -> dict[str, Any]:
+        issuer = self.settings.issuer.rstrip("/")
+        return {
+            "issuer": self.settings.issuer,
+            "token_endpoint": self.token_endpoint,
+            "jwks_uri": issuer + "/.well-known/jwks.json",
+            "grant_types_supported": ["client_credentials"],
+            "token_endpoint_auth_methods_supported": list(AUTH_METHODS),
+            "response_types_supported": [],
+            "scopes_supported": [],
+            "token_endpoint_auth_signing_alg_values_supported": [],
+            "code_challenge_methods_supported": [],
+        }
+
+
+class _RegisteredClient(ClientMixin):  # type: ignore[misc]
+    """authlib's view of a `Client` row; a missing or inactive row still runs the slow
+    hash, so timing and error text do not reveal which client ids exist."""
+
+    def __init__(self, client_id: str, row: Client | None) -> None:
+        self.client_id = client_id
+        self.row = row if row is not None and row.active else None
+
+    def get_client_id(self) -> str:
+        return self.client_id
+
+    def get_default_redirect_uri(self) -> None:
+        return None
+
+    def get_allowed_scope(self, scope: str | None) -> str | None:
+        allowed = scope_to_list(self.row.scopes if self.row else "") or []
+        if scope is None:
+            return " ".join(allowed)
+        requested = scope_to_list(scope) or []
+        if not set(requested) <= set(allowed):
+            return None
+        return " ".join(s for s in allowed if s in requested)
+
+    def check_redirect_uri(self, redirect_uri: str) -> bool:
+        return False
+
+    def check_client_secret(self, client_secret: str) -> bool:
+        stored = self.row.secret_hash if self.row else None
+        return verify_client_secret(stored, client_secret)
+
+    def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
+        return endpoint == "token" and method in AUTH_METHODS
+
+    def check_response_type(self, response_type: str) -> bool:
+        return False
+
+    def check_grant_type(self, grant_type: str) -> bool:
+        return grant_type == "client_credentials" and self.row is not None
+
+
+class _ClientCredentials(ClientCredentialsGrant):  # type: ignore[misc]
+    TOKEN_ENDPOINT_AUTH_METHODS = AUTH_METHODS
+
+    def create_token_response(self) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
+        # authlib's own version logs the token at debug level; tokens are never logged here.
+        token = self.generate_token(scope=self.request.payload.scope, include_refresh_token=False)
+        return 200, token, self.TOKEN_RESPONSE_HEADER
+
+
+class _TokenGenerator(JWTBearerTokenGenerator):  # type: ignore[misc]
+    """authlib's RFC 9068 generator, with the registry's audience and subject attributes."""
+
+    def __init__(self, issuer: Issuer) -> None:
+        super().__init__(issuer=issuer.settings.issuer, alg=issuer.keys.alg,
+                         expires_generator=issuer.settings.token_ttl_seconds)
+        self._keys = KeySet([issuer.keys.private_key])
+        self._audience = issuer.settings.audience
+
+    def get_jwks(self) -> KeySet:
+        return self._keys
+
+    def get_audiences(self, client: _RegisteredClient, user: Any, scope: str) -> str:
+        return self._audience
+
+    def get_jti(self, client: _RegisteredClient, grant_type: str, user: Any, scope: str) -> str:
+        return secrets.token_urlsafe(16)
+
+    def get_extra_claims(
+        self, client: _RegisteredClient, grant_type: str, user: Any, scope: str
+    ) -> dict[str, Any]:
+        assert client.row is not None
+        claims: dict[str, Any] = {"role": client.row.role}
+        if client.row.agency_code:
+            claims["agency"] = client.row.agency_code
+        return claims
+
+
+class _Request(OAuth2Request):  # type: ignore[misc]
+    def __init__(self, uri: str, headers: Any, form: dict[str, str]) -> None:
+        super().__init__("POST", uri, headers=headers)
+        self.payload = BasicOAuth2Payload(form)
+        self._form = form
+
+    @property
+    def args(self) -> dict[str, str]:
+        return {}
+
+    @property
+    def form(self) -> dict[str, str]:
+        return self._form
+
+
+class _Server(AuthorizationServer):  # type: ignore[misc]
+    """One per request: `query_client` answers from the row loaded beforehand."""
+
+    def __init__(self, generator: _TokenGenerator, client: _RegisteredClient | None) -> None:
+        super().__init__(scopes_supported=None)
+        self._client = client
+        self.register_grant(_ClientCredentials)
+        self.register_token_generator("default", generator)
+
+    def query_client(self, client_id: str) -> _RegisteredClient | None:
+        if self._client is not None and self._client.client_id == client_id:
+            return self._client
+        return _RegisteredClient(client_id, None)
+
+    def save_token(self, token: dict[str, Any], request: Any) -> None:
+        return None  # self-contained JWTs: nothing to store
+
+    def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    def handle_response(
+        self, status: int, body: Any, headers: list[tuple[str, str]]
+    ) -> JSONResponse:
+        return JSONResponse(body, status_code=status, headers=dict(headers))
+
+
+def _error(error: OAuth2Error) -> JSONResponse:
+    status, body, headers = error()
+    return JSONResponse(body, status_code=status, headers=dict(headers))
+
+
+async def _read_form(request: Request) -> dict[str, str]:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/x-www-form-urlencoded":
+        raise InvalidRequestError("The body must be application/x-www-form-urlencoded.")
+    body = await request.body()
+    if len(body) > 16_384:
+        raise InvalidRequestError("The request body is too large.")
+    try:
+        parsed = parse_qs(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
+    except UnicodeDecodeError:
+        raise InvalidRequestError("The body is not UTF-8.") from None
+    repeated = sorted(name for name, values in parsed.items() if len(values) > 1)
+    if repeated:
+        raise InvalidRequestError(f"Repeated parameter: {repeated[0]}.")
+    form = {name: values[0] for name, values in parsed.items()}
+    if not form.get("grant_type"):
+        raise InvalidRequestError("Missing 'grant_type' parameter.")
+    return form
+
+
+def issuer_routes(issuer: Issuer, database: Database) -> list[Route]:
+    generator = _TokenGenerator(issuer)
+
+    async def jwks(request: Request) -> Response:
+        return JSONResponse(issuer.jwks(), headers={"Cache-Control": "public, max-age=300"})
+
+    async def metadata(request: Request) -> Response:
+        return JSONResponse(issuer.metadata(), headers={"Cache-Control": "public, max-age=300"})
+
+    async def token(request: Request) -> Response:
+        try:
+            form = await _read_form(request)
+        except OAuth2Error as error:
+            return _error(error)
+        basic_id, _ = extract_basic_authorization(request.headers)
+        if basic_id and ("client_secret" in form or "client_id" in form):
+            # RFC 6749 §2.3: a client uses one authentication method per request.
+            return _error(InvalidRequestError("Use one client authentication method."))
+        client_id = basic_id or form.get("client_id")
+        client: _RegisteredClient | None = None
+        if client_id:
+            async with database.session() as session:
+                row = (await session.execute(
+                    select(Client).where(Client.client_id == client_id)
+                )).scalar_one_or_none()
+            client = _RegisteredClient(client_id, row)
+        server = _Server(generator, client)
+        try:
+            oauth_request = _Request(issuer.token_endpoint, request.headers, form)
+        except OAuth2Error as error:  # the issuer URL is plain http on a non-loopback host
+            return _error(error)
+        response: Response = await run_in_threadpool(server.create_token_response, oauth_request)
+        return response
+
+    return [
+        Route("/.well-known/jwks.json", jwks, methods=["GET"]),
+        Route("/.well-known/oauth-authorization-server", metadata, methods=["GET"]),
+        Route("/oauth/token", token, methods=["POST"]),
+    ]
+
+
+def cli_issue_token(
+    settings: Settings,
+    sub: str,
+    role: str,
+    agency: str | None,
+    id_number: str | None,
+    ttl: int | None,
+) -> str:
+    require_role(role)
+    if ttl is not None and ttl <= 0:
+        raise ValueError("--ttl must be a positive number of seconds")
+    if not sub:
+        raise ValueError("--sub must not be empty")
+    issuer = Issuer(settings, SigningKeys.load_or_create(settings.signing_key_file))
+    return issuer.issue(sub=sub, role=role, client_id="registry-cli", agency=agency,
+                        id_number=id_number, ttl=ttl)
