@@ -1,0 +1,25 @@
+"""The actions a resolver asks the decision point about, as `resource:verb` strings."""
+
+from enum import StrEnum
+
+
+class Action(StrEnum):
+    ME_READ = "subject:read"
+    AGENCY_READ = "agency:read"
+    OFFENDER_READ = "offender:read"
+    OFFENDER_LIST = "offender:list"
+    JUDGMENT_READ = "judgment:read"
+    JUDGMENT_LIST = "judgment:list"
+    JUDGMENT_REPORT = "judgment:report"
+    JUDGMENT_CORRECT = "judgment:correct"
+    DETENTION_READ = "detention:read"
+    DETENTION_REGISTER = "detention:register"
+    NOTICE_READ = "notice:read"
+    NOTICE_LIST = "notice:list"
+    NOTICE_REPORT = "notice:report"
+    INQUIRY_SUBMIT = "inquiry:submit"
+    INQUIRY_DECIDE = "inquiry:decide"
+    INQUIRY_READ = "inquiry:read"
+    POLICY_READ = "policy:read"
+    POLICY_WRITE = "policy:write"
+    AUDIT_READ = "audit:read"

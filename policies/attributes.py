@@ -1,0 +1,117 @@
+"""Models to policy attributes, in exactly one place (STYLE.md "Do this" 4).
+
+Values are lower-case strings; relations between the record and the requester are
+"yes"/"no" attributes, so that each takes few values and a list can be filtered in SQL
+by deciding every combination once (DESIGN.md §2).
+"""
+
+from collections.abc import Iterable, Mapping
+from itertools import product
+from typing import Any
+
+from db.models import Agency, Judgment, Offender
+from policies.routing import in_division
+
+__all__ = [
+    "in_division",
+    "judgment_attributes",
+    "judgment_visibility_combinations",
+    "offender_attributes",
+    "offender_visibility_combinations",
+    "resource_attributes",
+    "subject_attributes",
+]
+
+
+def _yes_no(value: bool) -> str:
+    return "yes" if value else "no"
+
+
+def subject_attributes(
+    *,
+    sub: str,
+    role: str,
+    agency: Agency | None,
+    id_number: str | None,
+    scopes: Iterable[str],
+) -> dict[str, Any]:
+    """The requester's attributes. Kind and region come from the agency table, never
+    from the token (CONTRACT.md §3)."""
+    return {
+        "sub": sub,
+        "role": role,
+        "agency": agency.code if agency is not None else "",
+        "agency_kind": agency.kind.lower() if agency is not None else "",
+        "region": agency.region if agency is not None else "",
+        "id_number": id_number or "",
+        "scopes": sorted(scopes),
+    }
+
+
+def _in_requester_division(subject: Mapping[str, Any], region: str) -> str:
+    division = subject.get("region") or ""
+    return _yes_no(bool(division) and in_division(division, region))
+
+
+def judgment_attributes(judgment: Judgment, subject: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "judgment",
+        "id": judgment.public_id,
+        "seal_status": judgment.seal_status.lower(),
+        "region": judgment.region,
+        "owner_agency": "",
+        "in_requester_division": _in_requester_division(subject, judgment.region),
+        "record_kind": "judgment",
+        "verdict": judgment.verdict.lower(),
+    }
+
+
+def offender_attributes(offender: Offender, subject: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "offender",
+        "id": offender.public_id,
+        "seal_status": "open",
+        "region": offender.residence_region,
+        "owner_agency": "",
+        "in_requester_division": _in_requester_division(subject, offender.residence_region),
+        "record_kind": "offender",
+    }
+
+
+def resource_attributes(type_: str, **attrs: Any) -> dict[str, Any]:
+    """A generic resource (policy, audit, notice, inquiry, subject, agency)."""
+    return {"type": type_, **attrs}
+
+
+def judgment_visibility_combinations() -> list[dict[str, str]]:
+    """Every combination of the attributes that decide whether a judgment row is visible.
+
+    The schema layer decides each once per request and turns the allowed ones into a
+    WHERE clause: seal_status -> judgment.seal_status, in_requester_division -> the
+    region prefix test of `in_division`, verdict -> judgment.verdict.
+    """
+    return [
+        {
+            "type": "judgment",
+            "record_kind": "judgment",
+            "seal_status": seal_status,
+            "in_requester_division": in_requester_division,
+            "verdict": verdict,
+        }
+        for seal_status, in_requester_division, verdict in product(
+            ("open", "sealed"), ("yes", "no"), ("guilty", "acquitted")
+        )
+    ]
+
+
+def offender_visibility_combinations() -> list[dict[str, str]]:
+    """As `judgment_visibility_combinations`, for offender rows."""
+    return [
+        {
+            "type": "offender",
+            "record_kind": "offender",
+            "seal_status": "open",
+            "in_requester_division": in_requester_division,
+        }
+        for in_requester_division in ("yes", "no")
+    ]

@@ -1,0 +1,53 @@
+"""The attribute names a policy may use, per part (CONTRACT.md §5).
+
+A policy that names anything else is refused by `validate_policy`: an attribute that no
+resolver ever sets would silently never match, which for a deny policy means a hole.
+"""
+
+SUBJECT_ATTRIBUTES = frozenset(
+    {"sub", "role", "agency", "agency_kind", "region", "id_number", "scopes"}
+)
+RESOURCE_ATTRIBUTES = frozenset(
+    {
+        "type",
+        "id",
+        "seal_status",
+        "region",
+        "owner_agency",
+        "in_requester_division",
+        "record_kind",
+        "verdict",
+        "purpose",
+        "status",
+    }
+)
+ACTION_ATTRIBUTES = frozenset({"name"})
+CONTEXT_ATTRIBUTES = frozenset(
+    {"purpose", "case_number", "inquiry_id", "is_counsel", "is_own_record"}
+)
+
+VOCABULARY: dict[str, frozenset[str]] = {
+    "subject": SUBJECT_ATTRIBUTES,
+    "resource": RESOURCE_ATTRIBUTES,
+    "action": ACTION_ATTRIBUTES,
+    "context": CONTEXT_ATTRIBUTES,
+}
+
+# The roles of CONTRACT.md §3. The anonymous principal's role is "anonymous".
+ROLES = (
+    "registry_clerk",
+    "judge",
+    "prosecutor",
+    "police_officer",
+    "state_security_officer",
+    "judicial_admin_officer",
+    "prison_officer",
+    "defense_lawyer",
+    "employer",
+    "recruiter",
+    "school",
+    "individual",
+    "auditor",
+    "security_admin",
+)
+ANONYMOUS_ROLE = "anonymous"
