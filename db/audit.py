@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, bindparam, select, text
+from sqlalchemy import BigInteger, RowMapping, bindparam, select, text
 from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
@@ -84,8 +84,8 @@ def _maybe_json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
 
 
-def event_hash(event: AuditEvent | Mapping[str, Any]) -> str:
-    source: Mapping[str, Any] = (
+def event_hash(event: AuditEvent | Mapping[str, Any] | RowMapping) -> str:
+    source: Mapping[Any, Any] = (
         event if isinstance(event, Mapping) else {c: getattr(event, c) for c in HASHED_COLUMNS}
     )
     canonical: dict[str, Any] = {}

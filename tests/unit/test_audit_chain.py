@@ -18,7 +18,7 @@ from db.audit import (
 from db.engine import Database
 from db.models.audit import AuditEvent
 
-TABLE = AuditEvent.__table__
+TABLE = AuditEvent.__table__  # type: ignore[attr-defined]
 
 
 def _record(n: int = 0, outcome: str = "permit") -> AuditRecord:
