@@ -269,6 +269,9 @@ class _Server(AuthorizationServer):  # type: ignore[misc]
             return self._client
         return _RegisteredClient(client_id, None)
 
+    def create_oauth2_request(self, request: _Request) -> _Request:
+        return request  # built by the handler, which has already read the body
+
     def save_token(self, token: dict[str, Any], request: Any) -> None:
         return None  # self-contained JWTs: nothing to store
 
