@@ -1,0 +1,147 @@
+"""The GraphQL schema: root types, and the extensions that guard every document."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import strawberry
+from graphql import GraphQLError
+from sqlmodel import col, select
+from strawberry.extensions import (
+    AddValidationRules,
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
+from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext, Info
+
+from db.models import Judgment, Offender
+from policies.actions import Action
+from schema import validation as check
+from schema.agencies import SubjectNode, resolve_me
+from schema.context import Context
+from schema.fields import authorized
+from schema.limits import cost_rule, max_directives_rule
+from schema.records import (
+    JudgmentConnection,
+    JudgmentNode,
+    OffenderConnection,
+    OffenderNode,
+    SealStatus,
+    list_judgments,
+    list_offenders,
+)
+from schema.reporting import ReportJudgmentPayload, report_judgment
+
+
+@strawberry.input
+class OffenderFilter:
+    id_number: str | None = None
+    name: str | None = None
+    residence_region: str | None = None
+
+
+@strawberry.input
+class JudgmentFilter:
+    offender_id: strawberry.ID | None = None
+    id_number: str | None = None
+    seal_status: SealStatus | None = None
+
+
+@strawberry.type
+class Query:
+    me: SubjectNode = authorized(Action.ME_READ, resolver=resolve_me)
+
+    @authorized(Action.OFFENDER_READ)
+    async def offender(self, info: Info[Context, None], id: strawberry.ID) -> OffenderNode | None:
+        ctx = info.context
+        row = await ctx.scalar(select(Offender).where(col(Offender.public_id) == str(id)))
+        if row is None:
+            # Asked all the same: a missing id and a forbidden one look alike, and the
+            # attempt is audited.
+            ctx.authz.decide(Action.OFFENDER_READ, {"type": "offender", "id": str(id)})
+            return None
+        return row if ctx.authz.check_object(Action.OFFENDER_READ, row) else None
+
+    @authorized(Action.OFFENDER_LIST)
+    async def offenders(self, info: Info[Context, None], filter: OffenderFilter | None = None,
+                        first: int = 20, after: str | None = None) -> OffenderConnection:
+        where = []
+        if filter is not None:
+            if filter.id_number is not None:
+                where.append(col(Offender.id_number) ==
+                             check.id_number("filter.idNumber", filter.id_number))
+            if filter.name is not None:
+                where.append(col(Offender.name) == check.text("filter.name", filter.name))
+            if filter.residence_region is not None:
+                where.append(col(Offender.residence_region) ==
+                             check.region("filter.residenceRegion", filter.residence_region))
+        return await list_offenders(info.context, where, first, after)
+
+    @authorized(Action.JUDGMENT_READ)
+    async def judgment(self, info: Info[Context, None], id: strawberry.ID) -> JudgmentNode | None:
+        ctx = info.context
+        row = await ctx.scalar(select(Judgment).where(col(Judgment.public_id) == str(id)))
+        if row is None:
+            ctx.authz.decide(Action.JUDGMENT_READ, {"type": "judgment", "id": str(id)})
+            return None
+        return row if ctx.authz.check_object(Action.JUDGMENT_READ, row) else None
+
+    @authorized(Action.JUDGMENT_LIST)
+    async def judgments(self, info: Info[Context, None], filter: JudgmentFilter | None = None,
+                        first: int = 20, after: str | None = None) -> JudgmentConnection:
+        where = []
+        if filter is not None:
+            if filter.offender_id is not None:
+                where.append(col(Judgment.offender_id).in_(
+                    select(Offender.id).where(col(Offender.public_id) == str(filter.offender_id))))
+            if filter.id_number is not None:
+                number = check.id_number("filter.idNumber", filter.id_number)
+                where.append(col(Judgment.offender_id).in_(
+                    select(Offender.id).where(col(Offender.id_number) == number)))
+            if filter.seal_status is not None:
+                where.append(col(Judgment.seal_status) == filter.seal_status.value)
+        return await list_judgments(info.context, where, first, after)
+
+
+@strawberry.type
+class Mutation:
+    report_judgment: ReportJudgmentPayload = authorized(Action.JUDGMENT_REPORT,
+                                                        resolver=report_judgment)
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_tokens: int = 2000
+    max_depth: int = 10
+    max_aliases: int = 15
+    max_directives: int = 50
+    max_cost: int = 5000
+
+
+class RegistrySchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError],
+                       execution_context: ExecutionContext | None = None) -> None:
+        """Strawberry's default logs each error with its message and traceback, which can
+        carry input values; api/graphql.py logs request ids and codes instead."""
+
+
+def build_schema(limits: Limits = Limits(), *, production: bool = False) -> strawberry.Schema:
+    extensions: list[SchemaExtension | type[SchemaExtension]] = [
+        MaxTokensLimiter(max_token_count=limits.max_tokens),
+        QueryDepthLimiter(max_depth=limits.max_depth),
+        MaxAliasesLimiter(max_alias_count=limits.max_aliases),
+        AddValidationRules([max_directives_rule(limits.max_directives),
+                            cost_rule(limits.max_cost)]),
+        ParserCache(maxsize=256),
+        ValidationCache(maxsize=256),
+    ]
+    if production:
+        extensions.append(DisableIntrospection())
+    return RegistrySchema(query=Query, mutation=Mutation, extensions=extensions,
+                             config=StrawberryConfig(auto_camel_case=True))

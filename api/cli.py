@@ -1,0 +1,213 @@
+"""`registry`: the command line (CONTRACT.md §1). Every setting has a flag or variable."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+from api.settings import Settings, SettingsError
+
+T = TypeVar("T")
+
+EXAMPLE_QUERY = ('{ judgments(first: 3) { totalCount edges { node { judgmentNumber sealStatus '
+                 'offender { name residenceRegion } } } } }')
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "handler"):
+        parser.print_help()
+        return 2
+    try:
+        settings = Settings.from_env(database_url=args.database_url)
+        result: int = args.handler(settings, args)
+        return result
+    except (SettingsError, ValueError) as exc:
+        print(f"registry: {exc}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="registry", description="Criminal Record Registry")
+    parser.add_argument("--database-url", help="overrides REGISTRY_DATABASE_URL")
+    sub = parser.add_subparsers(metavar="COMMAND")
+
+    db = sub.add_parser("db", help="database").add_subparsers(metavar="ACTION")
+    db.add_parser("upgrade", help="apply all migrations").set_defaults(handler=_db_upgrade)
+
+    seed = sub.add_parser("seed", help="load demo data")
+    seed.add_argument("--demo", action="store_true", required=True)
+    seed.add_argument("--judgments", type=int, default=12, help="how many demo judgments")
+    seed.add_argument("--quiet", action="store_true", help="do not print demo tokens")
+    seed.set_defaults(handler=_seed)
+
+    serve = sub.add_parser("serve", help="serve the API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.set_defaults(handler=_serve)
+
+    agency = sub.add_parser("agency", help="agencies").add_subparsers(metavar="ACTION")
+    add = agency.add_parser("add", help="add an agency")
+    for flag in ("--code", "--kind", "--name", "--region"):
+        add.add_argument(flag, required=True)
+    add.set_defaults(handler=_agency_add)
+
+    token = sub.add_parser("token", help="tokens").add_subparsers(metavar="ACTION")
+    issue = token.add_parser("issue", help="print an access token from the embedded issuer")
+    issue.add_argument("--sub", required=True)
+    issue.add_argument("--role", required=True)
+    issue.add_argument("--agency")
+    issue.add_argument("--id-number")
+    issue.add_argument("--ttl", type=int)
+    issue.set_defaults(handler=_token_issue)
+
+    client = sub.add_parser("client", help="OAuth2 clients").add_subparsers(metavar="ACTION")
+    create = client.add_parser("create", help="create a client-credentials client")
+    create.add_argument("--name", required=True)
+    create.add_argument("--role", required=True)
+    create.add_argument("--agency")
+    create.set_defaults(handler=_client_create)
+
+    policy = sub.add_parser("policy", help="the policy store").add_subparsers(metavar="ACTION")
+    policy.add_parser("list").set_defaults(handler=_policy_list)
+    validate = policy.add_parser("validate")
+    validate.add_argument("file")
+    validate.set_defaults(handler=_policy_validate)
+    for name, handler in (("import", "_policy_import"), ("export", "_policy_export")):
+        p = policy.add_parser(name)
+        p.add_argument("directory")
+        p.set_defaults(handler=globals()[handler])
+
+    audit = sub.add_parser("audit", help="the audit trail").add_subparsers(metavar="ACTION")
+    audit.add_parser("verify", help="verify the hash chain").set_defaults(handler=_audit_verify)
+
+    schema = sub.add_parser("schema", help="the GraphQL schema").add_subparsers(metavar="ACTION")
+    schema.add_parser("export", help="print the SDL").set_defaults(handler=_schema_export)
+    return parser
+
+
+def _run(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
+    from db.engine import Database
+
+    async def go() -> T:
+        database = Database(settings.database_url)
+        try:
+            async with database.session() as session:
+                result = await work(session)
+                await session.commit()
+                return result
+        finally:
+            await database.dispose()
+
+    return asyncio.run(go())
+
+
+def _db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
+    from db.migrate import upgrade
+    from policies.store import ensure_defaults
+
+    upgrade(settings.database_url)
+    loaded = _run(settings, ensure_defaults)
+    print(f"database at head; {loaded} default policies loaded" if loaded
+          else "database at head")
+    return 0
+
+
+def _seed(settings: Settings, args: argparse.Namespace) -> int:
+    from api.issuer import cli_issue_token
+    from api.seed import DEMO_PRINCIPALS, seed_demo
+
+    if settings.production:
+        raise ValueError("REGISTRY_ENV=production: demo data is never loaded in production")
+    result = _run(settings, lambda s: seed_demo(s, judgments=args.judgments))
+    print(f"demo data: {result.agencies} agencies, {result.offenders} people, "
+          f"{result.judgments} judgments added")
+    if not args.quiet:
+        print("\nDemo access tokens (8 hours):")
+        for sub, role, agency, id_number in DEMO_PRINCIPALS:
+            token = cli_issue_token(settings, sub, role, agency, id_number, 8 * 3600)
+            print(f"\n  {role} ({sub}, {agency}):\n  export TOKEN_{role.upper()}={token}")
+        print("\nExample query:\n  curl -s http://127.0.0.1:8000/graphql "
+              "-H \"Authorization: Bearer $TOKEN_REGISTRY_CLERK\" "
+              "-H 'Content-Type: application/json' \\\n"
+              f"    -d '{{\"query\": \"{EXAMPLE_QUERY}\"}}'\n")
+    return 0
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from db.engine import is_sqlite
+
+    if args.workers > 1 and is_sqlite(settings.database_url):
+        raise ValueError("--workers > 1 needs PostgreSQL: the embedded SQLite database "
+                         "serves one process")
+    uvicorn.run("api.app:create_app", factory=True, host=args.host, port=args.port,
+                workers=args.workers, log_level="info", access_log=False)
+    return 0
+
+
+def _agency_add(settings: Settings, args: argparse.Namespace) -> int:
+    from api.seed import add_agency
+
+    agency = _run(settings, lambda s: add_agency(s, code=args.code, kind=args.kind,
+                                                 name=args.name, region=args.region))
+    print(f"agency {agency.code} added")
+    return 0
+
+
+def _token_issue(settings: Settings, args: argparse.Namespace) -> int:
+    from api.issuer import cli_issue_token
+
+    print(cli_issue_token(settings, args.sub, args.role, args.agency, args.id_number, args.ttl))
+    return 0
+
+
+def _client_create(settings: Settings, args: argparse.Namespace) -> int:
+    from api.clients import cli_create_client
+
+    client_id, secret = cli_create_client(settings, args.name, args.role, args.agency)
+    print(f"client_id={client_id}\nclient_secret={secret}")
+    return 0
+
+
+def _policy_list(settings: Settings, args: argparse.Namespace) -> int:
+    from policies.store import cmd_policy_list
+
+    return cmd_policy_list(settings.database_url)
+
+
+def _policy_validate(settings: Settings, args: argparse.Namespace) -> int:
+    from policies.store import cmd_policy_validate
+
+    return cmd_policy_validate(args.file)
+
+
+def _policy_import(settings: Settings, args: argparse.Namespace) -> int:
+    from policies.store import cmd_policy_import
+
+    return cmd_policy_import(settings.database_url, args.directory)
+
+
+def _policy_export(settings: Settings, args: argparse.Namespace) -> int:
+    from policies.store import cmd_policy_export
+
+    return cmd_policy_export(settings.database_url, args.directory)
+
+
+def _audit_verify(settings: Settings, args: argparse.Namespace) -> int:
+    from db.audit import cmd_audit_verify
+
+    return cmd_audit_verify(settings.database_url)
+
+
+def _schema_export(settings: Settings, args: argparse.Namespace) -> int:
+    from schema import build_schema
+
+    print(build_schema().as_str())
+    return 0

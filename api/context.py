@@ -1,0 +1,32 @@
+"""Builds the typed request context (schema/context.py) from the request's principal."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+from starlette.requests import Request
+
+from api.auth import ANONYMOUS, Principal
+from api.state import AppState
+from db.models import Agency
+from policies.attributes import subject_attributes
+from schema.authz import Authorizer
+from schema.context import Context, Requester
+
+
+async def build_context(state: AppState, request: Request, session: AsyncSession) -> Context:
+    principal: Principal = getattr(request.state, "principal", ANONYMOUS)
+    agency = None
+    if principal.agency:
+        # The agency's kind and region come from the registry, never from the token.
+        agency = await session.scalar(select(Agency).where(col(Agency.code) == principal.agency))
+    subject = subject_attributes(sub=principal.sub, role=principal.role, agency=agency,
+                                 id_number=principal.id_number, scopes=principal.scopes)
+    decision_point = None if state.settings.authz_disabled else await state.policies.current()
+    requester = Requester(sub=principal.sub, role=principal.role,
+                          agency_code=agency.code if agency else None,
+                          client_id=principal.client_id, authenticated=principal.authenticated)
+    return Context(request_id=request.state.request_id, requester=requester, session=session,
+                   authz=Authorizer(decision_point, subject),
+                   max_page_size=state.settings.max_page_size,
+                   production=state.settings.production)

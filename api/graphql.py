@@ -1,0 +1,136 @@
+"""POST /graphql: transport rules, one transaction per operation, the audit events in it.
+
+Transport (CONTRACT.md §2): POST with `Content-Type: application/json` only (415
+otherwise, nothing executed); no queries over GET (GET serves GraphiQL in development);
+no batched arrays. The operation's changes and its audit events commit together; if the
+operation fails, its changes roll back and its audit events (denials included) are
+written in a transaction of their own.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from strawberry.http.ides import get_graphql_ide_html
+
+from api.context import build_context
+from api.state import AppState
+from db.audit import AuditRecord
+from schema.context import Context
+from schema.errors import format_error
+
+log = logging.getLogger("registry.graphql")
+
+MAX_BODY_BYTES = 256 * 1024
+
+
+async def graphql_endpoint(request: Request) -> Response:
+    state: AppState = request.app.state.registry
+    if request.method == "GET":
+        if request.query_params:
+            return _problem(405, "queries over GET are not accepted; POST JSON instead",
+                            headers={"Allow": "POST"})
+        if state.settings.production:
+            return _problem(405, "GraphiQL is not served in production", headers={"Allow": "POST"})
+        return HTMLResponse(get_graphql_ide_html(graphql_ide="graphiql"))
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        return _problem(415, "Content-Type must be application/json")
+    body = await request.body()
+    if len(body) > MAX_BODY_BYTES:
+        return _problem(413, "request body too large")
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return _problem(400, "body is not valid JSON")
+    if isinstance(payload, list):
+        return _problem(400, "batched operations are not accepted")
+    if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
+        return _problem(400, "body must be a JSON object with a 'query' string")
+    variables = payload.get("variables") or {}
+    if not isinstance(variables, dict):
+        return _problem(400, "'variables' must be a JSON object")
+    operation_name = payload.get("operationName")
+    if operation_name is not None and not isinstance(operation_name, str):
+        return _problem(400, "'operationName' must be a string")
+
+    result = await execute(state, request, payload["query"], variables, operation_name)
+    return JSONResponse(result)
+
+
+async def execute(state: AppState, request: Request, query: str, variables: dict[str, Any],
+                  operation_name: str | None) -> dict[str, Any]:
+    request_id: str = request.state.request_id
+    async with state.database.sessions() as session:
+        ctx = await build_context(state, request, session)
+        try:
+            result = await state.schema.execute(query, variable_values=variables,
+                                                context_value=ctx, operation_name=operation_name)
+            failed = bool(result.errors)
+            if failed:
+                await session.rollback()
+                state.audit.release(session)
+            await _commit_with_audit(state, session, ctx, operation_name, result.errors)
+        except BaseException:
+            await session.rollback()
+            state.audit.release(session)
+            raise
+    response: dict[str, Any] = {"data": result.data}
+    if result.errors:
+        response["errors"] = [format_error(e, request_id=request_id,
+                                           production=state.settings.production)
+                              for e in result.errors]
+    return response
+
+
+async def _commit_with_audit(state: AppState, session: AsyncSession, ctx: Context,
+                             operation_name: str | None,
+                             errors: list[GraphQLError] | None) -> None:
+    records = audit_records(ctx, operation_name, errors)
+    try:
+        if records:
+            await state.audit.append(session, records)
+        await session.commit()
+    finally:
+        state.audit.release(session)
+
+
+def audit_records(ctx: Context, operation_name: str | None,
+                  errors: list[GraphQLError] | None) -> list[AuditRecord]:
+    requester = ctx.requester
+    codes = sorted({str((e.original_error and getattr(e.original_error, "code", None))
+                        or "VALIDATION") for e in errors or []})
+    records = []
+    for entry in ctx.authz.audit_entries():
+        detail: dict[str, Any] = {}
+        if entry.sealed_ids:
+            detail["sealed_disclosed"] = entry.sealed_ids
+        if codes:
+            detail["errors"] = codes
+        records.append(AuditRecord(
+            action=entry.action, outcome=entry.outcome, sub=requester.sub,
+            role=requester.role, agency=requester.agency_code or "",
+            client_id=requester.client_id or "", request_id=ctx.request_id,
+            operation=operation_name or "", resource_type=entry.resource_type,
+            resource_ids=entry.resource_ids[:500],
+            purpose=str(ctx.authz.context.get("purpose", "")),
+            inquiry_id=str(ctx.authz.context.get("inquiry_id", "")),
+            case_number=str(ctx.authz.context.get("case_number", "")),
+            policy_uid=entry.policy_uid, policy_version=entry.policy_version, detail=detail))
+    return records
+
+
+def _problem(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    return JSONResponse({"errors": [{"message": message, "extensions": {"code": "BAD_REQUEST"}}]},
+                        status_code=status, headers=headers)
+
+
+def schema_sdl(schema: strawberry.Schema) -> str:
+    return schema.as_str()

@@ -1,0 +1,25 @@
+"""What the app factory builds once and every request shares (no module-level globals)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import strawberry
+
+from api.auth import TokenVerifier
+from api.issuer import Issuer
+from api.settings import Settings
+from db.audit import AuditChain
+from db.engine import Database
+from policies.store import PolicyStore
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    database: Database
+    schema: strawberry.Schema
+    policies: PolicyStore
+    audit: AuditChain
+    issuer: Issuer | None
+    verifier: TokenVerifier

@@ -1,0 +1,144 @@
+"""The authorizer: the decision point bound to one requester for one request.
+
+Resolvers call `require`/`can`/`check_object` and nothing else (STYLE.md §3). Every
+decision is remembered for the audit trail of the operation (DESIGN.md §1.5).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from db.models import Agency, Judgment, Offender
+from policies.attributes import (
+    judgment_attributes,
+    offender_attributes,
+    resource_attributes,
+)
+from policies.pdp import Decision
+from schema.errors import Forbidden
+
+DISABLED = Decision(allowed=True, policy_uid="authorization-disabled", policy_version=0,
+                    reason="authorization disabled (benchmark)", applicable=())
+
+
+class DecisionSource(Protocol):
+    def decide(self, subject: Mapping[str, Any], resource: Mapping[str, Any], action: str,
+               context: Mapping[str, Any]) -> Decision: ...
+
+
+class HasResource(Protocol):
+    def authz_resource(self) -> Any: ...
+
+
+@dataclass
+class AuditEntry:
+    action: str
+    outcome: str
+    resource_type: str
+    policy_uid: str
+    policy_version: int
+    resource_ids: list[str] = field(default_factory=list)
+    sealed_ids: list[str] = field(default_factory=list)
+
+
+class Authorizer:
+    def __init__(self, decision_point: DecisionSource | None, subject: Mapping[str, Any], *,
+                 context: Mapping[str, Any] | None = None) -> None:
+        # decision_point None = authorization switched off (benchmarks only; refused in
+        # production by Settings).
+        self._pdp = decision_point
+        self.subject = dict(subject)
+        self.context: dict[str, Any] = dict(context or {"purpose": "", "case_number": "",
+                                                        "inquiry_id": "", "is_counsel": "no"})
+        self._memo: dict[tuple[str, int], bool] = {}
+        self._keep: list[Any] = []  # objects memoised by id() stay alive for the request
+        self._audit: dict[tuple[str, str, str, str], AuditEntry] = {}
+        self.asked = 0  # decisions made; root fields check that their resolver asked
+
+    # -- deciding ---------------------------------------------------------------------
+    def decide(self, action: str, resource: Mapping[str, Any], *,
+               record: bool = True) -> Decision:
+        self.asked += 1
+        if self._pdp is None:
+            decision = DISABLED
+        else:
+            decision = self._pdp.decide(self.subject, resource, str(action), self.context)
+        if record:
+            self._record(str(action), resource, decision)
+        return decision
+
+    def can(self, action: str, resource: Mapping[str, Any]) -> bool:
+        return self.decide(action, resource).allowed
+
+    def require(self, action: str, resource: Mapping[str, Any]) -> Decision:
+        decision = self.decide(action, resource)
+        if not decision.allowed:
+            raise Forbidden()
+        return decision
+
+    def check_object(self, action: str, obj: Any) -> bool:
+        """May the requester do `action` on this object? Asked once per object per request.
+
+        A view object (a judgment's penalty, a crime) stands for the record it came from.
+        """
+        resource = getattr(obj, "authz_resource", None)
+        if resource is not None:
+            obj = resource()
+        key = (str(action), id(obj))
+        allowed = self._memo.get(key)
+        if allowed is None:
+            allowed = self.decide(action, self.attributes_of(obj)).allowed
+            self._memo[key] = allowed
+            self._keep.append(obj)
+        return allowed
+
+    def visible(self, action: str, combinations: Iterable[Mapping[str, str]],
+                type_: str) -> list[Mapping[str, str]]:
+        """The combinations of few-valued attributes under which rows may be seen.
+
+        Not audited: these are hypothetical resources; the rows actually returned are
+        decided (and audited) one by one through `check_object`.
+        """
+        return [c for c in combinations
+                if self.decide(action, {"type": type_, "id": "*", **c}, record=False).allowed]
+
+    # -- attributes -------------------------------------------------------------------
+    def attributes_of(self, obj: Any) -> Mapping[str, Any]:
+        if isinstance(obj, Judgment):
+            return judgment_attributes(obj, self.subject)
+        if isinstance(obj, Offender):
+            return offender_attributes(obj, self.subject)
+        if isinstance(obj, Agency):
+            return resource_attributes("agency", id=obj.code, region=obj.region)
+        if isinstance(obj, Mapping):
+            return obj
+        raise TypeError(f"no policy attributes for {type(obj).__name__}")
+
+    # -- audit ------------------------------------------------------------------------
+    def _record(self, action: str, resource: Mapping[str, Any], decision: Decision) -> None:
+        outcome = "permit" if decision.allowed else "deny"
+        type_ = str(resource.get("type", ""))
+        key = (action, outcome, type_, decision.policy_uid or "")
+        entry = self._audit.get(key)
+        if entry is None:
+            entry = self._audit[key] = AuditEntry(action, outcome, type_,
+                                                  decision.policy_uid or "",
+                                                  decision.policy_version)
+        rid = str(resource.get("id", ""))
+        if rid and rid != "*" and rid not in entry.resource_ids:
+            entry.resource_ids.append(rid)
+            if decision.allowed and resource.get("seal_status") == "sealed":
+                entry.sealed_ids.append(rid)
+
+    def audit_entries(self) -> list[AuditEntry]:
+        return list(self._audit.values())
+
+    def note(self, action: str, outcome: str, resource_type: str, ids: Iterable[str],
+             policy_uid: str = "", policy_version: int = 0) -> None:
+        """Records a fact the decisions alone do not show (a write's created ids)."""
+        key = (action, outcome, resource_type, policy_uid)
+        entry = self._audit.setdefault(key, AuditEntry(action, outcome, resource_type,
+                                                       policy_uid, policy_version))
+        entry.resource_ids.extend(i for i in ids if i not in entry.resource_ids)

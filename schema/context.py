@@ -1,0 +1,62 @@
+"""The typed request context that every resolver receives (built by api/context.py)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from sqlalchemy.engine import Result
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import Executable
+
+from schema.authz import Authorizer
+from schema.loaders import Loaders
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Requester:
+    sub: str
+    role: str
+    agency_code: str | None
+    client_id: str | None
+    authenticated: bool
+
+
+@dataclass
+class Context:
+    request_id: str
+    requester: Requester
+    session: AsyncSession
+    authz: Authorizer
+    max_page_size: int = 100
+    production: bool = False
+    # One AsyncSession serves the whole operation, and strawberry resolves sibling
+    # fields concurrently: every statement goes through this lock.
+    db_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    loaders: Loaders = field(init=False)
+    wrote: bool = False
+
+    def __post_init__(self) -> None:
+        self.loaders = Loaders(self)
+
+    async def execute(self, statement: Executable) -> Result[Any]:
+        async with self.db_lock:
+            return await self.session.execute(statement)
+
+    async def scalars(self, statement: Executable) -> Sequence[Any]:
+        async with self.db_lock:
+            return (await self.session.scalars(statement)).all()
+
+    async def scalar(self, statement: Executable) -> Any:
+        async with self.db_lock:
+            return await self.session.scalar(statement)
+
+    async def flush(self, *objects: Any) -> None:
+        async with self.db_lock:
+            self.session.add_all(objects)
+            await self.session.flush()
+        self.wrote = True

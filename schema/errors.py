@@ -1,0 +1,96 @@
+"""Errors that carry their code (CONTRACT.md §6), and the masking of everything else.
+
+A record the requester may not see is never an error: resolvers return `None` or leave
+it out. Unknown exceptions become `INTERNAL` with the request id and nothing else.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from graphql import GraphQLError
+
+log = logging.getLogger("registry.errors")
+
+
+class RegistryError(Exception):
+    code = "INTERNAL"
+
+    def __init__(self, message: str, **extensions: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.extensions = extensions
+
+
+class Unauthenticated(RegistryError):
+    code = "UNAUTHENTICATED"
+
+
+class Forbidden(RegistryError):
+    code = "FORBIDDEN"
+
+    def __init__(self, message: str = "not permitted") -> None:
+        super().__init__(message)
+
+
+class BadUserInput(RegistryError):
+    code = "BAD_USER_INPUT"
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}", field=field)
+        self.field = field
+
+
+class Conflict(RegistryError):
+    code = "CONFLICT"
+
+
+class QueryTooComplex(RegistryError):
+    code = "QUERY_TOO_COMPLEX"
+
+
+# Messages of strawberry's own limiters (MaxTokensLimiter, QueryDepthLimiter,
+# MaxAliasesLimiter) and of ours in schema/limits.py.
+_TOO_COMPLEX = re.compile(
+    r"Document contains more than \d+ tokens|exceeds maximum operation depth"
+    r"|aliases found\. Allowed|directives found\. Allowed|query cost \d+ exceeds"
+)
+_VARIABLE_PATH = re.compile(r"^Variable '\$(\w+)' got invalid value .*? at '([\w.\[\]]+)'")
+_VARIABLE_NAME = re.compile(r"^Variable '\$(\w+)'")
+_SUGGESTION = re.compile(r"\s*Did you mean .*?\?")
+
+
+def format_error(error: GraphQLError, *, request_id: str, production: bool) -> dict[str, Any]:
+    """One GraphQL error as the client sees it."""
+    original = error.original_error
+    formatted: dict[str, Any] = {"message": error.message}
+    if error.locations:
+        formatted["locations"] = [loc.formatted for loc in error.locations]
+    if error.path:
+        formatted["path"] = error.path
+    if isinstance(original, RegistryError):
+        formatted["message"] = original.message
+        formatted["extensions"] = {"code": original.code, **original.extensions}
+        return formatted
+    if original is not None:
+        # An exception nobody anticipated: log its type and the request id, show neither.
+        log.error("internal error request_id=%s type=%s", request_id, type(original).__name__,
+                  exc_info=original)
+        return {"message": f"internal error (request {request_id})", "path": error.path,
+                "extensions": {"code": "INTERNAL", "requestId": request_id}}
+    message = error.message
+    if production:
+        message = _SUGGESTION.sub("", message)
+    formatted["message"] = message
+    if _TOO_COMPLEX.search(message):
+        formatted["extensions"] = {"code": "QUERY_TOO_COMPLEX"}
+        return formatted
+    extensions: dict[str, Any] = {"code": "BAD_USER_INPUT"}
+    if match := _VARIABLE_PATH.match(message):
+        extensions["field"] = match.group(2)
+    elif match := _VARIABLE_NAME.match(message):
+        extensions["field"] = match.group(1)
+    formatted["extensions"] = extensions
+    return formatted

@@ -1,0 +1,50 @@
+"""Data loaders: every relation a list can reach costs one query per page, not per row."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from sqlmodel import col, select
+from strawberry.dataloader import DataLoader
+
+from db.models import Agency, ExecutionEvent, Offender
+
+if TYPE_CHECKING:
+    from schema.context import Context
+
+
+class Loaders:
+    def __init__(self, ctx: Context) -> None:
+        self._ctx = ctx
+        self.offender = DataLoader[int, Offender | None](self._offenders)
+        self.agency = DataLoader[int, Agency | None](self._agencies)
+        self.agency_by_code = DataLoader[str, Agency | None](self._agencies_by_code)
+        self.executions = DataLoader[int, list[ExecutionEvent]](self._executions)
+
+    async def _offenders(self, ids: Sequence[int]) -> list[Offender | None]:
+        rows = await self._ctx.scalars(select(Offender).where(col(Offender.id).in_(ids)))
+        return _in_order(ids, {r.id: r for r in rows})
+
+    async def _agencies(self, ids: Sequence[int]) -> list[Agency | None]:
+        rows = await self._ctx.scalars(select(Agency).where(col(Agency.id).in_(ids)))
+        return _in_order(ids, {r.id: r for r in rows})
+
+    async def _agencies_by_code(self, codes: Sequence[str]) -> list[Agency | None]:
+        rows = await self._ctx.scalars(select(Agency).where(col(Agency.code).in_(codes)))
+        return _in_order(codes, {r.code: r for r in rows})
+
+    async def _executions(self, judgment_ids: Sequence[int]) -> list[list[ExecutionEvent]]:
+        rows = await self._ctx.scalars(
+            select(ExecutionEvent)
+            .where(col(ExecutionEvent.judgment_id).in_(judgment_ids))
+            .order_by(col(ExecutionEvent.date), col(ExecutionEvent.id)))
+        grouped: dict[int, list[ExecutionEvent]] = defaultdict(list)
+        for row in rows:
+            grouped[row.judgment_id].append(row)
+        return [grouped.get(i, []) for i in judgment_ids]
+
+
+def _in_order(keys: Sequence[Any], found: dict[Any, Any]) -> list[Any]:
+    return [found.get(k) for k in keys]

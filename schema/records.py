@@ -1,0 +1,312 @@
+"""Judgments and offenders as the API shows them: types, connections, list queries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from enum import Enum
+from typing import Any
+
+import strawberry
+from sqlalchemy import ColumnElement, func
+from sqlmodel import col, select
+from strawberry.types import Info
+
+from db.models import ExecutionEvent, Judgment, Offender
+from db.queries.visibility import visibility_clause
+from policies.actions import Action
+from policies.attributes import (
+    judgment_visibility_combinations,
+    offender_visibility_combinations,
+)
+from schema.agencies import AgencyNode
+from schema.context import Context
+from schema.fields import authorized
+from schema.pagination import PageInfo, decode_cursor, encode_cursor, page_size
+
+
+@strawberry.enum
+class SealStatus(Enum):
+    OPEN = "open"
+    SEALED = "sealed"
+
+
+@strawberry.enum
+class PenaltyKind(Enum):
+    EXEMPTED = "EXEMPTED"
+    SUPPLEMENTARY_ONLY = "SUPPLEMENTARY_ONLY"
+    PUBLIC_SURVEILLANCE = "PUBLIC_SURVEILLANCE"
+    CRIMINAL_DETENTION = "CRIMINAL_DETENTION"
+    FIXED_TERM_IMPRISONMENT = "FIXED_TERM_IMPRISONMENT"
+    LIFE_IMPRISONMENT = "LIFE_IMPRISONMENT"
+    DEATH_WITH_REPRIEVE = "DEATH_WITH_REPRIEVE"
+    DEATH = "DEATH"
+
+
+class PartOf:
+    """A view of part of a judgment (a crime, its penalty, an execution event)."""
+
+    def __init__(self, judgment: Judgment, value: Any) -> None:
+        self.judgment = judgment
+        self.value = value
+
+    def authz_resource(self) -> Judgment:
+        return self.judgment
+
+
+@strawberry.type(name="Crime")
+class CrimeNode:
+    @authorized(Action.JUDGMENT_READ)
+    def name(self: PartOf) -> str:  # type: ignore[misc]
+        return str(self.value["name"])
+
+    @authorized(Action.JUDGMENT_READ)
+    def article(self: PartOf) -> str | None:  # type: ignore[misc]
+        return self.value.get("article")
+
+
+@strawberry.type(name="Penalty")
+class PenaltyNode:
+    @authorized(Action.JUDGMENT_READ)
+    def kind(self: PartOf) -> PenaltyKind:  # type: ignore[misc]
+        return PenaltyKind(self.judgment.penalty_kind)
+
+    @authorized(Action.JUDGMENT_READ)
+    def term_months(self: PartOf) -> int | None:  # type: ignore[misc]
+        return self.judgment.term_months
+
+    @authorized(Action.JUDGMENT_READ)
+    def probation_months(self: PartOf) -> int | None:  # type: ignore[misc]
+        return self.judgment.probation_months
+
+    @authorized(Action.JUDGMENT_READ)
+    def supplementary(self: PartOf) -> list[str]:  # type: ignore[misc]
+        return list(self.judgment.supplementary or [])
+
+    @authorized(Action.JUDGMENT_READ)
+    def fine_amount(self: PartOf) -> str | None:  # type: ignore[misc]
+        return self.judgment.fine_amount
+
+
+@strawberry.type(name="ExecutionEvent")
+class ExecutionEventNode:
+    @authorized(Action.JUDGMENT_READ)
+    def kind(self: PartOf) -> str:  # type: ignore[misc]
+        return str(self.value.kind)
+
+    @authorized(Action.JUDGMENT_READ)
+    def date(self: PartOf) -> date:  # type: ignore[misc]
+        return self.value.date  # type: ignore[no-any-return]
+
+
+@strawberry.enum
+class DetentionKind(Enum):
+    CRIMINAL = "CRIMINAL"
+    ADMINISTRATIVE = "ADMINISTRATIVE"
+
+
+@strawberry.type(name="Detention")
+class DetentionNode:
+    """A detention record (DESIGN.md §1.1): never a criminal record."""
+
+    @authorized(Action.DETENTION_READ)
+    def id(self: Any) -> strawberry.ID:  # type: ignore[misc]
+        return strawberry.ID(self.public_id)
+
+    @authorized(Action.DETENTION_READ)
+    def kind(self: Any) -> DetentionKind:  # type: ignore[misc]
+        return DetentionKind(self.kind)
+
+    @authorized(Action.DETENTION_READ)
+    def case_number(self: Any) -> str:  # type: ignore[misc]
+        return str(self.case_number)
+
+    @authorized(Action.DETENTION_READ)
+    def start_date(self: Any) -> date:  # type: ignore[misc]
+        return self.start_date  # type: ignore[no-any-return]
+
+    @authorized(Action.DETENTION_READ)
+    def end_date(self: Any) -> date | None:  # type: ignore[misc]
+        return self.end_date  # type: ignore[no-any-return]
+
+
+@strawberry.type(name="Judgment")
+class JudgmentNode:
+    @authorized(Action.JUDGMENT_READ)
+    def id(self: Judgment) -> strawberry.ID:  # type: ignore[misc]
+        return strawberry.ID(self.public_id)
+
+    @authorized(Action.JUDGMENT_READ)
+    def judgment_number(self: Judgment) -> str:  # type: ignore[misc]
+        return self.judgment_number
+
+    @authorized(Action.JUDGMENT_READ)
+    async def court(self: Judgment, info: Info[Context, None]) -> AgencyNode:  # type: ignore[misc]
+        return await info.context.loaders.agency.load(self.court_agency_id)  # type: ignore[no-any-return]
+
+    @authorized(Action.JUDGMENT_READ)
+    def prosecutor(self: Judgment) -> str:  # type: ignore[misc]
+        return self.prosecutor
+
+    @authorized(Action.JUDGMENT_READ)
+    def judgment_date(self: Judgment) -> date:  # type: ignore[misc]
+        return self.judgment_date
+
+    @authorized(Action.JUDGMENT_READ)
+    def effective_date(self: Judgment) -> date:  # type: ignore[misc]
+        return self.effective_date
+
+    @authorized(Action.JUDGMENT_READ)
+    def offense_date(self: Judgment) -> date:  # type: ignore[misc]
+        return self.offense_date
+
+    @authorized(Action.JUDGMENT_READ)
+    def age_at_offense(self: Judgment) -> int:  # type: ignore[misc]
+        return self.age_at_offense
+
+    @authorized(Action.JUDGMENT_READ)
+    def crimes(self: Judgment) -> list[CrimeNode]:  # type: ignore[misc]
+        return [PartOf(self, c) for c in self.crimes or []]  # type: ignore[misc]
+
+    @authorized(Action.JUDGMENT_READ)
+    def penalty(self: Judgment) -> PenaltyNode:  # type: ignore[misc]
+        return PartOf(self, None)  # type: ignore[return-value]
+
+    @authorized(Action.JUDGMENT_READ)
+    async def execution(self: Judgment, info: Info[Context, None]  # type: ignore[misc]
+                        ) -> list[ExecutionEventNode]:
+        events: list[ExecutionEvent] = await info.context.loaders.executions.load(self.id)
+        return [PartOf(self, e) for e in events]  # type: ignore[misc]
+
+    @authorized(Action.JUDGMENT_READ)
+    def seal_status(self: Judgment) -> SealStatus:  # type: ignore[misc]
+        return SealStatus(self.seal_status)
+
+    @authorized(Action.JUDGMENT_READ)
+    async def offender(self: Judgment, info: Info[Context, None]  # type: ignore[misc]
+                       ) -> OffenderNode:
+        return await info.context.loaders.offender.load(self.offender_id)  # type: ignore[no-any-return]
+
+
+@strawberry.type(name="JudgmentEdge")
+class JudgmentEdge:
+    cursor: str
+    node: JudgmentNode = authorized(Action.JUDGMENT_READ, target="value")
+
+
+@strawberry.type(name="JudgmentConnection")
+class JudgmentConnection:
+    edges: list[JudgmentEdge]
+    page_info: PageInfo
+    total_count: int
+
+
+@strawberry.type(name="Offender")
+class OffenderNode:
+    @authorized(Action.OFFENDER_READ)
+    def id(self: Offender) -> strawberry.ID:  # type: ignore[misc]
+        return strawberry.ID(self.public_id)
+
+    @authorized(Action.OFFENDER_READ)
+    def name(self: Offender) -> str:  # type: ignore[misc]
+        return self.name
+
+    @authorized(Action.OFFENDER_READ)
+    def id_number(self: Offender) -> str | None:  # type: ignore[misc]
+        return self.id_number
+
+    @authorized(Action.OFFENDER_READ)
+    def birth_date(self: Offender) -> date | None:  # type: ignore[misc]
+        return self.birth_date
+
+    @authorized(Action.OFFENDER_READ)
+    def gender(self: Offender) -> str | None:  # type: ignore[misc]
+        return self.gender
+
+    @authorized(Action.OFFENDER_READ)
+    def residence_region(self: Offender) -> str:  # type: ignore[misc]
+        return self.residence_region
+
+    @authorized(Action.OFFENDER_READ)
+    async def judgments(self: Offender, info: Info[Context, None],  # type: ignore[misc]
+                        first: int = 20, after: str | None = None) -> JudgmentConnection:
+        ctx = info.context
+        return await list_judgments(ctx, [col(Judgment.offender_id) == self.id], first, after)
+
+    @authorized(Action.OFFENDER_READ)
+    def detentions(self: Offender) -> list[DetentionNode]:  # type: ignore[misc]
+        # Detention records arrive with the reporting mechanism (issue 3); until then the
+        # registry holds none, and this list is truthfully empty.
+        return []
+
+
+@strawberry.type(name="OffenderEdge")
+class OffenderEdge:
+    cursor: str
+    node: OffenderNode = authorized(Action.OFFENDER_READ, target="value")
+
+
+@strawberry.type(name="OffenderConnection")
+class OffenderConnection:
+    edges: list[OffenderEdge]
+    page_info: PageInfo
+    total_count: int
+
+
+def _judgment_visibility(ctx: Context) -> ColumnElement[bool]:
+    combos = ctx.authz.visible(Action.JUDGMENT_LIST, judgment_visibility_combinations(),
+                               "judgment")
+    return visibility_clause(
+        combos, {"seal_status": col(Judgment.seal_status), "verdict": col(Judgment.verdict)},
+        region_column=col(Judgment.region), requester_division=ctx.authz.subject.get("region"),
+        constants={"type": "judgment", "record_kind": "judgment"})
+
+
+def _offender_visibility(ctx: Context) -> ColumnElement[bool]:
+    combos = ctx.authz.visible(Action.OFFENDER_LIST, offender_visibility_combinations(),
+                               "offender")
+    return visibility_clause(combos, {}, region_column=col(Offender.residence_region),
+                             requester_division=ctx.authz.subject.get("region"),
+                             constants={"type": "offender", "seal_status": "open",
+                                        "record_kind": "offender"})
+
+
+async def list_judgments(ctx: Context, where: Sequence[ColumnElement[bool]], first: int,
+                         after: str | None) -> JudgmentConnection:
+    size = page_size(first, ctx.max_page_size)
+    start = decode_cursor(after)
+    visible = _judgment_visibility(ctx)
+    rows, total = await _page(ctx, Judgment, [visible, *where], size, start)
+    rows = [r for r in rows if ctx.authz.check_object(Action.JUDGMENT_READ, r)]
+    edges = [JudgmentEdge(cursor=encode_cursor(r.public_id), node=r) for r in rows[:size]]
+    return JudgmentConnection(edges=edges, total_count=total, page_info=_page_info(edges, rows,
+                                                                                     size))
+
+
+async def list_offenders(ctx: Context, where: Sequence[ColumnElement[bool]], first: int,
+                         after: str | None) -> OffenderConnection:
+    size = page_size(first, ctx.max_page_size)
+    start = decode_cursor(after)
+    visible = _offender_visibility(ctx)
+    rows, total = await _page(ctx, Offender, [visible, *where], size, start)
+    rows = [r for r in rows if ctx.authz.check_object(Action.OFFENDER_READ, r)]
+    edges = [OffenderEdge(cursor=encode_cursor(r.public_id), node=r) for r in rows[:size]]
+    return OffenderConnection(edges=edges, total_count=total, page_info=_page_info(edges, rows,
+                                                                                     size))
+
+
+async def _page(ctx: Context, model: Any, where: list[ColumnElement[bool]], size: int,
+                start: str | None) -> tuple[list[Any], int]:
+    total = int(await ctx.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+    if total == 0 or size == 0:
+        return [], total
+    query = select(model).where(*where)
+    if start is not None:
+        query = query.where(col(model.public_id) > start)
+    rows = await ctx.scalars(query.order_by(col(model.public_id)).limit(size + 1))
+    return list(rows), total
+
+
+def _page_info(edges: Sequence[Any], rows: Sequence[Any], size: int) -> PageInfo:
+    return PageInfo(has_next_page=len(rows) > size,
+                    end_cursor=edges[-1].cursor if edges else None)
