@@ -12,8 +12,8 @@ import hashlib
 import hmac
 import secrets
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
 
 from api.auth import require_role
 from api.settings import Settings
@@ -78,7 +78,7 @@ async def create_client(
     if not name.strip():
         raise ValueError("--name must not be empty")
     if agency_code is not None:
-        found = await session.scalar(select(Agency.id).where(Agency.code == agency_code))
+        found = await session.scalar(select(col(Agency.id)).where(col(Agency.code) == agency_code))
         if found is None:
             raise ValueError(f"--agency: no agency with code {agency_code!r}")
     client_id = "client-" + secrets.token_hex(12)
@@ -92,7 +92,7 @@ async def create_client(
 
 async def authenticate_client(session: AsyncSession, client_id: str, secret: str) -> Client | None:
     row = (await session.execute(
-        select(Client).where(Client.client_id == client_id)
+        select(Client).where(col(Client.client_id) == client_id)
     )).scalar_one_or_none()
     stored = row.secret_hash if row is not None else None
     if not await asyncio.to_thread(verify_client_secret, stored, secret):

@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet, RSAKey
-from sqlalchemy import select
+from sqlmodel import col, select
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -332,7 +332,7 @@ def issuer_routes(issuer: Issuer, database: Database) -> list[Route]:
         if client_id:
             async with database.session() as session:
                 row = (await session.execute(
-                    select(Client).where(Client.client_id == client_id)
+                    select(Client).where(col(Client.client_id) == client_id)
                 )).scalar_one_or_none()
             client = _RegisteredClient(client_id, row)
         server = _Server(generator, client)
