@@ -126,6 +126,9 @@ class _KeySpec:
     subject_id: bool
     resource_id: bool
 
+    # (part index, name) pairs, when every part is projected by name: the fast path.
+    flat: tuple[tuple[int, str], ...] | None
+
 
 def _freeze(value: Any) -> Any:
     if isinstance(value, str):
@@ -143,7 +146,9 @@ def _freeze(value: Any) -> Any:
 def _project(part: Mapping[str, Any], names: tuple[str, ...] | None) -> Any:
     if names is None:
         return _freeze(part)
-    return tuple(_freeze(part.get(name, _MISSING)) for name in names)
+    values = [part.get(name, _MISSING) for name in names]
+    # The hot path of every cached decision: attribute values are almost always strings.
+    return tuple([v if type(v) is str else _freeze(v) for v in values])
 
 
 # --- the decision point -----------------------------------------------------------------
@@ -207,9 +212,11 @@ class DecisionPoint:
             found = names[part]
             return None if found is None else tuple(sorted(found))
 
-        spec = _KeySpec(
-            ordered("subject"), ordered("resource"), ordered("context"), subject_id, resource_id
-        )
+        parts = (ordered("subject"), ordered("resource"), ordered("context"))
+        flat: tuple[tuple[int, str], ...] | None = None
+        if all(p is not None for p in parts):
+            flat = tuple((i, name) for i, p in enumerate(parts) for name in p or ())
+        spec = _KeySpec(*parts, subject_id, resource_id, flat)
         self._specs[action] = spec
         return spec
 
@@ -220,15 +227,21 @@ class DecisionPoint:
         action: str,
         context: Mapping[str, Any],
     ) -> tuple[Any, ...]:
-        spec = self._spec_for(action)
-        return (
-            action,
-            _project(subject, spec.subject),
-            _project(resource, spec.resource),
-            _project(context, spec.context),
-            _subject_id(subject) if spec.subject_id else None,
-            _resource_id(resource) if spec.resource_id else None,
-        )
+        spec = self._specs.get(action) or self._spec_for(action)
+        flat = spec.flat
+        if flat is not None:
+            # The hot path of every cached decision: one pass, values almost always strings.
+            parts = (subject, resource, context)
+            values = [parts[i].get(name, _MISSING) for i, name in flat]
+            key = [action, *[v if type(v) is str else _freeze(v) for v in values]]
+        else:
+            key = [action, _project(subject, spec.subject), _project(resource, spec.resource),
+                   _project(context, spec.context)]
+        if spec.subject_id:
+            key.append(_subject_id(subject))
+        if spec.resource_id:
+            key.append(_resource_id(resource))
+        return tuple(key)
 
     def decide(
         self,
@@ -238,9 +251,10 @@ class DecisionPoint:
         context: Mapping[str, Any],
     ) -> Decision:
         key = self.cache_key(subject, resource, action, context)
-        cached = self._cache.get(key)
+        cache = self._cache
+        cached = cache.get(key)
         if cached is not None:
-            self._cache.move_to_end(key)
+            cache.move_to_end(key)
             return cached
         decision = self._evaluate(subject, resource, action, context)
         self._cache[key] = decision

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from db.engine import Database
 from db.models import PolicyRecord
@@ -60,22 +61,32 @@ async def latest_records(session: AsyncSession, *, include_deleted: bool = False
                          ) -> list[PolicyRecord]:
     """The newest row per uid (deleted ones only when asked), ordered by uid."""
     newest = (
-        select(PolicyRecord.uid, func.max(PolicyRecord.id).label("id"))
-        .group_by(PolicyRecord.uid)
+        select(col(PolicyRecord.uid), func.max(col(PolicyRecord.id)).label("id"))
+        .group_by(col(PolicyRecord.uid))
         .subquery()
     )
     rows = (
         await session.scalars(
             select(PolicyRecord)
-            .join(newest, PolicyRecord.id == newest.c.id)
-            .order_by(PolicyRecord.uid)
+            .join(newest, col(PolicyRecord.id) == newest.c.id)
+            .order_by(col(PolicyRecord.uid))
         )
     ).all()
     return [row for row in rows if include_deleted or not row.deleted]
 
 
 async def policy_set_version(session: AsyncSession) -> int:
-    return int(await session.scalar(select(func.max(PolicyRecord.id))) or 0)
+    return int(await session.scalar(select(func.max(col(PolicyRecord.id)))) or 0)
+
+
+async def _last_row(session: AsyncSession, uid: str) -> PolicyRecord | None:
+    statement = (
+        select(PolicyRecord)
+        .where(col(PolicyRecord.uid) == uid)
+        .order_by(col(PolicyRecord.id).desc())
+        .limit(1)
+    )
+    return (await session.scalars(statement)).first()
 
 
 async def save_policy(session: AsyncSession, document: dict[str, Any], *, author: str
@@ -86,10 +97,7 @@ async def save_policy(session: AsyncSession, document: dict[str, Any], *, author
     loser's transaction fails rather than silently overwriting. The caller commits.
     """
     uid = document["uid"]
-    last = await session.scalar(
-        select(PolicyRecord).where(PolicyRecord.uid == uid).order_by(PolicyRecord.id.desc())
-        .limit(1)
-    )
+    last = await _last_row(session, uid)
     if last is not None and not last.deleted and last.document == document:
         return None
     record = PolicyRecord(uid=uid, version=(last.version + 1) if last else 1,
@@ -101,10 +109,7 @@ async def save_policy(session: AsyncSession, document: dict[str, Any], *, author
 
 async def delete_policy(session: AsyncSession, uid: str, *, author: str) -> bool:
     """Add a deletion row for `uid`; False if there is no such (undeleted) policy."""
-    last = await session.scalar(
-        select(PolicyRecord).where(PolicyRecord.uid == uid).order_by(PolicyRecord.id.desc())
-        .limit(1)
-    )
+    last = await _last_row(session, uid)
     if last is None or last.deleted:
         return False
     session.add(PolicyRecord(uid=uid, version=last.version + 1, document=last.document,
