@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import strawberry
@@ -132,16 +133,18 @@ class RegistrySchema(strawberry.Schema):
 
 
 def build_schema(limits: Limits = Limits(), *, production: bool = False) -> strawberry.Schema:
-    extensions: list[SchemaExtension | type[SchemaExtension]] = [
-        MaxTokensLimiter(max_token_count=limits.max_tokens),
-        QueryDepthLimiter(max_depth=limits.max_depth),
-        MaxAliasesLimiter(max_alias_count=limits.max_aliases),
-        AddValidationRules([max_directives_rule(limits.max_directives),
-                            cost_rule(limits.max_cost)]),
-        ParserCache(maxsize=256),
-        ValidationCache(maxsize=256),
+    # Factories, not instances: strawberry builds a fresh extension per request (the
+    # parser and validation caches live at module level and are shared all the same).
+    rules = [max_directives_rule(limits.max_directives), cost_rule(limits.max_cost)]
+    extensions: list[Callable[[], SchemaExtension]] = [
+        lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
+        lambda: QueryDepthLimiter(max_depth=limits.max_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
+        lambda: AddValidationRules(rules),
+        lambda: ParserCache(maxsize=256),
+        lambda: ValidationCache(maxsize=256),
     ]
     if production:
-        extensions.append(DisableIntrospection())
+        extensions.append(DisableIntrospection)
     return RegistrySchema(query=Query, mutation=Mutation, extensions=extensions,
                              config=StrawberryConfig(auto_camel_case=True))

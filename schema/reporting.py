@@ -129,8 +129,8 @@ class ReportJudgmentPayload:
 
 def content_hash(value: Any) -> str:
     """sha256 of the canonical JSON of an input: the same notice sent again hashes alike."""
-    return hashlib.sha256(json.dumps(_plain(value), sort_keys=True, separators=(",", ":"),
-                                     default=str).encode()).hexdigest()
+    return hashlib.sha256(json.dumps(_plain(value), sort_keys=True,
+                                     separators=(",", ":")).encode()).hexdigest()
 
 
 def _plain(value: Any) -> Any:
@@ -142,6 +142,8 @@ def _plain(value: Any) -> Any:
         return [_plain(v) for v in value]
     if isinstance(value, Enum):
         return value.value
+    if isinstance(value, date):
+        return value.isoformat()
     return value
 
 

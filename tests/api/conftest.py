@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from api.app import create_app
+from api.seed import DEMO_AGENCIES, add_agency
+from api.settings import Settings
+from db.engine import Database
+from policies.store import ensure_defaults
+from tests.factories import Registry
+
+
+async def prepare(database_url: str) -> None:
+    """Default policies and the demo agencies (no demo people: tests make their own)."""
+    database = Database(database_url)
+    try:
+        async with database.session() as session:
+            await ensure_defaults(session)
+            for code, kind, name, region in DEMO_AGENCIES:
+                await add_agency(session, code=code, kind=kind, name=name, region=region)
+            await session.commit()
+    finally:
+        await database.dispose()
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(database_url=database_url, signing_key_file=str(tmp_path / "key.pem"),
+                    policy_poll_seconds=0.0)
+
+
+@pytest.fixture
+async def registry(settings: Settings) -> AsyncIterator[Registry]:
+    await prepare(settings.database_url)
+    app = create_app(settings)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://registry.test") as http:
+        yield Registry(app=app, settings=settings, http=http)
+    await app.state.registry.database.dispose()

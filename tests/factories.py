@@ -1,0 +1,93 @@
+"""Test data: valid identity numbers, report inputs, principals and a GraphQL client."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+
+from api.settings import Settings
+from policies.identity import id_number_check_char
+
+_serial = itertools.count(1)
+
+
+def id_number(region: str = "110101", birth: date = date(1990, 5, 17),
+              serial: int | None = None) -> str:
+    first17 = f"{region}{birth:%Y%m%d}{(serial or next(_serial)) % 1000:03d}"
+    return first17 + id_number_check_char(first17)
+
+
+def report_input(**overrides: Any) -> dict[str, Any]:
+    """A valid ReportJudgmentInput (an adult, 12 months' imprisonment, Dongcheng)."""
+    n = next(_serial)
+    defendant = {"idNumber": id_number(serial=n), "name": "Wang Wei", "birthDate": "1990-05-17",
+                 "gender": "male", "residenceRegion": "110101"}
+    defendant.update(overrides.pop("defendant", {}))
+    value: dict[str, Any] = {
+        "noticeNumber": f"N-{n}", "judgmentNumber": f"(2026) Jing 0101 Xing Chu No. {n}",
+        "prosecutor": "Dongcheng District People's Procuratorate",
+        "judgmentDate": "2026-09-01", "effectiveDate": "2026-09-12",
+        "offenseDate": "2026-03-02", "defendant": defendant,
+        "crimes": [{"name": "Theft", "article": "Art. 264"}],
+        "penalty": {"kind": "FIXED_TERM_IMPRISONMENT", "termMonths": 12},
+    }
+    value.update(overrides)
+    return value
+
+
+REPORT = """mutation Report($input: ReportJudgmentInput!) {
+  reportJudgment(input: $input) {
+    judgment { id sealStatus ageAtOffense offender { id idNumber } }
+    notice { id kind noticeNumber status late reason receivingAuthority { code } }
+  }
+}"""
+
+
+@dataclass
+class Registry:
+    """An app under test and a way to talk to it as any principal."""
+
+    app: Starlette
+    settings: Settings
+    http: httpx.AsyncClient
+    tokens: dict[tuple[str, str, str | None, str | None], str] = field(default_factory=dict)
+
+    def token(self, sub: str, role: str, agency: str | None = None,
+              id_number: str | None = None) -> str:
+        key = (sub, role, agency, id_number)
+        if key not in self.tokens:
+            issuer = self.app.state.registry.issuer
+            self.tokens[key] = issuer.issue(sub=sub, role=role, client_id="tests", agency=agency,
+                                            id_number=id_number)
+        return self.tokens[key]
+
+    async def gql(self, query: str, variables: dict[str, Any] | None = None, *,
+                  as_: tuple[str, str, str | None] | str) -> dict[str, Any]:
+        token = as_ if isinstance(as_, str) else self.token(*as_)
+        response = await self.http.post("/graphql", json={"query": query,
+                                                          "variables": variables or {}},
+                                        headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+
+# Principals of the demo agencies (api/seed.py): (sub, role, agency).
+CLERK_DONGCHENG = ("clerk.dongcheng", "registry_clerk", "REG-110101")
+CLERK_BEIJING = ("clerk.beijing", "registry_clerk", "REG-110000")
+CLERK_SHANGHAI = ("clerk.shanghai", "registry_clerk", "REG-310000")
+JUDGE = ("judge.dongcheng", "judge", "COURT-110101")
+JUDGE_SHANGHAI = ("judge.huangpu", "judge", "COURT-310101")
+PROSECUTOR = ("prosecutor.dongcheng", "prosecutor", "PROC-110101")
+POLICE = ("police.dongcheng", "police_officer", "PSB-110101")
+LAWYER = ("lawyer.zhang", "defense_lawyer", "LAW-110101")
+EMPLOYER = ("hr.transit", "employer", "EMP-110101")
+AUDITOR = ("auditor.one", "auditor", "REG-110000")
+SECURITY_ADMIN = ("security.admin", "security_admin", "REG-110000")
+# A clerk-looking principal whose agency is a court: role alone must not be enough.
+CLERK_AT_A_COURT = ("clerk.fake", "registry_clerk", "COURT-110101")
