@@ -319,12 +319,10 @@ def _flatten(errors: Any, path: list[str], out: list[PolicyProblem]) -> None:
         at_rule_keys = in_rules and (len(path) == 2 or (len(path) == 3 and path[2].isdigit()))
         for key, value in errors.items():
             step = [*path, str(key)]
-            if at_rule_keys and isinstance(value, dict):
+            if at_rule_keys and isinstance(value, dict) and not str(key).isdigit():
                 # marshmallow's Dict field wraps errors as {"key": ...} / {"value": ...}
                 for wrapper, inner in value.items():
-                    if wrapper == "key":
-                        _flatten(inner, step, out)
-                    elif wrapper == "value":
+                    if wrapper in ("key", "value"):
                         _flatten(inner, step, out)
                     else:
                         _flatten(inner, [*step, str(wrapper)], out)

@@ -231,3 +231,9 @@ def test_a_simple_regex_is_accepted() -> None:
     regex = {"condition": "RegexMatch", "value": "^jdg_[0-9a-z]+$"}
     document = policy("x", resource={"$.id": regex})
     assert validate_policy(document) == []
+
+
+def test_a_schema_error_inside_an_implicit_or_list_keeps_its_index() -> None:
+    groups = [{"$.role": eq("a")}, {"$.role": {"condition": "Equals"}}]
+    problems = validate_policy(policy("x", subject=groups))
+    assert [p.path for p in problems] == ["rules.subject.1.$.role.value"]
