@@ -62,7 +62,7 @@ def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return url
 
 
-def _truncate(url: str) -> None:
+def _truncate(url: str) -> None:  # also used by PostgreSQL-only tests
     engine = create_engine(sync_url(url))
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":

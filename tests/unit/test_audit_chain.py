@@ -17,6 +17,7 @@ from db.audit import (
 )
 from db.engine import Database
 from db.models.audit import AuditEvent
+from tests.conftest import _truncate
 
 TABLE = AuditEvent.__table__  # type: ignore[attr-defined]
 
@@ -265,10 +266,11 @@ async def test_fifty_concurrent_transactions_leave_a_gap_free_verifying_chain(
     assert await _verify(database) == VerifyResult(True, sum(sizes), None, None)
 
 
-async def test_two_chains_on_postgres_do_not_fork(database: Database) -> None:
-    if database.is_sqlite:
-        pytest.skip("SQLite is the single-process mode: one AuditChain per process")
-    other = Database(database.url)
+async def test_two_chains_on_postgres_do_not_fork(postgres_url: str) -> None:
+    # PostgreSQL only: SQLite is the single-process mode, one AuditChain per process.
+    _truncate(postgres_url)
+    database = Database(postgres_url)
+    other = Database(postgres_url)
     try:
         chains = [AuditChain(database), AuditChain(other)]
 
@@ -277,10 +279,10 @@ async def test_two_chains_on_postgres_do_not_fork(database: Database) -> None:
             await _append(db, chains[n % 2], _record(n))
 
         await asyncio.gather(*(request(n) for n in range(30)))
+        assert await _verify(database) == VerifyResult(True, 30, None, None)
     finally:
         await other.dispose()
-
-    assert await _verify(database) == VerifyResult(True, 30, None, None)
+        await database.dispose()
 
 
 async def test_cmd_audit_verify_reports_an_intact_chain(
