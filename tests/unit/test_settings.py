@@ -1,0 +1,35 @@
+"""A bad setting stops start-up with a message naming it (CONTRACT.md §1)."""
+
+import pytest
+
+from api.settings import Settings, SettingsError
+
+
+@pytest.mark.parametrize(("variable", "value"), [
+    ("REGISTRY_ENV", "staging"),
+    ("REGISTRY_DATABASE_URL", "mysql://localhost/registry"),
+    ("REGISTRY_TOKEN_TTL_SECONDS", "soon"),
+    ("REGISTRY_TOKEN_TTL_SECONDS", "0"),
+    ("REGISTRY_MAX_QUERY_DEPTH", "-1"),
+    ("REGISTRY_AUTHZ_DISABLED", "maybe"),
+    ("REGISTRY_JWKS_URL", "file:///etc/keys.json"),
+    ("REGISTRY_POLICY_POLL_SECONDS", "often"),
+])
+def test_a_bad_setting_is_refused_naming_its_variable(variable: str, value: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({variable: value})
+    assert caught.value.variable == variable
+    assert variable in str(caught.value)
+
+
+def test_authorization_cannot_be_switched_off_in_production() -> None:
+    with pytest.raises(SettingsError, match="REGISTRY_AUTHZ_DISABLED"):
+        Settings.from_env({"REGISTRY_ENV": "production", "REGISTRY_AUTHZ_DISABLED": "1"})
+
+
+def test_settings_are_read_from_the_environment_with_their_defaults() -> None:
+    settings = Settings.from_env({"REGISTRY_ENV": "production", "REGISTRY_MAX_ALIASES": "7"})
+    assert settings.production
+    assert settings.max_aliases == 7
+    assert settings.database_url == "sqlite:///var/registry.db"
+    assert settings.jwks_url is None
