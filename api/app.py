@@ -99,8 +99,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.registry = state
     # Outermost first: request id and metrics see every response, 401s included.
-    app.add_middleware(BearerAuthMiddleware, verifier=state.verifier)  # type: ignore[arg-type]
-    app.add_middleware(RequestIdMiddleware, metrics=metrics)  # type: ignore[arg-type]
+    app.add_middleware(BearerAuthMiddleware, verifier=state.verifier)
+    app.add_middleware(RequestIdMiddleware, metrics=metrics)
     return app
 
 

@@ -6,7 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import strawberry
-from graphql import GraphQLError
+from graphql import ASTValidationRule, GraphQLError
+from sqlalchemy import ColumnElement
 from sqlmodel import col, select
 from strawberry.extensions import (
     AddValidationRules,
@@ -72,7 +73,7 @@ class Query:
     @authorized(Action.OFFENDER_LIST)
     async def offenders(self, info: Info[Context, None], filter: OffenderFilter | None = None,
                         first: int = 20, after: str | None = None) -> OffenderConnection:
-        where = []
+        where: list[ColumnElement[bool]] = []
         if filter is not None:
             if filter.id_number is not None:
                 where.append(col(Offender.id_number) ==
@@ -96,7 +97,7 @@ class Query:
     @authorized(Action.JUDGMENT_LIST)
     async def judgments(self, info: Info[Context, None], filter: JudgmentFilter | None = None,
                         first: int = 20, after: str | None = None) -> JudgmentConnection:
-        where = []
+        where: list[ColumnElement[bool]] = []
         if filter is not None:
             if filter.offender_id is not None:
                 where.append(col(Judgment.offender_id).in_(
@@ -135,7 +136,8 @@ class RegistrySchema(strawberry.Schema):
 def build_schema(limits: Limits = Limits(), *, production: bool = False) -> strawberry.Schema:
     # Factories, not instances: strawberry builds a fresh extension per request (the
     # parser and validation caches live at module level and are shared all the same).
-    rules = [max_directives_rule(limits.max_directives), cost_rule(limits.max_cost)]
+    rules: list[type[ASTValidationRule]] = [max_directives_rule(limits.max_directives),
+                                            cost_rule(limits.max_cost)]
     extensions: list[Callable[[], SchemaExtension]] = [
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
         lambda: QueryDepthLimiter(max_depth=limits.max_depth),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 from enum import Enum
-from typing import Any
+from typing import Any, cast
 
 import strawberry
 from sqlalchemy import ColumnElement, func
@@ -62,7 +62,8 @@ class CrimeNode:
 
     @authorized(Action.JUDGMENT_READ)
     def article(self: PartOf) -> str | None:  # type: ignore[misc]
-        return self.value.get("article")
+        article = self.value.get("article")
+        return None if article is None else str(article)
 
 
 @strawberry.type(name="Penalty")
@@ -142,7 +143,8 @@ class JudgmentNode:
 
     @authorized(Action.JUDGMENT_READ)
     async def court(self: Judgment, info: Info[Context, None]) -> AgencyNode:  # type: ignore[misc]
-        return await info.context.loaders.agency.load(self.court_agency_id)  # type: ignore[no-any-return]
+        return await info.context.loaders.agency.load(  # type: ignore[return-value]
+            self.court_agency_id)
 
     @authorized(Action.JUDGMENT_READ)
     def prosecutor(self: Judgment) -> str:  # type: ignore[misc]
@@ -175,7 +177,8 @@ class JudgmentNode:
     @authorized(Action.JUDGMENT_READ)
     async def execution(self: Judgment, info: Info[Context, None]  # type: ignore[misc]
                         ) -> list[ExecutionEventNode]:
-        events: list[ExecutionEvent] = await info.context.loaders.executions.load(self.id)
+        events: list[ExecutionEvent] = await info.context.loaders.executions.load(
+            cast(int, self.id))
         return [PartOf(self, e) for e in events]  # type: ignore[misc]
 
     @authorized(Action.JUDGMENT_READ)
@@ -185,7 +188,8 @@ class JudgmentNode:
     @authorized(Action.JUDGMENT_READ)
     async def offender(self: Judgment, info: Info[Context, None]  # type: ignore[misc]
                        ) -> OffenderNode:
-        return await info.context.loaders.offender.load(self.offender_id)  # type: ignore[no-any-return]
+        return await info.context.loaders.offender.load(  # type: ignore[return-value]
+            self.offender_id)
 
 
 @strawberry.type(name="JudgmentEdge")

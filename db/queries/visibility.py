@@ -6,9 +6,13 @@ an error, never ignored: the filter fails closed.
 """
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, false, not_, or_, true
-from sqlalchemy.orm import InstrumentedAttribute
+
+# A mapped column as `sqlmodel.col(Model.field)` gives it (typed `Mapped[...]` by sqlmodel,
+# a column expression at run time).
+Column = Any
 
 
 class UnfilterableAttribute(ValueError):
@@ -26,19 +30,20 @@ def division_prefix(division: str | None) -> str | None:
     return division
 
 
-def region_in_division(column: InstrumentedAttribute[str], division: str | None
+def region_in_division(column: Column, division: str | None
                        ) -> ColumnElement[bool]:
     prefix = division_prefix(division)
     if prefix is None:
         return false()
-    return column.startswith(prefix, autoescape=True)
+    clause: ColumnElement[bool] = column.startswith(prefix, autoescape=True)
+    return clause
 
 
 def visibility_clause(
     combinations: Iterable[Mapping[str, str]],
-    columns: Mapping[str, InstrumentedAttribute[str]],
+    columns: Mapping[str, Column],
     *,
-    region_column: InstrumentedAttribute[str],
+    region_column: Column,
     requester_division: str | None,
     constants: Mapping[str, str] | None = None,
 ) -> ColumnElement[bool]:
