@@ -1,0 +1,227 @@
+"""Relay pagination (CONTRACT.md §4): opaque, stable cursors; counts and pages that never
+reveal a row the requester may not see (DESIGN.md §2, §3)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from datetime import date
+from typing import Any
+
+import pytest
+from sqlmodel import select
+
+from db.models import Judgment
+from tests.factories import (
+    CLERK_BEIJING,
+    CLERK_DONGCHENG,
+    CLERK_SHANGHAI,
+    JUDGE,
+    JUDGE_SHANGHAI,
+    LAWYER,
+    REPORT,
+    Registry,
+    id_number,
+    report_input,
+)
+
+Principal = tuple[str, str, str | None]
+
+PAGE = """query Page($first: Int!, $after: String) {
+  judgments(first: $first, after: $after) {
+    totalCount edges { cursor node { id } } pageInfo { hasNextPage endCursor } } }"""
+
+OFFENDER_PAGE = """query Page($first: Int!, $after: String) {
+  offenders(first: $first, after: $after) {
+    totalCount edges { cursor node { id } } pageInfo { hasNextPage endCursor } } }"""
+
+
+async def report_many(registry: Registry, count: int, region: str = "110101") -> None:
+    judge = JUDGE_SHANGHAI if region.startswith("31") else JUDGE
+    for _ in range(count):
+        defendant = {"idNumber": id_number(region, date(1990, 5, 17)), "residenceRegion": region}
+        body = await registry.gql(REPORT, {"input": report_input(defendant=defendant)},
+                                  as_=judge)
+        assert body["data"]["reportJudgment"]["notice"]["status"] == "REGISTERED", body
+
+
+async def page(registry: Registry, principal: Principal, first: int, after: str | None = None,
+               query: str = PAGE) -> dict[str, Any]:
+    body = await registry.gql(query, {"first": first, "after": after}, as_=principal)
+    assert "errors" not in body, body
+    return next(iter(body["data"].values()))  # type: ignore[no-any-return]
+
+
+async def walk(registry: Registry, principal: Principal, first: int,
+               query: str = PAGE) -> list[dict[str, Any]]:
+    pages, after = [], None
+    while True:
+        current = await page(registry, principal, first, after, query)
+        pages.append(current)
+        if not current["pageInfo"]["hasNextPage"]:
+            return pages
+        after = current["pageInfo"]["endCursor"]
+        assert len(pages) < 50, "pagination does not end"
+
+
+def b64decode(cursor: str) -> bytes:
+    for decode in (base64.urlsafe_b64decode, base64.b64decode):
+        try:
+            return decode(cursor + "=" * (-len(cursor) % 4))
+        except (binascii.Error, ValueError):
+            continue
+    return b""
+
+
+async def test_paging_through_25_records_ten_at_a_time_visits_each_exactly_once(
+        registry: Registry) -> None:
+    await report_many(registry, 25)
+    pages = await walk(registry, CLERK_DONGCHENG, 10)
+    assert [len(p["edges"]) for p in pages] == [10, 10, 5]
+    assert [p["pageInfo"]["hasNextPage"] for p in pages] == [True, True, False]
+    assert all(p["totalCount"] == 25 for p in pages)
+    seen = [e["node"]["id"] for p in pages for e in p["edges"]]
+    assert len(seen) == len(set(seen)) == 25
+    async with registry.app.state.registry.database.session() as session:
+        every = set((await session.scalars(select(Judgment.public_id))).all())
+    assert set(seen) == every
+    for p in pages:
+        assert p["pageInfo"]["endCursor"] == p["edges"][-1]["cursor"]
+    # Offenders page the same way.
+    offenders = await walk(registry, CLERK_DONGCHENG, 10, OFFENDER_PAGE)
+    seen = [e["node"]["id"] for p in offenders for e in p["edges"]]
+    assert len(seen) == len(set(seen)) == 25
+
+
+async def test_cursors_are_opaque_not_row_numbers(registry: Registry) -> None:
+    await report_many(registry, 5)
+    current = await page(registry, CLERK_DONGCHENG, 5)
+    async with registry.app.state.registry.database.session() as session:
+        row_ids = dict((await session.execute(select(Judgment.public_id, Judgment.id))).all())
+    for edge in current["edges"]:
+        cursor = edge["cursor"]
+        assert not cursor.isdigit()
+        decoded = b64decode(cursor).decode("utf-8", "replace")
+        # No integer in it: neither the whole of it nor a delimited part of it.
+        for part in re.split(r"[:|,;/=\s]", decoded):
+            assert not part.isdigit(), (cursor, decoded)
+        row_id = row_ids[edge["node"]["id"]]
+        assert not re.search(rf"(?<![A-Za-z0-9_-]){row_id}(?![A-Za-z0-9_-])", decoded), \
+            (cursor, decoded)
+
+
+async def test_cursors_are_stable(registry: Registry) -> None:
+    await report_many(registry, 12)
+    first = await walk(registry, CLERK_DONGCHENG, 5)
+    again = await walk(registry, CLERK_DONGCHENG, 5)
+    assert first == again
+    # A record added meanwhile does not make an old cursor skip or repeat a row.
+    cursor = first[0]["pageInfo"]["endCursor"]
+    before = [e["node"]["id"] for p in first for e in p["edges"]][5:]
+    await report_many(registry, 3)
+    rest, after = [], cursor
+    while True:
+        current = await page(registry, CLERK_DONGCHENG, 5, after)
+        rest += [e["node"]["id"] for e in current["edges"]]
+        if not current["pageInfo"]["hasNextPage"]:
+            break
+        after = current["pageInfo"]["endCursor"]
+    assert set(before) <= set(rest)
+    assert len(rest) == len(set(rest))
+    same = await page(registry, CLERK_DONGCHENG, 100)
+    by_id = {e["node"]["id"]: e["cursor"] for e in same["edges"]}
+    for p in first:
+        for edge in p["edges"]:
+            assert by_id[edge["node"]["id"]] == edge["cursor"]
+
+
+async def test_total_count_counts_only_visible_rows(registry: Registry) -> None:
+    await report_many(registry, 25)
+    await report_many(registry, 3, region="310101")
+    await report_many(registry, 2, region="110105")
+    expected = {CLERK_DONGCHENG: 25, CLERK_BEIJING: 27, CLERK_SHANGHAI: 3, LAWYER: 0}
+    for principal, total in expected.items():
+        for first in (0, 1, 10, 100):
+            current = await page(registry, principal, first)
+            assert current["totalCount"] == total, (principal, first)
+            assert len(current["edges"]) == min(first, total)
+            if first:
+                assert current["pageInfo"]["hasNextPage"] == (total > first), (principal, first)
+        pages = await walk(registry, principal, 10)
+        assert sum(len(p["edges"]) for p in pages) == total
+
+
+@pytest.mark.parametrize("after", [
+    "garbage", "!!!!", "", "0", "10", "MTA", "YzE6", "bm90IGEgY3Vyc29y", "%00", "😀",
+    "YzE6" + "QUFB" * 40,
+])
+@pytest.mark.parametrize("query", [PAGE, OFFENDER_PAGE], ids=["judgments", "offenders"])
+async def test_a_garbage_after_is_bad_user_input_naming_after(
+        registry: Registry, after: str, query: str) -> None:
+    await report_many(registry, 2)
+    body = await registry.gql(query, {"first": 5, "after": after}, as_=CLERK_DONGCHENG)
+    if after == "YzE6":
+        # "c1:" with an empty key is a cursor before the first row, or refused: either way
+        # it shows nothing that the first page does not.
+        if "errors" not in body:
+            assert body == await registry.gql(query, {"first": 5}, as_=CLERK_DONGCHENG)
+            return
+    assert body["data"] is None, body
+    [error] = body["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT", error
+    assert error["extensions"]["field"] == "after", error
+
+
+async def test_page_size_bounds(registry: Registry) -> None:
+    await report_many(registry, 3)
+    for query in (PAGE, OFFENDER_PAGE):
+        empty = await page(registry, CLERK_DONGCHENG, 0, query=query)
+        assert empty["edges"] == [] and empty["totalCount"] == 3
+        assert empty["pageInfo"]["endCursor"] is None
+        full = await page(registry, CLERK_DONGCHENG, 100, query=query)
+        assert len(full["edges"]) == 3 and not full["pageInfo"]["hasNextPage"]
+        for first in (101, 1000, -1):
+            body = await registry.gql(query, {"first": first}, as_=CLERK_DONGCHENG)
+            assert body["data"] is None, body
+            [error] = body["errors"]
+            assert error["extensions"]["code"] == "BAD_USER_INPUT", (first, error)
+            assert error["extensions"]["field"] == "first", (first, error)
+    nested = await registry.gql("{ offenders(first: 1) { edges { node { "
+                                "judgments(first: 101) { totalCount } } } } }",
+                                as_=CLERK_DONGCHENG)
+    assert nested["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "first"}
+
+
+async def test_another_requesters_cursors_reach_no_row_hidden_from_me(
+        registry: Registry) -> None:
+    await report_many(registry, 6)
+    await report_many(registry, 6, region="110105")
+    await report_many(registry, 4, region="310101")
+    mine = {e["node"]["id"] for p in await walk(registry, CLERK_DONGCHENG, 100)
+            for e in p["edges"]}
+    assert len(mine) == 6
+    beijing = [e["cursor"] for p in await walk(registry, CLERK_BEIJING, 3) for e in p["edges"]]
+    assert len(beijing) == 12
+    for cursor in beijing:
+        for first in (1, 5, 100):
+            current = await page(registry, CLERK_DONGCHENG, first, cursor)
+            ids = {e["node"]["id"] for e in current["edges"]}
+            assert ids <= mine, cursor
+            assert current["totalCount"] == 6
+            current = await page(registry, CLERK_SHANGHAI, first, cursor)
+            assert current["totalCount"] == 4
+            assert all(e["node"]["id"] not in mine for e in current["edges"])
+            current = await page(registry, LAWYER, first, cursor)
+            assert current == {"totalCount": 0, "edges": [],
+                               "pageInfo": {"hasNextPage": False, "endCursor": None}}
+    # Walking from a foreign cursor still visits only my rows, each once.
+    seen: list[str] = []
+    after: str | None = beijing[0]
+    while True:
+        current = await page(registry, CLERK_DONGCHENG, 2, after)
+        seen += [e["node"]["id"] for e in current["edges"]]
+        if not current["pageInfo"]["hasNextPage"]:
+            break
+        after = current["pageInfo"]["endCursor"]
+    assert set(seen) <= mine and len(seen) == len(set(seen))
