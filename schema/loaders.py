@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlmodel import col, select
@@ -22,6 +22,15 @@ class Loaders:
         self.agency = DataLoader[int, Agency | None](self._agencies)
         self.agency_by_code = DataLoader[str, Agency | None](self._agencies_by_code)
         self.executions = DataLoader[int, list[ExecutionEvent]](self._executions)
+        self._named: dict[str, DataLoader[Any, Any]] = {}
+
+    def named(self, name: str,
+              load: Callable[[Sequence[Any]], Awaitable[Sequence[Any]]]) -> DataLoader[Any, Any]:
+        """A loader defined by another module (e.g. one that needs the visibility filter)."""
+        loader = self._named.get(name)
+        if loader is None:
+            loader = self._named[name] = DataLoader(load)  # type: ignore[arg-type]
+        return loader
 
     async def _offenders(self, ids: Sequence[int]) -> list[Offender | None]:
         rows = await self._ctx.scalars(select(Offender).where(col(Offender.id).in_(ids)))

@@ -9,6 +9,7 @@ from typing import Any, cast
 
 import strawberry
 from sqlalchemy import ColumnElement, func
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from strawberry.types import Info
 
@@ -235,7 +236,10 @@ class OffenderNode:
     async def judgments(self: Offender, info: Info[Context, None],  # type: ignore[misc]
                         first: int = 20, after: str | None = None) -> JudgmentConnection:
         ctx = info.context
-        return await list_judgments(ctx, [col(Judgment.offender_id) == self.id], first, after)
+        size = page_size(first, ctx.max_page_size)
+        loader = ctx.loaders.named("offender_judgments",
+                                   lambda keys: _offender_judgments(ctx, keys))
+        return await loader.load((self.id, size, decode_cursor(after)))  # type: ignore[no-any-return]
 
     @authorized(Action.OFFENDER_READ)
     def detentions(self: Offender) -> list[DetentionNode]:  # type: ignore[misc]
@@ -285,6 +289,39 @@ async def list_judgments(ctx: Context, where: Sequence[ColumnElement[bool]], fir
     edges = [JudgmentEdge(cursor=encode_cursor(r.public_id), node=r) for r in rows[:size]]
     return JudgmentConnection(edges=edges, total_count=total, page_info=_page_info(edges, rows,
                                                                                      size))
+
+
+async def _offender_judgments(ctx: Context, keys: Sequence[tuple[int, int, str | None]]
+                              ) -> list[JudgmentConnection]:
+    """`Offender.judgments` for a whole page of offenders: two queries, not two per offender."""
+    visible = _judgment_visibility(ctx)
+    answers: dict[tuple[int, int, str | None], JudgmentConnection] = {}
+    for size, start in {(k[1], k[2]) for k in keys}:
+        ids = [k[0] for k in keys if (k[1], k[2]) == (size, start)]
+        where = [visible, col(Judgment.offender_id).in_(ids)]
+        counted = await ctx.execute(select(Judgment.offender_id, func.count()).where(*where)
+                                    .group_by(col(Judgment.offender_id)))
+        count_rows: Sequence[Any] = counted.all()
+        totals: dict[int, int] = {int(oid): int(n) for oid, n in count_rows}
+        if start is not None:
+            where.append(col(Judgment.public_id) > start)
+        ranked = select(Judgment, func.row_number().over(
+            partition_by=col(Judgment.offender_id), order_by=col(Judgment.public_id)
+        ).label("rank")).where(*where).subquery()
+        judgment = aliased(Judgment, ranked)
+        rows = await ctx.scalars(select(judgment).where(ranked.c.rank <= size + 1)
+                                 .order_by(ranked.c.offender_id, ranked.c.public_id))
+        per_offender: dict[int, list[Judgment]] = {i: [] for i in ids}
+        for row in rows:
+            if ctx.authz.check_object(Action.JUDGMENT_READ, row):
+                per_offender[row.offender_id].append(row)
+        for offender_id, found in per_offender.items():
+            edges = [JudgmentEdge(cursor=encode_cursor(r.public_id), node=r)  # type: ignore[arg-type]
+                     for r in found[:size]]
+            answers[(offender_id, size, start)] = JudgmentConnection(
+                edges=edges, total_count=int(totals.get(offender_id, 0)),
+                page_info=_page_info(edges, found, size))
+    return [answers[k] for k in keys]
 
 
 async def list_offenders(ctx: Context, where: Sequence[ColumnElement[bool]], first: int,
