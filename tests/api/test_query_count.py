@@ -1,0 +1,113 @@
+"""No N+1 (DESIGN.md §2, §3): a page of judgments with every field costs a fixed number of
+SQL statements, whatever its size."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from typing import Any
+
+from sqlalchemy import event
+from sqlmodel import select
+
+from db.models import ExecutionEvent, Judgment
+from tests.factories import (
+    CLERK_BEIJING,
+    CLERK_DONGCHENG,
+    JUDGE,
+    JUDGE_SHANGHAI,
+    REPORT,
+    Registry,
+    id_number,
+    report_input,
+)
+
+EVERYTHING = """query Page($first: Int!) {
+  judgments(first: $first) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges { cursor node {
+      id judgmentNumber prosecutor judgmentDate effectiveDate offenseDate ageAtOffense
+      sealStatus
+      court { code kind name region }
+      crimes { name article }
+      penalty { kind termMonths probationMonths supplementary fineAmount }
+      execution { kind date }
+      offender { id name idNumber birthDate gender residenceRegion detentions { id } }
+    } }
+  }
+}"""
+
+MAX_STATEMENTS = 15
+
+
+@contextmanager
+def counting(registry: Registry) -> Iterator[list[str]]:
+    statements: list[str] = []
+    engine = registry.app.state.registry.database.engine.sync_engine
+
+    def before_cursor_execute(conn: Any, cursor: Any, statement: str, parameters: Any,
+                              context: Any, executemany: bool) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", before_cursor_execute)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", before_cursor_execute)
+
+
+async def seed(registry: Registry, count: int = 25) -> None:
+    for n in range(count):
+        region = ("110101", "110105")[n % 2]
+        birth = date(2010, 1, 1) if n % 3 == 0 else date(1990, 5, 17)  # some sealed
+        value = report_input(defendant={"idNumber": id_number(region, birth),
+                                        "birthDate": birth.isoformat(),
+                                        "residenceRegion": region},
+                             crimes=[{"name": "Theft", "article": "Art. 264"},
+                                     {"name": "Fraud", "article": "Art. 266"}])
+        body = await registry.gql(REPORT, {"input": value},
+                                  as_=JUDGE if n % 4 else JUDGE_SHANGHAI)
+        assert body["data"]["reportJudgment"]["notice"]["status"] == "REGISTERED", body
+    # Execution events on every judgment (reported by prisons; written directly here).
+    async with registry.app.state.registry.database.session() as session:
+        for judgment_id in (await session.scalars(select(Judgment.id))).all():
+            session.add(ExecutionEvent(judgment_id=judgment_id, kind="RELEASED",
+                                       date=date(2027, 9, 1)))
+        await session.commit()
+
+
+async def statements_for(registry: Registry, principal: tuple[str, str, str | None],
+                         first: int) -> tuple[int, dict[str, Any]]:
+    with counting(registry) as statements:
+        body = await registry.gql(EVERYTHING, {"first": first}, as_=principal)
+    assert "errors" not in body, body
+    return len(statements), body
+
+
+async def test_a_page_costs_the_same_few_statements_for_5_and_for_20_rows(
+        registry: Registry) -> None:
+    await seed(registry)
+    for principal in (CLERK_BEIJING, CLERK_DONGCHENG):
+        await statements_for(registry, principal, 1)  # warm caches (policies, agencies)
+        five, small = await statements_for(registry, principal, 5)
+        twenty, large = await statements_for(registry, principal, 20)
+        assert len(small["data"]["judgments"]["edges"]) == 5
+        expected = min(20, large["data"]["judgments"]["totalCount"])
+        assert len(large["data"]["judgments"]["edges"]) == expected
+        assert expected > 5
+        node = large["data"]["judgments"]["edges"][0]["node"]
+        assert node["court"]["code"] and node["offender"]["id"] and node["crimes"]
+        assert node["execution"] == [{"kind": "RELEASED", "date": "2027-09-01"}]
+        assert twenty == five, (principal, five, twenty)
+        assert five < MAX_STATEMENTS, (principal, five)
+
+
+async def test_a_denied_page_costs_no_more_than_an_allowed_one(registry: Registry) -> None:
+    await seed(registry)
+    await statements_for(registry, JUDGE, 1)
+    denied, body = await statements_for(registry, JUDGE, 20)
+    assert body["data"]["judgments"]["edges"] == []
+    allowed, _ = await statements_for(registry, CLERK_BEIJING, 20)
+    assert denied <= allowed < MAX_STATEMENTS
