@@ -52,10 +52,13 @@ class QueryTooComplex(RegistryError):
 
 
 # Messages of strawberry's own limiters (MaxTokensLimiter, QueryDepthLimiter,
-# MaxAliasesLimiter) and of ours in schema/limits.py.
+# MaxAliasesLimiter), of ours in schema/limits.py, and graphql-core's bare "Validation
+# aborted." (a document that exhausts its validation budgets or recursion: too complex
+# to check, not a mistake in an input field).
 _TOO_COMPLEX = re.compile(
     r"Document contains more than \d+ tokens|exceeds maximum operation depth"
     r"|aliases found\. Allowed|directives found\. Allowed|query cost \d+ exceeds"
+    r"|^Validation aborted\.$"
 )
 _VARIABLE_PATH = re.compile(r"^Variable '\$(\w+)' got invalid value .*? at '([\w.\[\]]+)'")
 _VARIABLE_NAME = re.compile(r"^Variable '\$(\w+)'")
