@@ -1,0 +1,36 @@
+# Criminal Record Registry API: one image, configured by REGISTRY_* variables.
+#
+# REGISTRY_ENV stays `development` (the default) so the image runs out of the box; set
+# REGISTRY_ENV=production for a real deployment (it refuses REGISTRY_AUTHZ_DISABLED and
+# demo data, and hides GraphiQL). The signing key (REGISTRY_SIGNING_KEY_FILE) lives
+# under /app/var: mount a volume there to keep it, and the SQLite database if used.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    REGISTRY_DATABASE_URL=sqlite:////app/var/registry.db \
+    REGISTRY_SIGNING_KEY_FILE=/app/var/signing-key.pem
+
+WORKDIR /app
+
+COPY pyproject.toml README.md ./
+COPY api ./api
+COPY schema ./schema
+COPY policies ./policies
+COPY db ./db
+RUN pip install . \
+    && useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin registry \
+    && mkdir -p /app/var \
+    && chown registry:registry /app/var
+
+USER registry
+VOLUME ["/app/var"]
+EXPOSE 8000
+
+HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
+    CMD ["python", "-c", "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status==200 else 1)"]
+
+# Migrations first (idempotent), then one uvicorn worker; `exec` so signals reach it.
+CMD ["sh", "-c", "registry db upgrade && exec registry serve --host 0.0.0.0 --port 8000"]
