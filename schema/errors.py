@@ -60,7 +60,10 @@ _TOO_COMPLEX = re.compile(
     r"|aliases found\. Allowed|directives found\. Allowed|query cost \d+ exceeds"
     r"|^Validation aborted\.$"
 )
+# graphql-core < 3.3: "Variable '$input' got invalid value 'x' at 'input.a.b'";
+# graphql-core 3.3: "Variable '$input' has invalid value at .a.b: ..." (path after the name).
 _VARIABLE_PATH = re.compile(r"^Variable '\$(\w+)' got invalid value .*? at '([\w.\[\]]+)'")
+_VARIABLE_SUBPATH = re.compile(r"^Variable '\$(\w+)' has invalid value at ((?:\.\w+|\[\d+\])+):")
 _VARIABLE_NAME = re.compile(r"^Variable '\$(\w+)'")
 _SUGGESTION = re.compile(r"\s*Did you mean .*?\?")
 
@@ -77,7 +80,7 @@ def format_error(error: GraphQLError, *, request_id: str, production: bool) -> d
         formatted["message"] = original.message
         formatted["extensions"] = {"code": original.code, **original.extensions}
         return formatted
-    if original is not None:
+    if original is not None and not _is_input_error(error):
         # An exception nobody anticipated: log its type and the request id, show neither.
         log.error("internal error request_id=%s type=%s", request_id, type(original).__name__,
                   exc_info=original)
@@ -93,7 +96,15 @@ def format_error(error: GraphQLError, *, request_id: str, production: bool) -> d
     extensions: dict[str, Any] = {"code": "BAD_USER_INPUT"}
     if match := _VARIABLE_PATH.match(message):
         extensions["field"] = match.group(2)
+    elif match := _VARIABLE_SUBPATH.match(message):
+        extensions["field"] = match.group(1) + match.group(2)
     elif match := _VARIABLE_NAME.match(message):
         extensions["field"] = match.group(1)
     formatted["extensions"] = extensions
     return formatted
+
+
+def _is_input_error(error: GraphQLError) -> bool:
+    """A variable that could not be coerced: graphql-core wraps the scalar's or enum's own
+    GraphQLError, before execution (no path), so no resolver and no secret is involved."""
+    return error.path is None and isinstance(error.original_error, GraphQLError)
