@@ -12,6 +12,7 @@ tests/api/test_schema_authorization.py walks the schema and fails on a field wit
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
@@ -48,9 +49,13 @@ class Authorize(FieldExtension):
                             **kwargs: Any) -> Any:
         authz = info.context.authz
         if info.path.typename in ROOT_TYPES:
-            asked = authz.asked
-            result = await next_(source, info, **kwargs)
-            self._ensure_asked(authz, asked, info)
+            # Root fields of a query resolve concurrently, and `asked` counts every
+            # decision of the request: one at a time, so a sibling's question cannot
+            # count for a resolver that asked nothing.
+            async with _root_lock(info.context):
+                asked = authz.asked
+                result = await next_(source, info, **kwargs)
+                self._ensure_asked(authz, asked, info)
             return result
         if self.target == "parent":
             if not authz.check_object(self.action, source):
@@ -69,6 +74,14 @@ class Authorize(FieldExtension):
     def _ensure_asked(authz: Any, asked_before: int, info: Info) -> None:
         if authz.asked == asked_before:
             raise ResolverDidNotAsk(f"{info.path.typename}.{info.field_name}")
+
+
+def _root_lock(context: Any) -> asyncio.Lock:
+    lock: asyncio.Lock | None = getattr(context, "_authorize_root_lock", None)
+    if lock is None:
+        lock = asyncio.Lock()
+        context._authorize_root_lock = lock
+    return lock
 
 
 def authorized(action: str, *, target: Literal["parent", "value"] = "parent",

@@ -24,7 +24,7 @@ __all__ = ["audit_count", "count", "post", "serve"]
 
 
 @asynccontextmanager
-async def serve(settings: Settings) -> AsyncIterator[Registry]:
+async def serve(settings: Settings) -> AsyncIterator[Registry]:  # noqa: F811
     """An app on an already prepared database (a second app beside `registry`)."""
     app = create_app(settings)
     try:

@@ -8,7 +8,7 @@ import pytest
 
 from db.models import AuditEvent, Notice
 from tests.factories import CLERK_DONGCHENG, JUDGE, REPORT, Registry, report_input
-from tests.security.conftest import count, post
+from tests.security.conftest import count
 
 ME = "{ me { sub } }"
 
