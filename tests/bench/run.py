@@ -143,7 +143,8 @@ def main(argv: list[str] | None = None) -> int:
                         f"{sample.requests_per_second:9.1f} req/s  p50 {sample.p50_ms:8.2f} ms"
                         f"  p99 {sample.p99_ms:8.2f} ms"
                         + (f"  BAD RESPONSES: {sample.bad_responses}"
-                           if sample.bad_responses else ""))
+                           if sample.bad_responses else "")
+                        + ("  STALLED (no answers)" if sample.requests == 0 else ""))
 
     report = summarise(results, checks, args, argv)
     print_report(report)
@@ -359,6 +360,7 @@ def summarise(results: dict[str, list[Sample]], checks: dict[str, Any],
             "p99_ms": round(statistics.median(s.p99_ms for s in samples), 2),
             "bad_responses": sum(s.bad_responses for s in samples),
             "socket_errors": sum(s.socket_errors for s in samples),
+            "stalled_rounds": sum(1 for s in samples if s.requests == 0),
         }
         for name, samples in results.items()
     }
@@ -409,6 +411,10 @@ def print_report(report: dict[str, Any]) -> None:
         verdict = "ok" if r["met"] else "BELOW TARGET"
         extra = f"  (per round {r['per_round']})" if "per_round" in r else ""
         print(f"{label:<18}{r['value']:>10.3f}  target >= {r['target']}  {verdict}{extra}")
+    for name, m in report["medians"].items():
+        if m["stalled_rounds"]:
+            print(f"STALLED: {name} answered no request in {m['stalled_rounds']} round(s) "
+                  "(see the server log lines above)")
     bad = sum(m["bad_responses"] + m["socket_errors"] for m in report["medians"].values())
     if bad:
         print(f"WARNING: {bad} responses were not 200 with data, or timed out: "
