@@ -305,3 +305,40 @@ async def test_an_invalid_filter_is_bad_user_input_naming_the_field(
         [error] = body["errors"]
         assert error["extensions"]["code"] == "BAD_USER_INPUT", error
         assert error["extensions"]["field"] == field, error
+
+
+ASKED_TWICE_REASON = (
+    "existence oracle: schema/authz.py Authorizer.check_object memoises a decision per "
+    "(action, id(obj)) and returns the memo without incrementing `asked`; the root-field "
+    "guard in schema/fields.py Authorize.resolve_async (_ensure_asked) then raises "
+    "ResolverDidNotAsk for Query.judgment/Query.offender (schema/__init__.py) whenever the "
+    "loaded row was already decided in the same operation, which only happens for an id "
+    "that exists: a hidden (e.g. sealed) record asked twice yields an INTERNAL error, a "
+    "missing id yields plain nulls")
+
+
+@pytest.mark.xfail(strict=True, reason=ASKED_TWICE_REASON)
+@pytest.mark.parametrize("principal", [CLERK_SHANGHAI, JUDGE, LAWYER], ids=lambda p: p[0])
+async def test_a_sealed_record_asked_for_twice_in_one_operation_is_exactly_a_missing_id(
+        registry: Registry, principal: Principal) -> None:
+    records = await seed(registry)
+    query = "query($id: ID!) { a: judgment(id: $id) { id } b: judgment(id: $id) { id } }"
+    sealed = await registry.gql(query, {"id": records["dongcheng_sealed"].judgment},
+                                as_=principal)
+    missing = await registry.gql(query, {"id": "jdg_doesnotexist"}, as_=principal)
+    assert missing == {"data": {"a": None, "b": None}}
+    assert sealed == missing
+
+
+@pytest.mark.xfail(strict=True, reason=ASKED_TWICE_REASON)
+async def test_a_record_listed_and_read_by_id_in_one_operation_is_returned_without_error(
+        registry: Registry) -> None:
+    records = await seed(registry)
+    sealed = records["dongcheng_sealed"]
+    body = await registry.gql(
+        "query($j: ID!, $o: ID!) { judgments { edges { node { id offender { id } } } } "
+        "judgment(id: $j) { id } offender(id: $o) { id } }",
+        {"j": sealed.judgment, "o": sealed.offender}, as_=CLERK_DONGCHENG)
+    assert "errors" not in body, body
+    assert body["data"]["judgment"] == {"id": sealed.judgment}
+    assert body["data"]["offender"] == {"id": sealed.offender}
