@@ -97,7 +97,7 @@ def ids_of(connection: dict[str, Any]) -> set[str]:
     return {edge["node"]["id"] for edge in connection["edges"]}
 
 
-VISIBLE = {
+VISIBLE: dict[Principal, set[str]] = {
     CLERK_DONGCHENG: {"dongcheng", "dongcheng_sealed"},
     CLERK_BEIJING: {"dongcheng", "dongcheng_sealed", "chaoyang"},
     CLERK_SHANGHAI: {"huangpu"},
@@ -204,7 +204,7 @@ async def test_a_sealed_record_changes_no_list_and_no_count_for_everyone_else(
                              "offenders": {"totalCount": 0}}}
 
 
-async def test_a_clerk_in_another_division_sees_the_same_lists_whether_or_not_a_sealed_record_exists(
+async def test_a_sealed_record_in_another_division_changes_nothing_for_a_clerk(
         registry: Registry) -> None:
     """A sealed record in Shanghai does not show in Beijing, and vice versa."""
     await seed(registry)
