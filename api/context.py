@@ -16,13 +16,15 @@ from schema.context import Context, Requester
 
 async def build_context(state: AppState, request: Request, session: AsyncSession) -> Context:
     principal: Principal = getattr(request.state, "principal", ANONYMOUS)
+    # Before this request takes a connection: the policy store's poll needs one of its own,
+    # and requests holding every pooled connection while they wait for it would deadlock.
+    decision_point = None if state.settings.authz_disabled else await state.policies.current()
     agency = None
     if principal.agency:
         # The agency's kind and region come from the registry, never from the token.
         agency = await session.scalar(select(Agency).where(col(Agency.code) == principal.agency))
     subject = subject_attributes(sub=principal.sub, role=principal.role, agency=agency,
                                  id_number=principal.id_number, scopes=principal.scopes)
-    decision_point = None if state.settings.authz_disabled else await state.policies.current()
     requester = Requester(sub=principal.sub, role=principal.role,
                           agency_code=agency.code if agency else None,
                           client_id=principal.client_id, authenticated=principal.authenticated)

@@ -95,14 +95,20 @@ async def seed_demo(session: AsyncSession, *, judgments: int = 12, seed: int = 7
     rng = random.Random(seed)  # noqa: S311 - demo names, not secrets
     authorities = [(a.code, a.region) for a in agencies.values()
                    if a.kind == "REGISTRATION_AUTHORITY"]
+    used = set(await session.scalars(select(Offender.id_number)))
     offenders = judgments_added = 0
     for n in range(existing, judgments):
         region = REGIONS[n % len(REGIONS)]
         # Every fourth person offended as a minor with a light penalty: a sealed record.
         minor = n % 4 == 1
         birth = date(1970, 1, 1) + timedelta(days=rng.randrange(0, 30 * 365))
+        number = make_id_number(region, birth, n)
+        while number in used:  # the serial has three digits: move the birth date instead
+            birth += timedelta(days=1)
+            number = make_id_number(region, birth, n)
+        used.add(number)
         offence = birth + timedelta(days=(16 if minor else 25) * 366 + rng.randrange(0, 300))
-        person = Offender(id_number=make_id_number(region, birth, n), name=_name(rng),
+        person = Offender(id_number=number, name=_name(rng),
                           birth_date=birth, gender=rng.choice(["male", "female"]),
                           residence_region=region)
         session.add(person)

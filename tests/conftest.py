@@ -66,10 +66,10 @@ def _truncate(url: str) -> None:  # also used by PostgreSQL-only tests
     engine = create_engine(sync_url(url))
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
-            conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+            conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))  # noqa: S608
         else:
             for table in TABLES:
-                conn.execute(text(f"DELETE FROM {table}"))
+                conn.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - constant names
     engine.dispose()
 
 

@@ -90,3 +90,10 @@ def test_demo_data_is_never_loaded_in_production(cli_env: str, monkeypatch: pyte
     monkeypatch.setenv("REGISTRY_ENV", "production")
     assert main(["seed", "--demo"]) == 2
     assert "production" in capsys.readouterr().err
+
+
+def test_seed_demo_scales_past_a_thousand_people_without_identity_number_collisions(
+        cli_env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    main(["db", "upgrade"])
+    assert main(["seed", "--demo", "--judgments", "1500", "--quiet"]) == 0
+    assert "1500 people, 1500 judgments added" in capsys.readouterr().out
