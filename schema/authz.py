@@ -87,6 +87,9 @@ class Authorizer:
         if resource is not None:
             obj = resource()
         key = (str(action), id(obj))
+        # A remembered answer is still an answer: counting it keeps the root-field guard
+        # from telling an existing (decided) record from a missing one.
+        self.asked += 1
         allowed = self._memo.get(key)
         if allowed is None:
             allowed = self.decide(action, self.attributes_of(obj)).allowed
@@ -101,8 +104,19 @@ class Authorizer:
         Not audited: these are hypothetical resources; the rows actually returned are
         decided (and audited) one by one through `check_object`.
         """
-        return [c for c in combinations
-                if self.decide(action, {"type": type_, "id": "*", **c}, record=False).allowed]
+        allowed: list[Mapping[str, str]] = []
+        denial: tuple[Mapping[str, Any], Decision] | None = None
+        for combination in combinations:
+            resource = {"type": type_, "id": "*", **combination}
+            decision = self.decide(action, resource, record=False)
+            if decision.allowed:
+                allowed.append(combination)
+            elif denial is None:
+                denial = (resource, decision)
+        if not allowed and denial is not None:
+            # Nothing of this kind is visible at all: a denied attempt, and audited as one.
+            self._record(str(action), denial[0], denial[1])
+        return allowed
 
     # -- attributes -------------------------------------------------------------------
     def attributes_of(self, obj: Any) -> Mapping[str, Any]:

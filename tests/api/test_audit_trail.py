@@ -7,7 +7,6 @@ import asyncio
 from datetime import date
 from typing import Any
 
-import pytest
 from sqlmodel import col, select
 
 from db.audit import verify_chain
@@ -138,10 +137,6 @@ async def test_a_denied_attempt_is_audited_as_deny(registry: Registry) -> None:
         assert not [e for e in events if e.outcome == "permit"], principal
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a list the policies deny entirely leaves no audit event: Authorizer.visible "
-    "(schema/authz.py) decides the combinations with record=False, and only the rows "
-    "returned are recorded, so a denied `judgments` attempt is never audited"))
 async def test_a_list_attempt_the_policies_deny_entirely_is_audited_as_deny(
         registry: Registry) -> None:
     await report(registry)

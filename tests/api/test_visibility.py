@@ -307,17 +307,6 @@ async def test_an_invalid_filter_is_bad_user_input_naming_the_field(
         assert error["extensions"]["field"] == field, error
 
 
-ASKED_TWICE_REASON = (
-    "existence oracle: schema/authz.py Authorizer.check_object memoises a decision per "
-    "(action, id(obj)) and returns the memo without incrementing `asked`; the root-field "
-    "guard in schema/fields.py Authorize.resolve_async (_ensure_asked) then raises "
-    "ResolverDidNotAsk for Query.judgment/Query.offender (schema/__init__.py) whenever the "
-    "loaded row was already decided in the same operation, which only happens for an id "
-    "that exists: a hidden (e.g. sealed) record asked twice yields an INTERNAL error, a "
-    "missing id yields plain nulls")
-
-
-@pytest.mark.xfail(strict=True, reason=ASKED_TWICE_REASON)
 @pytest.mark.parametrize("principal", [CLERK_SHANGHAI, JUDGE, LAWYER], ids=lambda p: p[0])
 async def test_a_sealed_record_asked_for_twice_in_one_operation_is_exactly_a_missing_id(
         registry: Registry, principal: Principal) -> None:
@@ -330,7 +319,6 @@ async def test_a_sealed_record_asked_for_twice_in_one_operation_is_exactly_a_mis
     assert sealed == missing
 
 
-@pytest.mark.xfail(strict=True, reason=ASKED_TWICE_REASON)
 async def test_a_record_listed_and_read_by_id_in_one_operation_is_returned_without_error(
         registry: Registry) -> None:
     records = await seed(registry)
