@@ -191,26 +191,8 @@ def registry(env: dict[str, str], *args: str, check: bool = True) -> str:
 
 
 def seed(env: dict[str, str], judgments: int) -> None:
-    """`registry seed --demo --judgments N`, working around duplicate demo id numbers.
-
-    api/seed.py builds demo id numbers from region, birth date and `n % 1000`, so past
-    1000 judgments two people can get the same one (with seed 7: n=451 and n=1451) and
-    the seed stops on the unique index. Seeding is idempotent and restarts its random
-    sequence at the existing count, so seeding in steps of 1250 gives 5000 distinct
-    people. Used only when the single call fails that way.
-    """
-    args = ("seed", "--demo", "--quiet")
-    try:
-        registry(env, *args, "--judgments", str(judgments), check=False)
-        return
-    except RuntimeError as exc:
-        if "id_number" not in str(exc):
-            sys.exit(f"bench: `registry seed` failed:\n{exc}")
-    say("WARNING: `registry seed --judgments "
-        f"{judgments}` fails on a duplicate demo id number (api/seed.py: serial % 1000); "
-        "seeding in steps of 1250 instead")
-    for target in [*range(1250, judgments, 1250), judgments]:
-        registry(env, *args, "--judgments", str(target))
+    """`registry seed --demo --judgments N` (idempotent: a second run adds nothing)."""
+    registry(env, "seed", "--demo", "--quiet", "--judgments", str(judgments))
 
 
 def free_port() -> int:
