@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from enum import Enum
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import strawberry
 from sqlalchemy import ColumnElement, func
@@ -24,6 +24,8 @@ from schema.agencies import AgencyNode
 from schema.context import Context
 from schema.fields import authorized
 from schema.pagination import PageInfo, decode_cursor, encode_cursor, page_size
+
+T = TypeVar("T")
 
 
 @strawberry.enum
@@ -281,14 +283,19 @@ def _offender_visibility(ctx: Context) -> ColumnElement[bool]:
 
 async def list_judgments(ctx: Context, where: Sequence[ColumnElement[bool]], first: int,
                          after: str | None) -> JudgmentConnection:
-    size = page_size(first, ctx.max_page_size)
-    start = decode_cursor(after)
-    visible = _judgment_visibility(ctx)
-    rows, total = await _page(ctx, Judgment, [visible, *where], size, start)
-    rows = [r for r in rows if ctx.authz.check_object(Action.JUDGMENT_READ, r)]
-    edges = [JudgmentEdge(cursor=encode_cursor(r.public_id), node=r) for r in rows[:size]]
-    return JudgmentConnection(edges=edges, total_count=total, page_info=_page_info(edges, rows,
-                                                                                     size))
+    return await _list(ctx, Judgment, _judgment_visibility, Action.JUDGMENT_READ, JudgmentEdge,
+                       JudgmentConnection, where, first, after)
+
+
+async def read_by_id(ctx: Context, model: Any, action: str, type_: str, id: str) -> Any | None:
+    """One record by its public id, or `None` whether it is missing or not permitted."""
+    row = await ctx.scalar(select(model).where(col(model.public_id) == id))
+    if row is None:
+        # Asked all the same: a missing id and a forbidden one look alike, and the
+        # attempt is audited.
+        ctx.authz.decide(action, {"type": type_, "id": id})
+        return None
+    return row if ctx.authz.check_object(action, row) else None
 
 
 async def _offender_judgments(ctx: Context, keys: Sequence[tuple[int, int, str | None]]
@@ -316,24 +323,34 @@ async def _offender_judgments(ctx: Context, keys: Sequence[tuple[int, int, str |
             if ctx.authz.check_object(Action.JUDGMENT_READ, row):
                 per_offender[row.offender_id].append(row)
         for offender_id, found in per_offender.items():
-            edges = [JudgmentEdge(cursor=encode_cursor(r.public_id), node=r)  # type: ignore[arg-type]
-                     for r in found[:size]]
-            answers[(offender_id, size, start)] = JudgmentConnection(
-                edges=edges, total_count=int(totals.get(offender_id, 0)),
-                page_info=_page_info(edges, found, size))
+            answers[(offender_id, size, start)] = _connection(
+                JudgmentEdge, JudgmentConnection, found, totals.get(offender_id, 0), size)
     return [answers[k] for k in keys]
 
 
 async def list_offenders(ctx: Context, where: Sequence[ColumnElement[bool]], first: int,
                          after: str | None) -> OffenderConnection:
+    return await _list(ctx, Offender, _offender_visibility, Action.OFFENDER_READ, OffenderEdge,
+                       OffenderConnection, where, first, after)
+
+
+async def _list(ctx: Context, model: Any, visibility: Callable[[Context], ColumnElement[bool]],
+                action: str, edge: type[Any], connection: type[T],
+                where: Sequence[ColumnElement[bool]], first: int, after: str | None) -> T:
+    """A page of visible rows: filtered in SQL, each row decided again (fail-safe)."""
     size = page_size(first, ctx.max_page_size)
     start = decode_cursor(after)
-    visible = _offender_visibility(ctx)
-    rows, total = await _page(ctx, Offender, [visible, *where], size, start)
-    rows = [r for r in rows if ctx.authz.check_object(Action.OFFENDER_READ, r)]
-    edges = [OffenderEdge(cursor=encode_cursor(r.public_id), node=r) for r in rows[:size]]
-    return OffenderConnection(edges=edges, total_count=total, page_info=_page_info(edges, rows,
-                                                                                     size))
+    rows, total = await _page(ctx, model, [visibility(ctx), *where], size, start)
+    rows = [r for r in rows if ctx.authz.check_object(action, r)]
+    return _connection(edge, connection, rows, total, size)
+
+
+def _connection(edge: type[Any], connection: type[T], rows: Sequence[Any], total: int,
+                size: int) -> T:
+    edges = [edge(cursor=encode_cursor(r.public_id), node=r) for r in rows[:size]]
+    return connection(edges=edges, total_count=total,  # type: ignore[call-arg]
+                      page_info=PageInfo(has_next_page=len(rows) > size,
+                                         end_cursor=edges[-1].cursor if edges else None))
 
 
 async def _page(ctx: Context, model: Any, where: list[ColumnElement[bool]], size: int,
@@ -346,8 +363,3 @@ async def _page(ctx: Context, model: Any, where: list[ColumnElement[bool]], size
         query = query.where(col(model.public_id) > start)
     rows = await ctx.scalars(query.order_by(col(model.public_id)).limit(size + 1))
     return list(rows), total
-
-
-def _page_info(edges: Sequence[Any], rows: Sequence[Any], size: int) -> PageInfo:
-    return PageInfo(has_next_page=len(rows) > size,
-                    end_cursor=edges[-1].cursor if edges else None)
