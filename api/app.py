@@ -6,6 +6,7 @@ has its own database, policy store, keys and schema.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
@@ -74,7 +75,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
         try:
             async with database.session() as session:
                 await session.execute(text("SELECT 1"))
-            import asyncio
             current = await asyncio.to_thread(is_current, settings.database_url)
         except Exception as exc:  # noqa: BLE001 - any failure means not ready
             log.warning("readiness check failed: %s", type(exc).__name__)

@@ -13,7 +13,6 @@ import json
 import logging
 from typing import Any
 
-import strawberry
 from graphql import GraphQLError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
@@ -130,7 +129,3 @@ def audit_records(ctx: Context, operation_name: str | None,
 def _problem(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
     return JSONResponse({"errors": [{"message": message, "extensions": {"code": "BAD_REQUEST"}}]},
                         status_code=status, headers=headers)
-
-
-def schema_sdl(schema: strawberry.Schema) -> str:
-    return schema.as_str()

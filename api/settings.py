@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 ENVIRONMENTS = ("development", "production")
@@ -40,7 +40,6 @@ class Settings:
     # Benchmarks only: answers every decision with permit. Refused in production.
     authz_disabled: bool = False
     db_pool_size: int = 10
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def production(self) -> bool:
@@ -51,8 +50,6 @@ class Settings:
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
         for f in fields(cls):
-            if f.name == "extra":
-                continue
             variable = f"REGISTRY_{f.name.upper()}"
             if variable in env:
                 values[f.name] = _parse(variable, env[variable], f.default)

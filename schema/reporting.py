@@ -207,10 +207,9 @@ async def report_judgment(info: Info[Context, None], input: ReportJudgmentInput
     clean = validate_report(input, today)
     digest = content_hash(input)
 
-    existing = (await ctx.scalars(select(Notice).where(
+    previous = await ctx.scalar(select(Notice).where(
         col(Notice.sender_agency_id) == sender.id,
-        col(Notice.notice_number) == clean["notice_number"]))).__iter__()
-    previous = next(existing, None)
+        col(Notice.notice_number) == clean["notice_number"]))
     if previous is not None:
         if previous.content_hash != digest:
             raise Conflict("this notice number was already used with different content",
@@ -223,8 +222,8 @@ async def report_judgment(info: Info[Context, None], input: ReportJudgmentInput
                     late=input.effective_date + timedelta(days=REPORTING_DEADLINE_DAYS) < today)
     authority = await _route(ctx, clean["region"])
     notice.receiving_authority_id = authority.id if authority else None
-    offender = next(iter(await ctx.scalars(
-        select(Offender).where(col(Offender.id_number) == clean["id_number"]))), None)
+    offender = await ctx.scalar(
+        select(Offender).where(col(Offender.id_number) == clean["id_number"]))
 
     problem = None
     if authority is None:
