@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
@@ -92,19 +91,15 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
-    from db.engine import Database
+    """`work` in one session, committed when it succeeds."""
+    from db.engine import run_in_session
 
-    async def go() -> T:
-        database = Database(settings.database_url)
-        try:
-            async with database.session() as session:
-                result = await work(session)
-                await session.commit()
-                return result
-        finally:
-            await database.dispose()
+    async def committed(session: Any) -> T:
+        result = await work(session)
+        await session.commit()
+        return result
 
-    return asyncio.run(go())
+    return run_in_session(settings.database_url, committed)
 
 
 def _db_upgrade(settings: Settings, args: argparse.Namespace) -> int:

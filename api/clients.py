@@ -17,7 +17,7 @@ from sqlmodel import col, select
 
 from api.auth import require_role
 from api.settings import Settings
-from db.engine import Database
+from db.engine import run_in_session
 from db.models.agencies import Agency
 from db.models.clients import Client
 
@@ -107,14 +107,9 @@ def cli_create_client(
 ) -> tuple[str, str]:
     require_role(role)
 
-    async def run() -> tuple[str, str]:
-        database = Database(settings.database_url)
-        try:
-            async with database.session() as session:
-                created = await create_client(session, name=name, role=role, agency_code=agency)
-                await session.commit()
-                return created
-        finally:
-            await database.dispose()
+    async def create(session: AsyncSession) -> tuple[str, str]:
+        created = await create_client(session, name=name, role=role, agency_code=agency)
+        await session.commit()
+        return created
 
-    return asyncio.run(run())
+    return run_in_session(settings.database_url, create)

@@ -21,7 +21,7 @@ import asyncio
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,7 +30,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
-from db.engine import Database
+from db.engine import Database, run_in_session
 from db.ids import new_id
 from db.models.audit import AuditEvent
 
@@ -125,29 +125,9 @@ class AuditChain:
         events: list[AuditEvent] = []
         for record in records:
             seq += 1
-            audit_event = AuditEvent(
-                seq=seq,
-                event_id=new_id("evt"),
-                at=datetime.now(UTC),
-                request_id=record.request_id,
-                sub=record.sub,
-                role=record.role,
-                agency=record.agency,
-                client_id=record.client_id,
-                operation=record.operation,
-                action=record.action,
-                resource_type=record.resource_type,
-                resource_ids=list(record.resource_ids),
-                purpose=record.purpose,
-                inquiry_id=record.inquiry_id,
-                case_number=record.case_number,
-                outcome=record.outcome,
-                policy_uid=record.policy_uid,
-                policy_version=record.policy_version,
-                detail=dict(record.detail),
-                prev_hash=prev_hash,
-                hash="",
-            )
+            # asdict copies the lists and dicts, so the caller's record stays its own.
+            audit_event = AuditEvent(**asdict(record), seq=seq, event_id=new_id("evt"),
+                                     at=datetime.now(UTC), prev_hash=prev_hash, hash="")
             audit_event.hash = prev_hash = event_hash(audit_event)
             events.append(audit_event)
         session.add_all(events)
@@ -232,24 +212,19 @@ async def verify_chain(session: AsyncSession, *, batch: int = 1000) -> VerifyRes
             prev_hash = row["hash"]
 
 
-async def _verify_url(database_url: str) -> tuple[VerifyResult, str]:
-    database = Database(database_url)
-    try:
-        async with database.session() as session:
-            result = await verify_chain(session)
-            event_id = ""
-            if result.first_bad_seq is not None:
-                found = await session.scalar(
-                    select(_TABLE.c.event_id).where(_TABLE.c.seq == result.first_bad_seq)
-                )
-                event_id = str(found or "")
-            return result, event_id
-    finally:
-        await database.dispose()
+async def _verify_naming_event(session: AsyncSession) -> tuple[VerifyResult, str]:
+    result = await verify_chain(session)
+    event_id = ""
+    if result.first_bad_seq is not None:
+        found = await session.scalar(
+            select(_TABLE.c.event_id).where(_TABLE.c.seq == result.first_bad_seq)
+        )
+        event_id = str(found or "")
+    return result, event_id
 
 
 def cmd_audit_verify(database_url: str) -> int:
-    result, event_id = asyncio.run(_verify_url(database_url))
+    result, event_id = run_in_session(database_url, _verify_naming_event)
     if result.intact:
         print(f"audit chain intact: {result.count} events")
         return 0

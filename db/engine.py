@@ -1,8 +1,9 @@
 """Engine and session factories. Nothing global: the app factory builds one `Database`."""
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
@@ -12,6 +13,8 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+
+T = TypeVar("T")
 
 
 def async_url(url: str) -> str:
@@ -67,3 +70,20 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def run_in_session(url: str, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """From synchronous code (the CLI): `work` in one session of a database opened for it.
+
+    `work` commits what it wants kept; the database is closed afterwards either way.
+    """
+
+    async def go() -> T:
+        database = Database(url)
+        try:
+            async with database.session() as session:
+                return await work(session)
+        finally:
+            await database.dispose()
+
+    return asyncio.run(go())

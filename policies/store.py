@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from db.engine import Database
+from db.engine import Database, run_in_session
 from db.models import PolicyRecord
 from policies.pdp import DecisionPoint, PolicyProblem, validate_policy
 
@@ -228,15 +228,7 @@ def cmd_policy_validate(path: str) -> int:
 
 
 def cmd_policy_list(database_url: str) -> int:
-    async def run() -> list[PolicyRecord]:
-        database = Database(database_url)
-        try:
-            async with database.session() as session:
-                return await latest_records(session)
-        finally:
-            await database.dispose()
-
-    for record in asyncio.run(run()):
+    for record in run_in_session(database_url, latest_records):
         effect = record.document.get("effect", "")
         description = " ".join(str(record.document.get("description", "")).split())
         print(f"{record.uid}\t{record.version}\t{effect}\t{description}")
@@ -252,36 +244,23 @@ def cmd_policy_import(database_url: str, directory: str, *, author: str = "cli")
         print("nothing imported")
         return 1
 
-    async def run() -> tuple[int, int]:
-        database = Database(database_url)
-        try:
-            async with database.session() as session:
-                changed = 0
-                for document in documents:
-                    if await save_policy(session, document, author=author) is not None:
-                        changed += 1
-                await session.commit()
-                return changed, len(documents) - changed
-        finally:
-            await database.dispose()
+    async def save_all(session: AsyncSession) -> tuple[int, int]:
+        changed = 0
+        for document in documents:
+            if await save_policy(session, document, author=author) is not None:
+                changed += 1
+        await session.commit()
+        return changed, len(documents) - changed
 
-    changed, unchanged = asyncio.run(run())
+    changed, unchanged = run_in_session(database_url, save_all)
     print(f"imported: {changed} changed or new, {unchanged} unchanged")
     return 0
 
 
 def cmd_policy_export(database_url: str, directory: str) -> int:
-    async def run() -> list[PolicyRecord]:
-        database = Database(database_url)
-        try:
-            async with database.session() as session:
-                return await latest_records(session)
-        finally:
-            await database.dispose()
-
     target = Path(directory)
     target.mkdir(parents=True, exist_ok=True)
-    records = asyncio.run(run())
+    records = run_in_session(database_url, latest_records)
     for record in records:
         text = json.dumps(record.document, indent=2, ensure_ascii=False)
         (target / f"{record.uid}.json").write_text(text + "\n", encoding="utf-8")
