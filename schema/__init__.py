@@ -125,14 +125,18 @@ class RegistrySchema(strawberry.Schema):
 
 
 def build_schema(limits: Limits = Limits(), *, production: bool = False) -> strawberry.Schema:
-    # Factories, not instances: strawberry builds a fresh extension per request (the
-    # parser and validation caches live at module level and are shared all the same).
-    rules: list[type[ASTValidationRule]] = [max_directives_rule(limits.max_directives),
-                                            cost_rule(limits.max_cost)]
+    # Factories, not instances: strawberry builds a fresh extension per request. The
+    # validation rules, strawberry's depth and alias limiters' included, are built once
+    # here: ValidationCache keys on the rule classes, and a limiter built per request
+    # makes a new class each time, so nothing would ever be served from the cache.
+    rules: list[type[ASTValidationRule]] = [
+        *QueryDepthLimiter(max_depth=limits.max_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=limits.max_aliases).validation_rules,
+        max_directives_rule(limits.max_directives),
+        cost_rule(limits.max_cost),
+    ]
     extensions: list[Callable[[], SchemaExtension]] = [
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
-        lambda: QueryDepthLimiter(max_depth=limits.max_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
         lambda: AddValidationRules(rules),
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
