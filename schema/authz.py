@@ -19,6 +19,11 @@ from policies.attributes import (
 from policies.pdp import Decision
 from schema.errors import Forbidden
 
+# DESIGN.md §1.5 audits every read of criminal information, every denied attempt and every
+# change. The requester's own identity and the public agency directory are not criminal
+# information: reading them is not an audit event (being denied them still is).
+NOT_CRIMINAL_INFORMATION = frozenset({"subject", "agency"})
+
 DISABLED = Decision(allowed=True, policy_uid="authorization-disabled", policy_version=0,
                     reason="authorization disabled (benchmark)", applicable=())
 
@@ -134,6 +139,8 @@ class Authorizer:
     def _record(self, action: str, resource: Mapping[str, Any], decision: Decision) -> None:
         outcome = "permit" if decision.allowed else "deny"
         type_ = str(resource.get("type", ""))
+        if decision.allowed and type_ in NOT_CRIMINAL_INFORMATION:
+            return
         key = (action, outcome, type_, decision.policy_uid or "")
         entry = self._audit.get(key)
         if entry is None:
