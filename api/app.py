@@ -28,6 +28,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import BearerAuthMiddleware, TokenVerifier
+from api.context import AgencyDirectory
 from api.graphql import graphql_endpoint
 from api.issuer import Issuer, SigningKeys, issuer_routes
 from api.settings import Settings
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         audit=AuditChain(database),
         issuer=issuer,
         verifier=TokenVerifier(settings, issuer),
+        agencies=AgencyDirectory(ttl=settings.policy_poll_seconds),
     )
     metrics = Metrics()
 

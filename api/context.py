@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 from starlette.requests import Request
@@ -14,15 +16,37 @@ from schema.authz import Authorizer
 from schema.context import Context, Requester
 
 
+class AgencyDirectory:
+    """The requesters' agencies, each read from the table at most once per `ttl` seconds.
+
+    The same window as the policy store's: what one process learns of an edit, every process
+    learns within it. Bounded: past `limit` codes the directory starts afresh.
+    """
+
+    def __init__(self, ttl: float, limit: int = 10_000) -> None:
+        self._ttl = ttl
+        self._limit = limit
+        self._entries: dict[str, tuple[float, Agency | None]] = {}
+
+    async def get(self, session: AsyncSession, code: str) -> Agency | None:
+        now = time.monotonic()
+        entry = self._entries.get(code)
+        if entry is not None and now - entry[0] < self._ttl:
+            return entry[1]
+        agency = await session.scalar(select(Agency).where(col(Agency.code) == code))
+        if len(self._entries) >= self._limit:
+            self._entries.clear()
+        self._entries[code] = (now, agency)
+        return agency
+
+
 async def build_context(state: AppState, request: Request, session: AsyncSession) -> Context:
     principal: Principal = getattr(request.state, "principal", ANONYMOUS)
     # Before this request takes a connection: the policy store's poll needs one of its own,
     # and requests holding every pooled connection while they wait for it would deadlock.
     decision_point = None if state.settings.authz_disabled else await state.policies.current()
-    agency = None
-    if principal.agency:
-        # The agency's kind and region come from the registry, never from the token.
-        agency = await session.scalar(select(Agency).where(col(Agency.code) == principal.agency))
+    # The agency's kind and region come from the registry, never from the token.
+    agency = await state.agencies.get(session, principal.agency) if principal.agency else None
     subject = subject_attributes(sub=principal.sub, role=principal.role, agency=agency,
                                  id_number=principal.id_number, scopes=principal.scopes)
     requester = Requester(sub=principal.sub, role=principal.role,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import strawberry
 
@@ -12,6 +13,9 @@ from api.settings import Settings
 from db.audit import AuditChain
 from db.engine import Database
 from policies.store import PolicyStore
+
+if TYPE_CHECKING:
+    from api.context import AgencyDirectory
 
 
 @dataclass
@@ -23,3 +27,4 @@ class AppState:
     audit: AuditChain
     issuer: Issuer | None
     verifier: TokenVerifier
+    agencies: AgencyDirectory
