@@ -11,6 +11,7 @@ import json
 import logging
 import re
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -43,6 +44,8 @@ ACCESS_TOKEN_TYPES = frozenset({"at+jwt", "application/at+jwt"})
 UNTRUSTED_HEADERS = frozenset({"jwk", "jku", "x5u", "x5c"})
 LEEWAY_SECONDS = 30
 JWKS_REFETCH_SECONDS = 60.0
+VERIFIED_CACHE_SECONDS = JWKS_REFETCH_SECONDS
+VERIFIED_CACHE_SIZE = 10_000
 MAX_TOKEN_LENGTH = 8192
 REQUIRED_CLAIMS = ("iss", "aud", "exp", "iat", "jti", "sub", "client_id", "role")
 _B64TOKEN = re.compile(r"^[A-Za-z0-9\-._~+/]+=*$")
@@ -123,6 +126,8 @@ class TokenVerifier:
             role={"essential": True},
         )
         self._transport = http_transport
+        # token -> (wall-clock time until which it stands verified, its principal)
+        self._verified: OrderedDict[str, tuple[float, Principal]] = OrderedDict()
         self._fetched_at: float | None = None
         self._lock = asyncio.Lock()
         if settings.jwks_url is None:
@@ -133,8 +138,28 @@ class TokenVerifier:
             self._keys = {}
 
     async def verify(self, token: str) -> Principal:
+        """Checks the token, or finds it checked already.
+
+        A verified token is remembered until the earlier of its `exp` (without leeway) and
+        VERIFIED_CACHE_SECONDS (the key set's refetch interval, so a key withdrawn from an
+        external JWKS stops being honoured as soon as it would be refetched); then it is
+        checked again in full.
+        """
         if not token or len(token) > MAX_TOKEN_LENGTH:
             raise InvalidToken("malformed token")
+        remembered = self._verified.get(token)
+        if remembered is not None:
+            if time.time() < remembered[0]:
+                self._verified.move_to_end(token)
+                return remembered[1]
+            del self._verified[token]
+        principal, expires = await self._verify(token)
+        self._verified[token] = (min(expires, time.time() + VERIFIED_CACHE_SECONDS), principal)
+        if len(self._verified) > VERIFIED_CACHE_SIZE:
+            self._verified.popitem(last=False)
+        return principal
+
+    async def _verify(self, token: str) -> tuple[Principal, float]:
         try:
             obj = extract_compact(token.encode("ascii"))
             header = obj.headers()
@@ -168,7 +193,7 @@ class TokenVerifier:
             raise InvalidToken("malformed token") from None
         if not isinstance(claims, dict):
             raise InvalidToken("malformed token")
-        return self._principal(claims)
+        return self._principal(claims), float(claims["exp"])
 
     def _principal(self, claims: dict[str, Any]) -> Principal:
         try:
