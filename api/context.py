@@ -6,9 +6,8 @@ import time
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
-from starlette.requests import Request
 
-from api.auth import ANONYMOUS, Principal
+from api.auth import Principal
 from api.state import AppState
 from db.models import Agency
 from policies.attributes import subject_attributes
@@ -40,8 +39,10 @@ class AgencyDirectory:
         return agency
 
 
-async def build_context(state: AppState, request: Request, session: AsyncSession) -> Context:
-    principal: Principal = getattr(request.state, "principal", ANONYMOUS)
+async def context_for(state: AppState, principal: Principal, request_id: str,
+                      session: AsyncSession) -> Context:
+    """The context of one operation by `principal` (an HTTP request, or a line of a bulk
+    import run by the CLI)."""
     # Before this request takes a connection: the policy store's poll needs one of its own,
     # and requests holding every pooled connection while they wait for it would deadlock.
     decision_point = None if state.settings.authz_disabled else await state.policies.current()
@@ -52,7 +53,8 @@ async def build_context(state: AppState, request: Request, session: AsyncSession
     requester = Requester(sub=principal.sub, role=principal.role,
                           agency_code=agency.code if agency else None,
                           client_id=principal.client_id, authenticated=principal.authenticated)
-    return Context(request_id=request.state.request_id, requester=requester, session=session,
+    return Context(request_id=request_id, requester=requester, session=session,
                    authz=Authorizer(decision_point, subject),
                    max_page_size=state.settings.max_page_size,
-                   production=state.settings.production)
+                   production=state.settings.production,
+                   deadlines=state.settings.deadlines)

@@ -19,7 +19,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from strawberry.http.ides import get_graphql_ide_html
 
-from api.context import build_context
+from api.auth import ANONYMOUS, Principal
+from api.context import context_for
 from api.state import AppState
 from db.audit import AuditRecord
 from schema.context import Context
@@ -66,9 +67,20 @@ async def graphql_endpoint(request: Request) -> Response:
 
 async def execute(state: AppState, request: Request, query: str, variables: dict[str, Any],
                   operation_name: str | None) -> dict[str, Any]:
-    request_id: str = request.state.request_id
+    principal: Principal = getattr(request.state, "principal", ANONYMOUS)
+    response, _ = await run_operation(state, principal, request.state.request_id, query,
+                                      variables, operation_name)
+    return response
+
+
+async def run_operation(state: AppState, principal: Principal, request_id: str, query: str,
+                        variables: dict[str, Any], operation_name: str | None
+                        ) -> tuple[dict[str, Any], Context]:
+    """One operation in one transaction with its audit events: the HTTP endpoint and the
+    bulk importer (api/importer.py) both come through here, so both validate, decide,
+    audit and commit alike. Returns the response body and the operation's context."""
     async with state.database.sessions() as session:
-        ctx = await build_context(state, request, session)
+        ctx = await context_for(state, principal, request_id, session)
         try:
             result = await state.schema.execute(query, variable_values=variables,
                                                 context_value=ctx, operation_name=operation_name)
@@ -86,7 +98,7 @@ async def execute(state: AppState, request: Request, query: str, variables: dict
         response["errors"] = [format_error(e, request_id=request_id,
                                            production=state.settings.production)
                               for e in result.errors]
-    return response
+    return response, ctx
 
 
 async def _commit_with_audit(state: AppState, session: AsyncSession, ctx: Context,

@@ -40,6 +40,18 @@ class Settings:
     # Benchmarks only: answers every decision with permit. Refused in production.
     authz_disabled: bool = False
     db_pool_size: int = 10
+    # Reporting deadlines (DESIGN.md §1.2), days from the judgment's effective date, the
+    # release date and the correction expiry date: a notice received later is late.
+    deadline_judgment_days: int = 30
+    deadline_release_days: int = 30
+    deadline_correction_expiry_days: int = 30
+
+    @property
+    def deadlines(self) -> dict[str, int]:
+        """Days allowed per notice kind."""
+        return {"JUDGMENT": self.deadline_judgment_days,
+                "RELEASE": self.deadline_release_days,
+                "CORRECTION_EXPIRY": self.deadline_correction_expiry_days}
 
     @property
     def production(self) -> bool:
@@ -72,7 +84,8 @@ class Settings:
         if self.jwks_url is not None and not self.jwks_url.startswith(("https://", "http://")):
             raise SettingsError("REGISTRY_JWKS_URL", "must be an http(s) URL")
         for name in ("max_query_tokens", "max_query_depth", "max_aliases", "max_directives",
-                     "max_query_cost", "max_page_size"):
+                     "max_query_cost", "max_page_size", "deadline_judgment_days",
+                     "deadline_release_days", "deadline_correction_expiry_days"):
             if getattr(self, name) <= 0:
                 raise SettingsError(f"REGISTRY_{name.upper()}", "must be positive")
         return self

@@ -95,3 +95,56 @@ def combined_penalty_exceeds_five_years(penalties: Iterable[tuple[str, int | Non
         if penalty_kind == FIXED_TERM and term_months is not None:
             total += term_months
     return total > FIVE_YEARS_IN_MONTHS
+
+
+REASON_UNSEALED_COMBINED = (
+    "unsealed: with a judgment for a crime committed before 18 or discovered afterwards, "
+    "the combined penalty exceeds 5 years")
+
+
+@dataclass(frozen=True)
+class SealFacts:
+    """What sealing depends on, for one judgment of a person."""
+
+    key: int
+    birth_date: date
+    offense_date: date
+    judgment_date: date
+    penalty_kind: str
+    term_months: int | None
+    verdict: str = "guilty"
+
+
+def _combinable(earlier: SealFacts, later: SealFacts) -> bool:
+    """May `later`'s penalty be combined with `earlier`'s to unseal (DESIGN.md §1.4)?
+
+    Yes when the later judgment is for a crime also committed before 18, or for a crime
+    discovered afterwards: committed before the earlier judgment was given.
+    """
+    return (under_18_at(later.birth_date, later.offense_date)
+            or later.offense_date <= earlier.judgment_date)
+
+
+def decide_person_seals(judgments: Iterable[SealFacts]) -> dict[int, SealDecision]:
+    """The seal status of every judgment of one person, each decided with the others.
+
+    Each is first decided on its own (`decide_seal`). A judgment so sealed is unsealed when
+    it and the guilty judgments combinable with it (`_combinable`, in either order) carry a
+    combined penalty over five years: DESIGN.md §1.4's unsealing by a later judgment.
+    Judgments are ordered by judgment date, then key (registration order).
+    """
+    ordered = sorted(judgments, key=lambda j: (j.judgment_date, j.key))
+    decisions = {j.key: decide_seal(birth_date=j.birth_date, offense_date=j.offense_date,
+                                    penalty_kind=j.penalty_kind, term_months=j.term_months,
+                                    verdict=j.verdict)
+                 for j in ordered}
+    guilty = [j for j in ordered if j.verdict == "guilty"]
+    for position, judgment in enumerate(guilty):
+        if decisions[judgment.key].status != "sealed":
+            continue
+        related = [other for index, other in enumerate(guilty) if index != position and (
+            _combinable(judgment, other) if index > position else _combinable(other, judgment))]
+        if related and combined_penalty_exceeds_five_years(
+                [(j.penalty_kind, j.term_months) for j in (judgment, *related)]):
+            decisions[judgment.key] = SealDecision("open", REASON_UNSEALED_COMBINED)
+    return decisions

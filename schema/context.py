@@ -34,6 +34,12 @@ class Context:
     authz: Authorizer
     max_page_size: int = 100
     production: bool = False
+    # Reporting deadline in days per notice kind (Settings.deadlines).
+    deadlines: dict[str, int] = field(default_factory=lambda: {
+        "JUDGMENT": 30, "RELEASE": 30, "CORRECTION_EXPIRY": 30})
+    # What a reporting mutation did with its notice: registered, duplicate, queued (the
+    # bulk importer's summary reads it; the API answer is the same either way).
+    notice_outcome: str = ""
     # One AsyncSession serves the whole operation, and strawberry resolves sibling
     # fields concurrently: every statement goes through this lock.
     db_lock: asyncio.Lock = field(default_factory=asyncio.Lock)

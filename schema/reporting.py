@@ -14,18 +14,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from strawberry.types import Info
 
-from db.models import Agency, Judgment, Notice, Offender, SealEvent
+from db.models import Agency, Judgment, Notice, Offender
 from policies.actions import Action
 from policies.ages import age_in_full_years
 from policies.attributes import in_division
 from policies.routing import route_to_authority
-from policies.sealing import decide_seal
 from schema import validation as check
 from schema.agencies import AgencyNode
 from schema.context import Context
 from schema.errors import BadUserInput, Conflict
 from schema.fields import authorized
 from schema.records import JudgmentNode, PenaltyKind
+from schema.seals import redecide_seals
 
 REPORTING_DEADLINE_DAYS = 30
 
@@ -250,9 +250,6 @@ async def report_judgment(info: Info[Context, None], input: ReportJudgmentInput
                             birth_date=clean["birth_date"], gender=clean["gender"],
                             residence_region=clean["region"])
         await _save(ctx, offender)
-    seal = decide_seal(birth_date=offender.birth_date, offense_date=input.offense_date,
-                       penalty_kind=input.penalty.kind.value,
-                       term_months=input.penalty.term_months)
     judgment = Judgment(
         offender_id=offender.id or 0, court_agency_id=sender.id or 0,
         authority_agency_id=authority.id if authority else None,
@@ -263,11 +260,13 @@ async def report_judgment(info: Info[Context, None], input: ReportJudgmentInput
         region=offender.residence_region, crimes=clean["crimes"],
         penalty_kind=input.penalty.kind.value, term_months=input.penalty.term_months,
         probation_months=input.penalty.probation_months, supplementary=clean["supplementary"],
-        fine_amount=clean["fine_amount"], seal_status=seal.status, seal_reason=seal.reason)
+        fine_amount=clean["fine_amount"])
     await _save(ctx, judgment)
+    # Sealed or not, decided with the person's other judgments: a later judgment may unseal
+    # an earlier one (DESIGN.md §1.4).
+    await redecide_seals(ctx, offender, new=judgment, cause="later judgment registered")
     notice.judgment_id = judgment.id
-    await _save(ctx, notice, SealEvent(judgment_id=judgment.id or 0, status=seal.status,
-                                       reason=seal.reason))
+    await _save(ctx, notice)
     ctx.authz.note(Action.JUDGMENT_REPORT, "permit", "judgment",
                    [judgment.public_id, notice.public_id])
     return await _payload(ctx, notice, sender, judgment)

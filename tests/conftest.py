@@ -24,6 +24,7 @@ REQUIRE_POSTGRES = os.environ.get("REQUIRE_POSTGRES") == "1"
 # Tables emptied between tests (children first).
 TABLES = (
     "audit_checkpoint", "audit_event", "seal_event", "execution_event", "notice",
+    "judgment_version", "detention",
     "judgment", "offender", "oauth_client", "policy", "agency",
 )
 

@@ -6,15 +6,17 @@ from db.models.clients import Client
 from db.models.notices import Notice
 from db.models.people import Offender
 from db.models.policies import PolicyRecord
-from db.models.records import ExecutionEvent, Judgment, SealEvent
+from db.models.records import Detention, ExecutionEvent, Judgment, JudgmentVersion, SealEvent
 
 __all__ = [
     "Agency",
     "AuditCheckpoint",
     "AuditEvent",
     "Client",
+    "Detention",
     "ExecutionEvent",
     "Judgment",
+    "JudgmentVersion",
     "Notice",
     "Offender",
     "PolicyRecord",

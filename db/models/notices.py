@@ -1,4 +1,4 @@
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, UniqueConstraint
@@ -22,10 +22,21 @@ class Notice(SQLModel, table=True):
     receiving_authority_id: int | None = Field(default=None, foreign_key="agency.id", index=True)
     # sha256 of the canonical JSON of the input: same key + same hash = a replay.
     content_hash: str = Field(max_length=64)
+    # The division of the receiving authority's queue ("" while no authority covers it).
+    queue_region: str = Field(default="", max_length=6, index=True)
     status: str = Field(default="REGISTERED", max_length=16, index=True)
+    # Timeliness (DESIGN.md §1.2): the date the deadline runs from (effective, release or
+    # expiry date), the deadline, the days from that date to receipt, and whether late.
+    event_date: date | None = None
+    due_date: date | None = None
+    delay_days: int | None = None
     late: bool = False
     reason: str | None = Field(default=None, max_length=500)
-    judgment_id: int | None = Field(default=None, foreign_key="judgment.id")
+    judgment_id: int | None = Field(default=None, foreign_key="judgment.id", index=True)
+    # How a clerk resolved a queued notice: who, when, why.
+    resolved_by: str | None = Field(default=None, max_length=200)
+    resolved_at: datetime | None = None
+    resolution: str | None = Field(default=None, max_length=500)
     # The notice's input as received, kept so an unmatched notice can be resolved later.
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
     created_at: datetime = Field(default_factory=utcnow)

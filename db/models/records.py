@@ -43,6 +43,55 @@ class Judgment(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
+class JudgmentVersion(SQLModel, table=True):
+    """A judgment as it was before a correction, with who corrected it, when and why
+    (DESIGN.md §1.2: corrections never overwrite silently)."""
+
+    __tablename__ = "judgment_version"
+    __table_args__ = (UniqueConstraint("judgment_id", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    judgment_id: int = Field(foreign_key="judgment.id", index=True)
+    # The version number the snapshot had; the judgment itself now carries version + 1.
+    version: int
+    # Every corrected field as it was, the person's basic information included.
+    snapshot: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    corrected_by: str = Field(max_length=200)
+    corrected_by_agency_id: int | None = Field(default=None, foreign_key="agency.id")
+    reason: str = Field(max_length=500)
+    retrial: bool = False
+    at: datetime = Field(default_factory=utcnow)
+
+
+class Detention(SQLModel, table=True):
+    """A detention record (DESIGN.md §1.1): never a criminal record.
+
+    The person's basic information is kept here, not as an `offender`: a detained person
+    is not an offender. A criminal detention whose case is dismissed is deleted (expunged);
+    only the audit trail keeps the fact that it existed.
+    """
+
+    __tablename__ = "detention"
+    __table_args__ = (UniqueConstraint("agency_id", "kind", "case_number", "id_number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    public_id: str = Field(default_factory=lambda: new_id("dtn"), max_length=40, unique=True)
+    kind: str = Field(max_length=16)  # CRIMINAL or ADMINISTRATIVE
+    case_number: str = Field(max_length=100)
+    id_number: str = Field(max_length=18, index=True)
+    name: str = Field(max_length=200)
+    birth_date: date
+    gender: str | None = Field(default=None, max_length=16)
+    region: str = Field(max_length=6, index=True)
+    start_date: date
+    end_date: date | None = None
+    # open, or closed (the case ended without dismissal).
+    status: str = Field(default="open", max_length=8)
+    agency_id: int = Field(foreign_key="agency.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    closed_at: datetime | None = None
+
+
 class ExecutionEvent(SQLModel, table=True):
     __tablename__ = "execution_event"
 

@@ -1,0 +1,56 @@
+"""Sealing decided again for a whole person whenever something it depends on changes.
+
+A judgment is registered, corrected, or a later judgment arrives: every judgment of the
+person is decided with the others (policies.sealing.decide_person_seals), and each that
+changes status is an event with its reason (DESIGN.md §1.4).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlmodel import col, select
+
+from db.models import Judgment, Offender, SealEvent
+from policies.sealing import SealFacts, decide_person_seals
+from schema.context import Context
+
+
+async def redecide_seals(ctx: Context, offender: Offender, *, new: Judgment | None = None,
+                         cause: str = "") -> list[Judgment]:
+    """Decides every judgment of `offender` again; returns those whose status changed.
+
+    `new` is a judgment being registered in this operation: it gets its first seal event
+    whatever its status. `cause` prefixes the reason of the events this change writes
+    (e.g. "retrial correction").
+    """
+    judgments: list[Judgment] = list(await ctx.scalars(
+        select(Judgment).where(col(Judgment.offender_id) == offender.id)))
+    if new is not None and all(j.id != new.id for j in judgments):
+        judgments.append(new)
+    decisions = decide_person_seals(
+        SealFacts(key=j.id or 0, birth_date=offender.birth_date, offense_date=j.offense_date,
+                  judgment_date=j.judgment_date, penalty_kind=j.penalty_kind,
+                  term_months=j.term_months, verdict=j.verdict)
+        for j in judgments)
+    changed: list[Judgment] = []
+    touched: list[Judgment] = []
+    events: list[SealEvent] = []
+    now = datetime.now(UTC)
+    for judgment in judgments:
+        decision = decisions[judgment.id or 0]
+        is_new = new is not None and judgment.id == new.id
+        if not is_new and decision.status == judgment.seal_status:
+            if decision.reason != judgment.seal_reason:
+                judgment.seal_reason = decision.reason
+                touched.append(judgment)
+            continue
+        reason = decision.reason if is_new or not cause else f"{cause}: {decision.reason}"
+        judgment.seal_status, judgment.seal_reason = decision.status, reason[:200]
+        judgment.updated_at = now
+        events.append(SealEvent(judgment_id=judgment.id or 0, status=decision.status,
+                                reason=reason[:200]))
+        changed.append(judgment)
+    if changed or touched:
+        await ctx.flush(*changed, *touched, *events)
+    return changed
