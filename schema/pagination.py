@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import strawberry
+from sqlalchemy import ColumnElement, func
+from sqlmodel import col, select
 
 from schema.errors import BadUserInput
+
+if TYPE_CHECKING:
+    from schema.context import Context
+
+T = TypeVar("T")
 
 
 @strawberry.type
@@ -38,3 +47,23 @@ def page_size(first: int, maximum: int, field: str = "first") -> int:
     if first > maximum:
         raise BadUserInput(field, f"must be {maximum} or less")
     return first
+
+
+def connection_of(edge: type[Any], connection: type[T], rows: Sequence[Any], total: int,
+                  size: int) -> T:
+    edges = [edge(cursor=encode_cursor(r.public_id), node=r) for r in rows[:size]]
+    return connection(edges=edges, total_count=total,  # type: ignore[call-arg]
+                      page_info=PageInfo(has_next_page=len(rows) > size,
+                                         end_cursor=edges[-1].cursor if edges else None))
+
+
+async def fetch_page(ctx: Context, model: Any, where: list[ColumnElement[bool]], size: int,
+                     start: str | None) -> tuple[list[Any], int]:
+    total = int(await ctx.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+    if total == 0 or size == 0:
+        return [], total
+    query = select(model).where(*where)
+    if start is not None:
+        query = query.where(col(model.public_id) > start)
+    rows = await ctx.scalars(query.order_by(col(model.public_id)).limit(size + 1))
+    return list(rows), total

@@ -23,7 +23,13 @@ from policies.attributes import (
 from schema.agencies import AgencyNode
 from schema.context import Context
 from schema.fields import authorized
-from schema.pagination import PageInfo, decode_cursor, encode_cursor, page_size
+from schema.pagination import (
+    PageInfo,
+    connection_of,
+    decode_cursor,
+    fetch_page,
+    page_size,
+)
 
 T = TypeVar("T")
 
@@ -323,7 +329,7 @@ async def _offender_judgments(ctx: Context, keys: Sequence[tuple[int, int, str |
             if ctx.authz.check_object(Action.JUDGMENT_READ, row):
                 per_offender[row.offender_id].append(row)
         for offender_id, found in per_offender.items():
-            answers[(offender_id, size, start)] = _connection(
+            answers[(offender_id, size, start)] = connection_of(
                 JudgmentEdge, JudgmentConnection, found, totals.get(offender_id, 0), size)
     return [answers[k] for k in keys]
 
@@ -340,26 +346,6 @@ async def _list(ctx: Context, model: Any, visibility: Callable[[Context], Column
     """A page of visible rows: filtered in SQL, each row decided again (fail-safe)."""
     size = page_size(first, ctx.max_page_size)
     start = decode_cursor(after)
-    rows, total = await _page(ctx, model, [visibility(ctx), *where], size, start)
+    rows, total = await fetch_page(ctx, model, [visibility(ctx), *where], size, start)
     rows = [r for r in rows if ctx.authz.check_object(action, r)]
-    return _connection(edge, connection, rows, total, size)
-
-
-def _connection(edge: type[Any], connection: type[T], rows: Sequence[Any], total: int,
-                size: int) -> T:
-    edges = [edge(cursor=encode_cursor(r.public_id), node=r) for r in rows[:size]]
-    return connection(edges=edges, total_count=total,  # type: ignore[call-arg]
-                      page_info=PageInfo(has_next_page=len(rows) > size,
-                                         end_cursor=edges[-1].cursor if edges else None))
-
-
-async def _page(ctx: Context, model: Any, where: list[ColumnElement[bool]], size: int,
-                start: str | None) -> tuple[list[Any], int]:
-    total = int(await ctx.scalar(select(func.count()).select_from(model).where(*where)) or 0)
-    if total == 0 or size == 0:
-        return [], total
-    query = select(model).where(*where)
-    if start is not None:
-        query = query.where(col(model.public_id) > start)
-    rows = await ctx.scalars(query.order_by(col(model.public_id)).limit(size + 1))
-    return list(rows), total
+    return connection_of(edge, connection, rows, total, size)
