@@ -10,7 +10,8 @@ from itertools import product
 from typing import Any
 
 from db.models import Agency, Judgment, Offender
-from policies.routing import in_division
+from policies.identity import is_valid_region
+from policies.routing import division_level, in_division
 
 __all__ = [
     "in_division",
@@ -42,10 +43,18 @@ def subject_attributes(
         "role": role,
         "agency": agency.code if agency is not None else "",
         "agency_kind": agency.kind.lower() if agency is not None else "",
+        # province, city or county: the level of the agency's division (DESIGN.md §1.2).
+        "agency_level": _level(agency.region) if agency is not None else "",
         "region": agency.region if agency is not None else "",
         "id_number": id_number or "",
         "scopes": sorted(scopes),
     }
+
+
+def _level(region: str) -> str:
+    if not is_valid_region(region):
+        return ""
+    return {1: "province", 2: "city", 3: "county"}[division_level(region)]
 
 
 def _in_requester_division(subject: Mapping[str, Any], region: str) -> str:

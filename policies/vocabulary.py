@@ -5,7 +5,7 @@ resolver ever sets would silently never match, which for a deny policy means a h
 """
 
 SUBJECT_ATTRIBUTES = frozenset(
-    {"sub", "role", "agency", "agency_kind", "region", "id_number", "scopes"}
+    {"sub", "role", "agency", "agency_kind", "agency_level", "region", "id_number", "scopes"}
 )
 RESOURCE_ATTRIBUTES = frozenset(
     {
@@ -19,6 +19,8 @@ RESOURCE_ATTRIBUTES = frozenset(
         "verdict",
         "purpose",
         "status",
+        "kind",
+        "receiving_agency",
     }
 )
 ACTION_ATTRIBUTES = frozenset({"name"})

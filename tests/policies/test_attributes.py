@@ -36,8 +36,8 @@ def a_judgment(region: str = "110101", seal_status: str = "sealed") -> Judgment:
 
 def test_subject_kind_and_region_come_from_the_agency_in_lower_case() -> None:
     assert clerk() == {"sub": "u1", "role": "registry_clerk", "agency": "RA-BJ-DC",
-                       "agency_kind": "registration_authority", "region": "110101",
-                       "id_number": "", "scopes": ["graphql", "registry"]}
+                       "agency_kind": "registration_authority", "agency_level": "county",
+                       "region": "110101", "id_number": "", "scopes": ["graphql", "registry"]}
 
 
 def test_a_subject_without_agency_has_empty_agency_attributes() -> None:
