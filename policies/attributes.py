@@ -9,14 +9,19 @@ from collections.abc import Iterable, Mapping
 from itertools import product
 from typing import Any
 
-from db.models import Agency, Judgment, Offender
+from db.models import Agency, Detention, Judgment, Notice, Offender
 from policies.identity import is_valid_region
 from policies.routing import division_level, in_division
 
 __all__ = [
+    "detention_attributes",
+    "detention_close_combinations",
+    "detention_seal_status",
     "in_division",
     "judgment_attributes",
     "judgment_visibility_combinations",
+    "notice_attributes",
+    "notice_visibility_combinations",
     "offender_attributes",
     "offender_visibility_combinations",
     "resource_attributes",
@@ -87,6 +92,42 @@ def offender_attributes(offender: Offender, subject: Mapping[str, Any]) -> dict[
     }
 
 
+def notice_attributes(notice: Notice, *, sender_code: str, receiver_code: str,
+                      subject: Mapping[str, Any]) -> dict[str, Any]:
+    """A notice: `owner_agency` is its sender, `receiving_agency` the authority whose queue
+    it is in, `region` that queue's division ("" while no authority covers it)."""
+    return {
+        "type": "notice",
+        "id": notice.public_id,
+        "kind": notice.kind.lower(),
+        "status": notice.status.lower(),
+        "seal_status": "open",
+        "owner_agency": sender_code,
+        "receiving_agency": receiver_code,
+        "region": notice.queue_region,
+        "in_requester_division": _in_requester_division(subject, notice.queue_region),
+    }
+
+
+# The value of `owner_agency` that stands for "an agency other than the requester's" when
+# notice lists are decided per combination: no agency code can be equal to it.
+ANOTHER_AGENCY = "\x00another agency"
+NOTICE_KINDS = ("judgment", "release", "correction_expiry")
+NOTICE_STATUSES = ("registered", "unmatched", "resolved", "rejected")
+
+
+def notice_visibility_combinations(subject: Mapping[str, Any]) -> list[dict[str, str]]:
+    """As `judgment_visibility_combinations`, for notice rows: kind, status, whether the
+    queue is in the requester's division, and whether the requester's agency sent it."""
+    own = str(subject.get("agency") or "")
+    return [
+        {"type": "notice", "kind": kind, "status": status, "seal_status": "open",
+         "in_requester_division": inside, "owner_agency": owner}
+        for kind, status, inside, owner in product(
+            NOTICE_KINDS, NOTICE_STATUSES, ("yes", "no"), (own, ANOTHER_AGENCY))
+    ]
+
+
 def resource_attributes(type_: str, **attrs: Any) -> dict[str, Any]:
     """A generic resource (policy, audit, notice, inquiry, subject, agency)."""
     return {"type": type_, **attrs}
@@ -123,4 +164,41 @@ def offender_visibility_combinations() -> list[dict[str, str]]:
             "in_requester_division": in_requester_division,
         }
         for in_requester_division in ("yes", "no")
+    ]
+
+
+def detention_seal_status(kind: str) -> str:
+    """Since 2026-01-01 the law seals every record of an administrative violation
+    (DESIGN.md §1.1), administrative detention included; a criminal detention is open."""
+    return "sealed" if kind.upper() == "ADMINISTRATIVE" else "open"
+
+
+def detention_attributes(detention: Detention, *, owner_agency: str,
+                         subject: Mapping[str, Any]) -> dict[str, Any]:
+    """A detention record: `owner_agency` is the code of the agency that registered it,
+    `region` the person's residence."""
+    return {
+        "type": "detention",
+        "id": detention.public_id,
+        "kind": detention.kind.lower(),
+        "seal_status": detention_seal_status(detention.kind),
+        "status": detention.status,
+        "region": detention.region,
+        "owner_agency": owner_agency,
+        "in_requester_division": _in_requester_division(subject, detention.region),
+        "record_kind": "detention",
+    }
+
+
+def detention_close_combinations(subject: Mapping[str, Any]) -> list[dict[str, str]]:
+    """Every kind of detention a requester might close: whether it may close any at all
+    is decided on these before an id is looked up, so the answer says nothing about it."""
+    own = str(subject.get("agency") or "")
+    return [
+        {"type": "detention", "record_kind": "detention", "kind": kind,
+         "seal_status": detention_seal_status(kind), "status": status,
+         "in_requester_division": inside, "owner_agency": owner}
+        for kind, status, inside, owner in product(
+            ("criminal", "administrative"), ("open", "closed"), ("yes", "no"),
+            (own, ANOTHER_AGENCY))
     ]

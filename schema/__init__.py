@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
+from typing import Annotated
 
 import strawberry
 from graphql import ASTValidationRule, GraphQLError
@@ -29,6 +31,16 @@ from schema.agencies import SubjectNode, resolve_me
 from schema.context import Context
 from schema.fields import authorized
 from schema.limits import cost_rule, max_directives_rule
+from schema.notices import (
+    AgencyComplianceNode,
+    NoticeConnection,
+    NoticeNode,
+    NoticePayload,
+    NoticeStatus,
+    list_notices,
+    read_notice,
+    reporting_compliance,
+)
 from schema.records import (
     JudgmentConnection,
     JudgmentNode,
@@ -39,7 +51,14 @@ from schema.records import (
     list_offenders,
     read_by_id,
 )
-from schema.reporting import ReportJudgmentPayload, report_judgment
+from schema.reporting import (
+    ReportJudgmentPayload,
+    reject_notice,
+    report_correction_expiry,
+    report_judgment,
+    report_release,
+    resolve_notice,
+)
 
 
 @strawberry.input
@@ -101,11 +120,36 @@ class Query:
                 where.append(col(Judgment.seal_status) == filter.seal_status.value)
         return await list_judgments(info.context, where, first, after)
 
+    @authorized(Action.NOTICE_READ)
+    async def notice(self, info: Info[Context, None], id: strawberry.ID) -> NoticeNode | None:
+        return await read_notice(info.context, str(id))  # type: ignore[return-value]
+
+    @authorized(Action.NOTICE_LIST)
+    async def notices(self, info: Info[Context, None], status: NoticeStatus | None = None,
+                      first: int = 20, after: str | None = None) -> NoticeConnection:
+        """A clerk: the notices queued for the authorities of their division (status
+        UNMATCHED is the exception queue). A reporting agency: the notices it sent."""
+        return await list_notices(info.context, status, first, after)
+
+    @authorized(Action.NOTICE_COMPLIANCE)
+    async def reporting_compliance(
+            self, info: Info[Context, None],
+            from_: Annotated[date, strawberry.argument(name="from")],
+            to: date) -> list[AgencyComplianceNode]:
+        """Per sending agency, the notices received from `from` to `to` (inclusive): on
+        time, late, the median delay in days, and those still unresolved in a queue."""
+        return await reporting_compliance(info.context, from_, to)
+
 
 @strawberry.type
 class Mutation:
     report_judgment: ReportJudgmentPayload = authorized(Action.JUDGMENT_REPORT,
                                                         resolver=report_judgment)
+    report_release: NoticePayload = authorized(Action.NOTICE_REPORT, resolver=report_release)
+    report_correction_expiry: NoticePayload = authorized(Action.NOTICE_REPORT,
+                                                         resolver=report_correction_expiry)
+    resolve_notice: NoticePayload = authorized(Action.NOTICE_RESOLVE, resolver=resolve_notice)
+    reject_notice: NoticePayload = authorized(Action.NOTICE_RESOLVE, resolver=reject_notice)
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,18 @@
-"""Reporting: a court reports an effective judgment (DESIGN.md §1.2)."""
+"""The reporting mechanism (DESIGN.md §1.2).
+
+A court reports each effective judgment; a prison or detention centre reports a release;
+a county judicial administration reports the expiry of a community correction period.
+Each notice is routed to the registration authority of the person's residence, keyed by
+(sender, notice number) for idempotency, timed against its kind's deadline, and, where
+it cannot be matched, kept in that authority's exception queue for a clerk to resolve.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, is_dataclass
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import asdict, is_dataclass
+from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Any
 
@@ -14,20 +21,26 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from strawberry.types import Info
 
-from db.models import Agency, Judgment, Notice, Offender
+from db.locks import NOTICE_KEYS, lock_key
+from db.models import Agency, ExecutionEvent, Judgment, Notice, Offender
 from policies.actions import Action
 from policies.ages import age_in_full_years
-from policies.attributes import in_division
-from policies.routing import route_to_authority
 from schema import validation as check
-from schema.agencies import AgencyNode
 from schema.context import Context
 from schema.errors import BadUserInput, Conflict
 from schema.fields import authorized
+from schema.notices import (
+    NoticeNode,
+    NoticePayload,
+    authority_for,
+    notice_view,
+    queue_for,
+    requester_agency,
+    set_queue,
+    set_timeliness,
+)
 from schema.records import JudgmentNode, PenaltyKind
 from schema.seals import redecide_seals
-
-REPORTING_DEADLINE_DAYS = 30
 
 
 @strawberry.input
@@ -67,58 +80,32 @@ class ReportJudgmentInput:
     penalty: PenaltyInput
 
 
-@strawberry.enum
-class NoticeStatus(Enum):
-    REGISTERED = "REGISTERED"
-    UNMATCHED = "UNMATCHED"
-    RESOLVED = "RESOLVED"
-    REJECTED = "REJECTED"
+@strawberry.input
+class ReportReleaseInput:
+    """A Notice of Released Persons. `name`, `birthDate` and `residenceRegion` are
+    optional: given, the identity is checked against the registry, and the residence
+    routes a notice about a person the registry does not know."""
+
+    notice_number: str
+    judgment_number: str
+    id_number: str
+    release_date: date
+    name: str | None = None
+    birth_date: date | None = None
+    residence_region: str | None = None
 
 
-@dataclass
-class NoticeView:
-    notice: Notice
-    sender: Agency
-    receiver: Agency | None
-    requester_region: str
+@strawberry.input
+class ReportCorrectionExpiryInput:
+    """A Notice of Expiration of Correction Period for Community Prisoners."""
 
-    def authz_resource(self) -> dict[str, Any]:
-        region = str(self.notice.payload.get("region", ""))
-        return {"type": "notice", "id": self.notice.public_id, "owner_agency": self.sender.code,
-                "region": region, "status": self.notice.status.lower(),
-                "in_requester_division": "yes" if in_division(self.requester_region, region)
-                else "no"}
-
-
-@strawberry.type(name="Notice")
-class NoticeNode:
-    @authorized(Action.NOTICE_READ)
-    def id(self: NoticeView) -> strawberry.ID:  # type: ignore[misc]
-        return strawberry.ID(self.notice.public_id)
-
-    @authorized(Action.NOTICE_READ)
-    def kind(self: NoticeView) -> str:  # type: ignore[misc]
-        return self.notice.kind
-
-    @authorized(Action.NOTICE_READ)
-    def notice_number(self: NoticeView) -> str:  # type: ignore[misc]
-        return self.notice.notice_number
-
-    @authorized(Action.NOTICE_READ)
-    def status(self: NoticeView) -> NoticeStatus:  # type: ignore[misc]
-        return NoticeStatus(self.notice.status)
-
-    @authorized(Action.NOTICE_READ)
-    def receiving_authority(self: NoticeView) -> AgencyNode | None:  # type: ignore[misc]
-        return self.receiver  # type: ignore[return-value]
-
-    @authorized(Action.NOTICE_READ)
-    def late(self: NoticeView) -> bool:  # type: ignore[misc]
-        return self.notice.late
-
-    @authorized(Action.NOTICE_READ)
-    def reason(self: NoticeView) -> str | None:  # type: ignore[misc]
-        return self.notice.reason
+    notice_number: str
+    judgment_number: str
+    id_number: str
+    expiry_date: date
+    name: str | None = None
+    birth_date: date | None = None
+    residence_region: str | None = None
 
 
 @strawberry.type
@@ -196,63 +183,68 @@ def validate_report(data: ReportJudgmentInput, today: date) -> dict[str, Any]:
     return clean
 
 
+
+
+# -- judgments ----------------------------------------------------------------------------
+
 async def report_judgment(info: Info[Context, None], input: ReportJudgmentInput
                           ) -> ReportJudgmentPayload:
     ctx = info.context
-    sender = await _requester_agency(ctx)
+    sender = await requester_agency(ctx)
     ctx.authz.require(Action.JUDGMENT_REPORT, {"type": "judgment", "id": "*",
                                                "owner_agency": sender.code if sender else ""})
     assert sender is not None  # a permit for judgment:report needs an agency (policy)
     today = datetime.now(UTC).date()
     clean = validate_report(input, today)
     digest = content_hash(input)
-
-    previous = await ctx.scalar(select(Notice).where(
-        col(Notice.sender_agency_id) == sender.id,
-        col(Notice.notice_number) == clean["notice_number"]))
+    previous = await _previous(ctx, sender, clean["notice_number"], digest)
     if previous is not None:
-        if previous.content_hash != digest:
-            raise Conflict("this notice number was already used with different content",
-                           field="input.noticeNumber")
-        return await _payload(ctx, previous, sender)
+        return await _judgment_payload(ctx, previous)
 
     notice = Notice(kind="JUDGMENT", sender_agency_id=sender.id or 0,
                     notice_number=clean["notice_number"], content_hash=digest,
-                    payload={"region": clean["region"], "input": _plain(input)},
-                    late=input.effective_date + timedelta(days=REPORTING_DEADLINE_DAYS) < today)
-    authority = await _route(ctx, clean["region"])
-    notice.receiving_authority_id = authority.id if authority else None
+                    payload={"region": clean["region"], "input": _plain(input)})
+    set_timeliness(ctx, notice, input.effective_date, today)
+    authority, problem = await queue_for(ctx, clean["region"], sender)
+    set_queue(notice, authority)
     offender = await ctx.scalar(
         select(Offender).where(col(Offender.id_number) == clean["id_number"]))
-
-    problem = None
-    if authority is None:
-        problem = "no registration authority covers the residence region"
-    elif offender is not None and (offender.name != clean["name"]
-                                   or offender.birth_date != clean["birth_date"]):
+    if problem is None and offender is not None and (
+            offender.name != clean["name"] or offender.birth_date != clean["birth_date"]):
         problem = "identity fields disagree with the registry"
     if problem is not None:
-        # Not dropped: it waits in the receiving authority's exception queue.
-        notice.status, notice.reason = "UNMATCHED", problem
-        await _save(ctx, notice)
-        ctx.authz.note(Action.JUDGMENT_REPORT, "permit", "notice", [notice.public_id])
-        return await _payload(ctx, notice, sender)
+        await _queued(ctx, notice, problem, Action.JUDGMENT_REPORT)
+        return await _judgment_payload(ctx, notice)
 
+    assert authority is not None
+    judgment = await _register_judgment(ctx, sender, authority, offender, clean, input)
+    notice.judgment_id = judgment.id
+    await _save(ctx, notice)
+    ctx.notice_outcome = "registered"
+    ctx.authz.note(Action.JUDGMENT_REPORT, "permit", "judgment",
+                   [judgment.public_id, notice.public_id])
+    return await _judgment_payload(ctx, notice, judgment)
+
+
+async def _register_judgment(ctx: Context, court: Agency, authority: Agency,
+                             offender: Offender | None, clean: dict[str, Any],
+                             input: ReportJudgmentInput) -> Judgment:
+    """A validated report becomes a judgment of `offender` (created from the report when
+    the registry does not know the person), sealed or not with the person's others."""
     duplicate = await ctx.scalar(select(Judgment.id).where(
-        col(Judgment.court_agency_id) == sender.id,
+        col(Judgment.court_agency_id) == court.id,
         col(Judgment.judgment_number) == clean["judgment_number"]))
     if duplicate is not None:
         raise Conflict("this court already reported that judgment number under another notice",
                        field="input.judgmentNumber")
-
     if offender is None:
         offender = Offender(id_number=clean["id_number"], name=clean["name"],
                             birth_date=clean["birth_date"], gender=clean["gender"],
                             residence_region=clean["region"])
         await _save(ctx, offender)
     judgment = Judgment(
-        offender_id=offender.id or 0, court_agency_id=sender.id or 0,
-        authority_agency_id=authority.id if authority else None,
+        offender_id=offender.id or 0, court_agency_id=court.id or 0,
+        authority_agency_id=authority.id,
         judgment_number=clean["judgment_number"], prosecutor=clean["prosecutor"],
         judgment_date=input.judgment_date, effective_date=input.effective_date,
         offense_date=input.offense_date,
@@ -265,38 +257,275 @@ async def report_judgment(info: Info[Context, None], input: ReportJudgmentInput
     # Sealed or not, decided with the person's other judgments: a later judgment may unseal
     # an earlier one (DESIGN.md §1.4).
     await redecide_seals(ctx, offender, new=judgment, cause="later judgment registered")
+    return judgment
+
+
+# -- releases and correction expiries -------------------------------------------------------
+
+EXECUTION_KINDS = {"RELEASE": "RELEASED", "CORRECTION_EXPIRY": "CORRECTION_EXPIRED"}
+
+
+async def report_release(info: Info[Context, None], input: ReportReleaseInput
+                         ) -> NoticePayload:
+    return await _report_execution(info.context, "RELEASE", input, input.release_date,
+                                   "input.releaseDate")
+
+
+async def report_correction_expiry(info: Info[Context, None],
+                                   input: ReportCorrectionExpiryInput) -> NoticePayload:
+    return await _report_execution(info.context, "CORRECTION_EXPIRY", input,
+                                   input.expiry_date, "input.expiryDate")
+
+
+def validate_execution(data: ReportReleaseInput | ReportCorrectionExpiryInput,
+                       event_date: date, date_field: str, today: date) -> dict[str, Any]:
+    """The input, cleaned, or `BadUserInput` naming the first bad field."""
+    clean: dict[str, Any] = {
+        "notice_number": check.text("input.noticeNumber", data.notice_number, max_length=100),
+        "judgment_number": check.text("input.judgmentNumber", data.judgment_number,
+                                      max_length=100),
+        "id_number": check.id_number("input.idNumber", data.id_number),
+        "name": check.text("input.name", data.name, required=False) or None,
+        "region": (check.region("input.residenceRegion", data.residence_region)
+                   if data.residence_region is not None else None),
+    }
+    check.not_after(date_field, event_date, today, "today")
+    if data.birth_date is not None:
+        check.not_after("input.birthDate", data.birth_date, event_date, "the notice's date")
+    return clean
+
+
+async def _report_execution(ctx: Context, kind: str,
+                            input: ReportReleaseInput | ReportCorrectionExpiryInput,
+                            event_date: date, date_field: str) -> NoticePayload:
+    sender = await requester_agency(ctx)
+    ctx.authz.require(Action.NOTICE_REPORT, {"type": "notice", "id": "*", "kind": kind.lower(),
+                                             "owner_agency": sender.code if sender else ""})
+    assert sender is not None  # a permit for notice:report needs an agency (policy)
+    today = datetime.now(UTC).date()
+    clean = validate_execution(input, event_date, date_field, today)
+    digest = content_hash(input)
+    previous = await _previous(ctx, sender, clean["notice_number"], digest)
+    if previous is not None:
+        return NoticePayload(notice=await notice_view(ctx, previous))  # type: ignore[arg-type]
+
+    notice = Notice(kind=kind, sender_agency_id=sender.id or 0,
+                    notice_number=clean["notice_number"], content_hash=digest,
+                    payload={"input": _plain(input)})
+    set_timeliness(ctx, notice, event_date, today)
+    offender = await ctx.scalar(
+        select(Offender).where(col(Offender.id_number) == clean["id_number"]))
+    judgment, problem = await _match(ctx, offender, clean, input.birth_date, event_date, kind)
+    # Routed by the residence the registry knows; for a person it does not, by the notice's.
+    region = offender.residence_region if offender is not None else clean["region"]
+    authority, no_authority = await queue_for(ctx, region, sender)
+    set_queue(notice, authority)
+    problem = problem or no_authority
+    if problem is not None or judgment is None:
+        await _queued(ctx, notice, problem or "unmatched", Action.NOTICE_REPORT)
+        return NoticePayload(notice=await notice_view(ctx, notice))  # type: ignore[arg-type]
+
     notice.judgment_id = judgment.id
     await _save(ctx, notice)
-    ctx.authz.note(Action.JUDGMENT_REPORT, "permit", "judgment",
-                   [judgment.public_id, notice.public_id])
-    return await _payload(ctx, notice, sender, judgment)
+    await _save(ctx, ExecutionEvent(judgment_id=judgment.id or 0, kind=EXECUTION_KINDS[kind],
+                                    date=event_date, notice_id=notice.id))
+    ctx.notice_outcome = "registered"
+    ctx.authz.note(Action.NOTICE_REPORT, "permit", "notice",
+                   [notice.public_id, judgment.public_id])
+    return NoticePayload(notice=await notice_view(ctx, notice))  # type: ignore[arg-type]
 
 
-async def _requester_agency(ctx: Context) -> Agency | None:
-    code = ctx.requester.agency_code
-    return await ctx.loaders.agency_by_code.load(code) if code else None
+async def _match(ctx: Context, offender: Offender | None, clean: dict[str, Any],
+                 birth_date: date | None, event_date: date, kind: str
+                 ) -> tuple[Judgment | None, str | None]:
+    """The judgment an execution notice is about, or why none can be told."""
+    candidates = list(await ctx.scalars(select(Judgment).where(
+        col(Judgment.judgment_number) == clean["judgment_number"])))
+    if not candidates:
+        return None, "no judgment with this number is registered"
+    mine = [j for j in candidates if offender is not None and j.offender_id == offender.id]
+    if not mine:
+        return None, "identity fields disagree with the registry"
+    if len(mine) > 1:
+        return None, "the judgment number matches more than one judgment of this person"
+    assert offender is not None
+    if (clean["name"] is not None and clean["name"] != offender.name) or (
+            birth_date is not None and birth_date != offender.birth_date):
+        return None, "identity fields disagree with the registry"
+    judgment = mine[0]
+    if event_date < judgment.effective_date:
+        what = "release" if kind == "RELEASE" else "expiry"
+        return None, f"the {what} date is before the judgment took effect"
+    return judgment, None
 
 
-async def _route(ctx: Context, region: str) -> Agency | None:
-    authorities = await ctx.scalars(
-        select(Agency).where(col(Agency.kind) == "REGISTRATION_AUTHORITY"))
-    code = route_to_authority(region, [(a.code, a.region) for a in authorities])
-    return next((a for a in authorities if a.code == code), None)
+# -- the exception queue ------------------------------------------------------------------
+
+async def resolve_notice(info: Info[Context, None], id: strawberry.ID, reason: str,
+                         judgment_id: strawberry.ID | None = None) -> NoticePayload:
+    """A clerk matches a queued notice: a release or expiry to a judgment (`judgmentId`);
+    a judgment notice is registered from its content for the person the registry knows
+    by that identity number, or, with `judgmentId`, matched to a judgment already
+    registered."""
+    ctx = info.context
+    notice = await _queued_notice(ctx, str(id))
+    why = check.text("reason", reason, max_length=500)
+    judgment: Judgment | None = None
+    if judgment_id is not None:
+        judgment = await _readable_judgment(ctx, str(judgment_id))
+        if notice.event_date is not None and notice.kind != "JUDGMENT" \
+                and notice.event_date < judgment.effective_date:
+            raise BadUserInput("judgmentId", "that judgment took effect after the notice's date")
+    elif notice.kind != "JUDGMENT":
+        raise BadUserInput("judgmentId", f"is required to match a {notice.kind} notice")
+    else:
+        judgment = await _register_from_notice(ctx, notice)
+    assert judgment is not None
+    if notice.kind in EXECUTION_KINDS and notice.event_date is not None:
+        await _save(ctx, ExecutionEvent(judgment_id=judgment.id or 0,
+                                        kind=EXECUTION_KINDS[notice.kind],
+                                        date=notice.event_date, notice_id=notice.id))
+    notice.judgment_id = judgment.id
+    _close(ctx, notice, "RESOLVED", why)
+    await _save(ctx, notice)
+    ctx.authz.note(Action.NOTICE_RESOLVE, "permit", "notice",
+                   [notice.public_id, judgment.public_id])
+    return NoticePayload(notice=await notice_view(ctx, notice))  # type: ignore[arg-type]
+
+
+async def reject_notice(info: Info[Context, None], id: strawberry.ID, reason: str
+                        ) -> NoticePayload:
+    """A clerk rejects a queued notice with a reason; it is kept, never deleted."""
+    ctx = info.context
+    notice = await _queued_notice(ctx, str(id))
+    _close(ctx, notice, "REJECTED", check.text("reason", reason, max_length=500))
+    await _save(ctx, notice)
+    ctx.authz.note(Action.NOTICE_RESOLVE, "permit", "notice", [notice.public_id])
+    return NoticePayload(notice=await notice_view(ctx, notice))  # type: ignore[arg-type]
+
+
+async def _queued_notice(ctx: Context, id: str) -> Notice:
+    """The UNMATCHED notice `id` that the requester may resolve.
+
+    A notice the requester may not read is answered exactly as a missing one; one they may
+    read but not resolve (their own, as its sender) is FORBIDDEN.
+    """
+    found: Notice | None = await ctx.scalar(select(Notice).where(col(Notice.public_id) == id))
+    if found is not None:
+        # Two clerks at once: the second waits here, then sees what the first did.
+        async with ctx.db_lock:
+            await lock_key(ctx.session, NOTICE_KEYS, f"{found.sender_agency_id}:"
+                                                      f"{found.notice_number}")
+            await ctx.session.refresh(found)
+        view = await notice_view(ctx, found)
+        if ctx.authz.check_object(Action.NOTICE_READ, view):
+            ctx.authz.require(Action.NOTICE_RESOLVE, view.authz_resource())
+            if found.status != "UNMATCHED":
+                raise Conflict(f"the notice is {found.status}, not waiting in the queue",
+                               field="id")
+            return found
+    else:
+        ctx.authz.decide(Action.NOTICE_READ, {"type": "notice", "id": id})
+    raise BadUserInput("id", "no such notice in your queue")
+
+
+async def _readable_judgment(ctx: Context, id: str) -> Judgment:
+    found = await ctx.scalar(select(Judgment).where(col(Judgment.public_id) == id))
+    if found is None:
+        ctx.authz.decide(Action.JUDGMENT_READ, {"type": "judgment", "id": id})
+    elif ctx.authz.check_object(Action.JUDGMENT_READ, found):
+        return found  # type: ignore[no-any-return]
+    raise BadUserInput("judgmentId", "no such judgment")
+
+
+async def _register_from_notice(ctx: Context, notice: Notice) -> Judgment:
+    """Registers a queued judgment notice as the court sent it. The person is the one the
+    registry knows by the identity number (the clerk judged the differing fields a slip;
+    a correction can follow); unknown, the person is created from the notice."""
+    input = judgment_input_from(notice.payload["input"])
+    court = await ctx.loaders.agency.load(notice.sender_agency_id)
+    assert court is not None
+    clean = validate_report(input, notice.created_at.date())
+    offender = await ctx.scalar(
+        select(Offender).where(col(Offender.id_number) == clean["id_number"]))
+    region = offender.residence_region if offender is not None else clean["region"]
+    authority = await authority_for(ctx, region) or await requester_agency(ctx)
+    assert authority is not None
+    try:
+        return await _register_judgment(ctx, court, authority, offender, clean, input)
+    except Conflict:
+        raise Conflict("the court already registered this judgment number; resolve with "
+                       "judgmentId", field="id") from None
+
+
+def judgment_input_from(plain: dict[str, Any]) -> ReportJudgmentInput:
+    """A ReportJudgmentInput from the JSON a notice keeps (`_plain` of the input)."""
+    person = plain["defendant"]
+    penalty = plain["penalty"]
+    return ReportJudgmentInput(
+        notice_number=plain["notice_number"], judgment_number=plain["judgment_number"],
+        prosecutor=plain["prosecutor"],
+        judgment_date=date.fromisoformat(plain["judgment_date"]),
+        effective_date=date.fromisoformat(plain["effective_date"]),
+        offense_date=date.fromisoformat(plain["offense_date"]),
+        defendant=PersonInput(id_number=person["id_number"], name=person["name"],
+                              birth_date=date.fromisoformat(person["birth_date"]),
+                              gender=person.get("gender"),
+                              residence_region=person["residence_region"]),
+        crimes=[CrimeInput(name=c["name"], article=c.get("article")) for c in plain["crimes"]],
+        penalty=PenaltyInput(kind=PenaltyKind(penalty["kind"]),
+                             term_months=penalty.get("term_months"),
+                             probation_months=penalty.get("probation_months"),
+                             supplementary=penalty.get("supplementary"),
+                             fine_amount=penalty.get("fine_amount")))
+
+
+def _close(ctx: Context, notice: Notice, status: str, why: str) -> None:
+    notice.status = status
+    notice.resolved_by = ctx.requester.sub
+    notice.resolved_at = datetime.now(UTC)
+    notice.resolution = why
+
+
+# -- shared -----------------------------------------------------------------------------
+
+async def _previous(ctx: Context, sender: Agency, number: str, digest: str) -> Notice | None:
+    """The notice already registered under (sender, number), if any: the same content is a
+    replay (same answer), other content a CONFLICT. Concurrent senders of one key are
+    serialised here, so a notice sent twice at once is registered once."""
+    async with ctx.db_lock:
+        await lock_key(ctx.session, NOTICE_KEYS, f"{sender.id}:{number}")
+    previous: Notice | None = await ctx.scalar(select(Notice).where(
+        col(Notice.sender_agency_id) == sender.id, col(Notice.notice_number) == number))
+    if previous is None:
+        return None
+    if previous.content_hash != digest:
+        raise Conflict("this notice number was already used with different content",
+                       field="input.noticeNumber")
+    ctx.notice_outcome = "duplicate"
+    return previous
+
+
+async def _queued(ctx: Context, notice: Notice, problem: str, action: str) -> Notice:
+    """Not dropped: the notice waits in the receiving authority's exception queue."""
+    notice.status, notice.reason = "UNMATCHED", problem
+    await _save(ctx, notice)
+    ctx.notice_outcome = "queued"
+    ctx.authz.note(action, "permit", "notice", [notice.public_id])
+    return notice
 
 
 async def _save(ctx: Context, *objects: Any) -> None:
     try:
         await ctx.flush(*objects)
     except IntegrityError:
-        # A concurrent request registered the same notice or person first.
+        # A concurrent request registered the same person first.
         raise Conflict("a concurrent report changed the same records; send it again") from None
 
 
-async def _payload(ctx: Context, notice: Notice, sender: Agency,
-                   judgment: Judgment | None = None) -> ReportJudgmentPayload:
+async def _judgment_payload(ctx: Context, notice: Notice, judgment: Judgment | None = None
+                            ) -> ReportJudgmentPayload:
     if judgment is None and notice.judgment_id is not None:
         judgment = await ctx.scalar(select(Judgment).where(col(Judgment.id) == notice.judgment_id))
-    receiver = (await ctx.loaders.agency.load(notice.receiving_authority_id)
-                if notice.receiving_authority_id else None)
-    view = NoticeView(notice, sender, receiver, str(ctx.authz.subject.get("region", "")))
+    view = await notice_view(ctx, notice)
     return ReportJudgmentPayload(judgment=judgment, notice=view)  # type: ignore[arg-type]

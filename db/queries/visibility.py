@@ -46,15 +46,18 @@ def visibility_clause(
     region_column: Column,
     requester_division: str | None,
     constants: Mapping[str, str] | None = None,
+    relations: Mapping[str, tuple[str, ColumnElement[bool]]] | None = None,
 ) -> ColumnElement[bool]:
     """OR over the allowed combinations, each an AND of its attributes' SQL forms.
 
     `columns` maps an attribute with a plain column (seal_status, verdict) to it; the
     relation `in_requester_division` is written with `region_column`; `constants` are
     attributes every row of the table shares (`type`): a combination that names another
-    value matches no row.
+    value matches no row. `relations` maps an attribute that relates the row to the
+    requester (`owner_agency` of a notice) to (the value meaning "related", the SQL test).
     """
     constants = constants or {}
+    relations = relations or {}
     terms: list[ColumnElement[bool]] = []
     for combination in combinations:
         parts: list[ColumnElement[bool]] = []
@@ -65,6 +68,9 @@ def visibility_clause(
             elif name == "in_requester_division":
                 inside = region_in_division(region_column, requester_division)
                 parts.append(inside if value == "yes" else not_(inside))
+            elif name in relations:
+                related_value, related = relations[name]
+                parts.append(related if value == related_value else not_(related))
             elif name in columns:
                 parts.append(columns[name] == value)
             else:

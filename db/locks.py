@@ -1,0 +1,31 @@
+"""Serialising writers that race on one key (a notice sent twice at the same moment).
+
+On PostgreSQL a transaction-scoped advisory lock on the key: the second sender waits for
+the first to commit and then reads what it registered. On SQLite the database's single
+write lock does the same for every key: a no-op UPDATE takes it, and the reads after it
+see every committed write.
+"""
+
+from __future__ import annotations
+
+import zlib
+
+from sqlalchemy import Integer, bindparam, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+# The first half of the two-part advisory key: the registry's notice keys (the audit chain
+# uses the one-part form, so the two never meet).
+NOTICE_KEYS = 0x4E4F54  # "NOT"
+
+
+async def lock_key(session: AsyncSession, namespace: int, key: str) -> None:
+    """Holds `key` until the session's transaction ends."""
+    if session.get_bind().dialect.name == "sqlite":
+        await session.execute(text("UPDATE notice SET id = id WHERE 1 = 0"))
+        return
+    # crc32 fits int4 once shifted into the signed range.
+    digest = zlib.crc32(key.encode("utf-8")) - 2**31
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(:namespace, :key)").bindparams(
+            bindparam("namespace", namespace, type_=Integer),
+            bindparam("key", digest, type_=Integer)))

@@ -1,0 +1,354 @@
+"""Notices (DESIGN.md §1.2): what an agency sent, whose queue it waits in, how timely it was.
+
+Every notice is kept as received. One that could be matched is REGISTERED; one that could
+not waits in the receiving authority's exception queue as UNMATCHED with its reason, until
+a clerk resolves it (RESOLVED) or rejects it with a reason (REJECTED). Nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from enum import Enum
+from typing import Any
+
+import strawberry
+from sqlalchemy import ColumnElement, false, func
+from sqlmodel import col, select
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from db.models import Agency, Judgment, Notice
+from db.queries.visibility import visibility_clause
+from policies.actions import Action
+from policies.attributes import notice_attributes, notice_visibility_combinations
+from policies.routing import route_to_authority
+from schema.agencies import AgencyNode
+from schema.context import Context
+from schema.errors import BadUserInput
+from schema.fields import authorized
+from schema.pagination import PageInfo, connection_of, decode_cursor, fetch_page, page_size
+from schema.records import JudgmentNode
+
+NO_AUTHORITY = "no registration authority covers the residence region"
+
+
+@strawberry.enum
+class NoticeStatus(Enum):
+    REGISTERED = "REGISTERED"
+    UNMATCHED = "UNMATCHED"
+    RESOLVED = "RESOLVED"
+    REJECTED = "REJECTED"
+
+
+@dataclass
+class NoticeView:
+    """A notice with the agencies its policy attributes name."""
+
+    notice: Notice
+    sender: Agency
+    receiver: Agency | None
+    subject: dict[str, Any]
+
+    @property
+    def public_id(self) -> str:
+        return self.notice.public_id
+
+    def authz_resource(self) -> dict[str, Any]:
+        return notice_attributes(self.notice, sender_code=self.sender.code,
+                                 receiver_code=self.receiver.code if self.receiver else "",
+                                 subject=self.subject)
+
+
+@strawberry.type(name="Notice")
+class NoticeNode:
+    @authorized(Action.NOTICE_READ)
+    def id(self: NoticeView) -> strawberry.ID:  # type: ignore[misc]
+        return strawberry.ID(self.notice.public_id)
+
+    @authorized(Action.NOTICE_READ)
+    def kind(self: NoticeView) -> str:  # type: ignore[misc]
+        return self.notice.kind
+
+    @authorized(Action.NOTICE_READ)
+    def notice_number(self: NoticeView) -> str:  # type: ignore[misc]
+        return self.notice.notice_number
+
+    @authorized(Action.NOTICE_READ)
+    def status(self: NoticeView) -> NoticeStatus:  # type: ignore[misc]
+        return NoticeStatus(self.notice.status)
+
+    @authorized(Action.NOTICE_READ)
+    def sender(self: NoticeView) -> AgencyNode:  # type: ignore[misc]
+        return self.sender  # type: ignore[return-value]
+
+    @authorized(Action.NOTICE_READ)
+    def receiving_authority(self: NoticeView) -> AgencyNode | None:  # type: ignore[misc]
+        return self.receiver  # type: ignore[return-value]
+
+    @authorized(Action.NOTICE_READ)
+    def received_at(self: NoticeView) -> datetime:  # type: ignore[misc]
+        return self.notice.created_at
+
+    @authorized(Action.NOTICE_READ)
+    def event_date(self: NoticeView) -> date | None:  # type: ignore[misc]
+        """The date the reporting deadline runs from: the judgment's effective date, the
+        release date or the correction expiry date."""
+        return self.notice.event_date
+
+    @authorized(Action.NOTICE_READ)
+    def due_date(self: NoticeView) -> date | None:  # type: ignore[misc]
+        return self.notice.due_date
+
+    @authorized(Action.NOTICE_READ)
+    def delay_days(self: NoticeView) -> int | None:  # type: ignore[misc]
+        """Days from the event date to receipt."""
+        return self.notice.delay_days
+
+    @authorized(Action.NOTICE_READ)
+    def late(self: NoticeView) -> bool:  # type: ignore[misc]
+        return self.notice.late
+
+    @authorized(Action.NOTICE_READ)
+    def reason(self: NoticeView) -> str | None:  # type: ignore[misc]
+        """Why the notice waits in the queue (UNMATCHED), or waited."""
+        return self.notice.reason
+
+    @authorized(Action.NOTICE_READ)
+    def content(self: NoticeView) -> JSON:  # type: ignore[misc]
+        """The notice's input as the agency sent it: what a clerk resolves it from."""
+        return self.notice.payload.get("input", {})  # type: ignore[no-any-return]
+
+    @authorized(Action.NOTICE_READ)
+    async def judgment(self: NoticeView, info: Info[Context, None]  # type: ignore[misc]
+                       ) -> JudgmentNode | None:
+        """The judgment the notice registered or was matched to, where the requester may
+        read it."""
+        if self.notice.judgment_id is None:
+            return None
+        ctx = info.context
+        found = await ctx.loaders.named("judgment_by_id", lambda ids: _judgments(ctx, ids)
+                                        ).load(self.notice.judgment_id)
+        if found is None or not ctx.authz.check_object(Action.JUDGMENT_READ, found):
+            return None
+        return found  # type: ignore[no-any-return]
+
+    @authorized(Action.NOTICE_READ)
+    def resolved_by(self: NoticeView) -> str | None:  # type: ignore[misc]
+        return self.notice.resolved_by
+
+    @authorized(Action.NOTICE_READ)
+    def resolved_at(self: NoticeView) -> datetime | None:  # type: ignore[misc]
+        return self.notice.resolved_at
+
+    @authorized(Action.NOTICE_READ)
+    def resolution(self: NoticeView) -> str | None:  # type: ignore[misc]
+        """The clerk's reason for resolving or rejecting a queued notice."""
+        return self.notice.resolution
+
+
+@strawberry.type
+class NoticePayload:
+    notice: NoticeNode = authorized(Action.NOTICE_READ, target="value")
+
+
+@strawberry.type(name="NoticeEdge")
+class NoticeEdge:
+    cursor: str
+    node: NoticeNode = authorized(Action.NOTICE_READ, target="value")
+
+
+@strawberry.type(name="NoticeConnection")
+class NoticeConnection:
+    edges: list[NoticeEdge]
+    page_info: PageInfo
+    total_count: int
+
+
+@dataclass
+class ComplianceView:
+    """One sending agency's reporting in a period, counted from the notices the requester
+    may account for (the root resolver filtered them in SQL)."""
+
+    agency: Agency
+    received: int
+    late: int
+    median_delay_days: float
+    unresolved: int
+
+    def authz_resource(self) -> dict[str, Any]:
+        return {"type": "compliance", "id": self.agency.code, "owner_agency": self.agency.code}
+
+
+@strawberry.type(name="AgencyCompliance")
+class AgencyComplianceNode:
+    """How one sending agency reported in a period (DESIGN.md §1.2: timeliness is part of
+    accountability)."""
+
+    @authorized(Action.NOTICE_COMPLIANCE)
+    def agency(self: ComplianceView) -> AgencyNode:  # type: ignore[misc]
+        return self.agency  # type: ignore[return-value]
+
+    @authorized(Action.NOTICE_COMPLIANCE)
+    def received(self: ComplianceView) -> int:  # type: ignore[misc]
+        return self.received
+
+    @authorized(Action.NOTICE_COMPLIANCE)
+    def on_time(self: ComplianceView) -> int:  # type: ignore[misc]
+        return self.received - self.late
+
+    @authorized(Action.NOTICE_COMPLIANCE)
+    def late(self: ComplianceView) -> int:  # type: ignore[misc]
+        return self.late
+
+    @authorized(Action.NOTICE_COMPLIANCE)
+    def median_delay_days(self: ComplianceView) -> float:  # type: ignore[misc]
+        """Median days from the event date (effective, release, expiry) to receipt."""
+        return self.median_delay_days
+
+    @authorized(Action.NOTICE_COMPLIANCE)
+    def unresolved(self: ComplianceView) -> int:  # type: ignore[misc]
+        """Of these notices, those still waiting in an exception queue."""
+        return self.unresolved
+
+
+async def _judgments(ctx: Context, ids: Sequence[int]) -> list[Judgment | None]:
+    rows = await ctx.scalars(select(Judgment).where(col(Judgment.id).in_(ids)))
+    found = {r.id: r for r in rows}
+    return [found.get(i) for i in ids]
+
+
+# -- shared by the reporting mutations ---------------------------------------------------
+
+async def requester_agency(ctx: Context) -> Agency | None:
+    code = ctx.requester.agency_code
+    return await ctx.loaders.agency_by_code.load(code) if code else None
+
+
+async def authority_for(ctx: Context, region: str) -> Agency | None:
+    """The most specific registration authority whose division contains `region`."""
+    authorities = await ctx.scalars(
+        select(Agency).where(col(Agency.kind) == "REGISTRATION_AUTHORITY"))
+    code = route_to_authority(region, [(a.code, a.region) for a in authorities])
+    return next((a for a in authorities if a.code == code), None)
+
+
+async def queue_for(ctx: Context, region: str | None, sender: Agency
+                    ) -> tuple[Agency | None, str | None]:
+    """The authority that receives a notice about a person resident in `region`, and the
+    problem that keeps it from being registered, if any.
+
+    Without an authority for the residence, the notice still waits in a queue: that of the
+    authority covering the sender's own region; without that either, in no authority's
+    queue yet (the sender still sees it, and `registry agency add` of a covering authority
+    takes it over).
+    """
+    authority = await authority_for(ctx, region) if region else None
+    if authority is not None:
+        return authority, None
+    return await authority_for(ctx, sender.region), NO_AUTHORITY
+
+
+def set_queue(notice: Notice, authority: Agency | None) -> None:
+    notice.receiving_authority_id = authority.id if authority else None
+    notice.queue_region = authority.region if authority else ""
+
+
+def set_timeliness(ctx: Context, notice: Notice, event_date: date, today: date) -> None:
+    """Records the deadline of the notice's kind and whether the notice met it."""
+    deadline = ctx.deadlines[notice.kind]
+    notice.event_date = event_date
+    notice.due_date = event_date + timedelta(days=deadline)
+    notice.delay_days = (today - event_date).days
+    notice.late = today > notice.due_date
+
+
+async def notice_view(ctx: Context, notice: Notice) -> NoticeView:
+    sender = await ctx.loaders.agency.load(notice.sender_agency_id)
+    receiver = (await ctx.loaders.agency.load(notice.receiving_authority_id)
+                if notice.receiving_authority_id else None)
+    assert sender is not None  # a foreign key
+    return NoticeView(notice, sender, receiver, ctx.authz.subject)
+
+
+# -- lists ------------------------------------------------------------------------------
+
+async def _visible_notices(ctx: Context, action: str) -> tuple[ColumnElement[bool], bool]:
+    """The SQL filter of the notices `action` may reach, and whether any may be reached."""
+    combos = ctx.authz.visible(action, notice_visibility_combinations(ctx.authz.subject),
+                               "notice")
+    own = await requester_agency(ctx)
+    sent_by_requester: ColumnElement[bool] = (
+        col(Notice.sender_agency_id) == own.id if own is not None else false())
+    clause = visibility_clause(
+        combos, {"kind": func.lower(col(Notice.kind)), "status": func.lower(col(Notice.status))},
+        region_column=col(Notice.queue_region),
+        requester_division=ctx.authz.subject.get("region"),
+        constants={"type": "notice", "seal_status": "open"},
+        relations={"owner_agency": (own.code if own is not None else "", sent_by_requester)})
+    return clause, bool(combos)
+
+
+async def list_notices(ctx: Context, status: NoticeStatus | None, first: int,
+                       after: str | None) -> NoticeConnection:
+    """The notices the requester may see: a clerk, the queue of the authorities in their
+    division; a reporting agency, what it sent."""
+    size = page_size(first, ctx.max_page_size)
+    start = decode_cursor(after)
+    visible, _ = await _visible_notices(ctx, Action.NOTICE_LIST)
+    where = [visible]
+    if status is not None:
+        where.append(col(Notice.status) == status.value)
+    rows, total = await fetch_page(ctx, Notice, where, size, start)
+    views = [await notice_view(ctx, row) for row in rows]
+    views = [v for v in views if ctx.authz.check_object(Action.NOTICE_READ, v)]
+    return connection_of(NoticeEdge, NoticeConnection, views, total, size)
+
+
+async def read_notice(ctx: Context, id: str) -> NoticeView | None:
+    row = await ctx.scalar(select(Notice).where(col(Notice.public_id) == id))
+    if row is None:
+        ctx.authz.decide(Action.NOTICE_READ, {"type": "notice", "id": id})
+        return None
+    view = await notice_view(ctx, row)
+    return view if ctx.authz.check_object(Action.NOTICE_READ, view) else None
+
+
+async def reporting_compliance(ctx: Context, from_: date, to: date
+                               ) -> list[AgencyComplianceNode]:
+    """Per sending agency, the notices received from `from_` to `to` (inclusive) that the
+    requester may account for: on time, late, the median delay, and those still queued."""
+    if to < from_:
+        raise BadUserInput("to", "must not be before from")
+    if (to - from_).days > 3660:
+        raise BadUserInput("to", "the period may be at most ten years")
+    visible, reachable = await _visible_notices(ctx, Action.NOTICE_COMPLIANCE)
+    begin = datetime.combine(from_, time(), tzinfo=UTC)
+    end = datetime.combine(to + timedelta(days=1), time(), tzinfo=UTC)
+    result = await ctx.execute(
+        select(col(Notice.sender_agency_id), col(Notice.late), col(Notice.delay_days),
+               col(Notice.status))
+        .where(visible, col(Notice.created_at) >= begin, col(Notice.created_at) < end))
+    rows: Sequence[Any] = result.all()
+    delays: dict[int, list[int]] = defaultdict(list)
+    late: dict[int, int] = defaultdict(int)
+    queued: dict[int, int] = defaultdict(int)
+    for sender_id, is_late, delay, status in rows:
+        delays[sender_id].append(int(delay or 0))
+        late[sender_id] += int(bool(is_late))
+        queued[sender_id] += int(status == "UNMATCHED")
+    report: list[Any] = []
+    for sender_id, found in delays.items():
+        agency = await ctx.loaders.agency.load(sender_id)
+        assert agency is not None  # a foreign key
+        report.append(ComplianceView(agency, received=len(found), late=late[sender_id],
+                                     median_delay_days=float(statistics.median(found)),
+                                     unresolved=queued[sender_id]))
+    if reachable:
+        # The notices themselves were not read, only counted: one event for the report.
+        ctx.authz.note(Action.NOTICE_COMPLIANCE, "permit", "notice",
+                       [f"{from_.isoformat()}..{to.isoformat()}"])
+    return sorted(report, key=lambda r: str(r.agency.code))
