@@ -42,13 +42,13 @@ from schema import Limits, build_schema
 log = logging.getLogger("registry.app")
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
-    settings = settings or Settings.from_env()
+def build_state(settings: Settings, *, issuer: Issuer | None = None,
+                verifier: TokenVerifier | None = None) -> AppState:
+    """What every operation needs, without serving: `create_app` adds the token issuer and
+    verifier; the bulk importer (api/importer.py) builds its principal itself, so it verifies
+    no token, signs none, and never reads or creates the signing key."""
     database = Database(settings.database_url, pool_size=settings.db_pool_size)
-    issuer = None
-    if settings.jwks_url is None:
-        issuer = Issuer(settings, SigningKeys.load_or_create(settings.signing_key_file))
-    state = AppState(
+    return AppState(
         settings=settings,
         database=database,
         schema=build_schema(Limits(max_tokens=settings.max_query_tokens,
@@ -60,9 +60,19 @@ def create_app(settings: Settings | None = None) -> Starlette:
         policies=PolicyStore(database, poll_seconds=settings.policy_poll_seconds),
         audit=AuditChain(database),
         issuer=issuer,
-        verifier=TokenVerifier(settings, issuer),
+        verifier=verifier,
         agencies=AgencyDirectory(ttl=settings.policy_poll_seconds),
     )
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings.from_env()
+    issuer = None
+    if settings.jwks_url is None:
+        issuer = Issuer(settings, SigningKeys.load_or_create(settings.signing_key_file))
+    verifier = TokenVerifier(settings, issuer)
+    state = build_state(settings, issuer=issuer, verifier=verifier)
+    database = state.database
     metrics = Metrics()
 
     @asynccontextmanager
@@ -101,7 +111,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.registry = state
     # Outermost first: request id and metrics see every response, 401s included.
-    app.add_middleware(BearerAuthMiddleware, verifier=state.verifier)
+    app.add_middleware(BearerAuthMiddleware, verifier=verifier)
     app.add_middleware(RequestIdMiddleware, metrics=metrics)
     return app
 

@@ -26,5 +26,6 @@ class AppState:
     policies: PolicyStore
     audit: AuditChain
     issuer: Issuer | None
-    verifier: TokenVerifier
+    # None where no request is served: the bulk importer verifies no token.
+    verifier: TokenVerifier | None
     agencies: AgencyDirectory
