@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import object_session
 from sqlmodel import col, select
 
 from api.auth import Principal
@@ -33,6 +34,11 @@ class AgencyDirectory:
         if entry is not None and now - entry[0] < self._ttl:
             return entry[1]
         agency = await session.scalar(select(Agency).where(col(Agency.code) == code))
+        owner = object_session(agency) if agency is not None else None
+        if owner is not None:
+            # Out of the session before another request reads it: a rollback of this one
+            # would expire it, and every request of the agency would then fail to read it.
+            owner.expunge(agency)
         if len(self._entries) >= self._limit:
             self._entries.clear()
         self._entries[code] = (now, agency)
