@@ -97,9 +97,11 @@ def combined_penalty_exceeds_five_years(penalties: Iterable[tuple[str, int | Non
     return total > FIVE_YEARS_IN_MONTHS
 
 
+# Status-neutral: the same reason serves a judgment unsealed by a later one and a judgment
+# that, registered after the one it combines with, was never sealed at all.
 REASON_UNSEALED_COMBINED = (
-    "unsealed: with a judgment for a crime committed before 18 or discovered afterwards, "
-    "the combined penalty exceeds 5 years")
+    "combined with a judgment for a crime committed before 18 or discovered afterwards, "
+    "the penalty exceeds 5 years")
 
 
 @dataclass(frozen=True)
@@ -119,10 +121,12 @@ def _combinable(earlier: SealFacts, later: SealFacts) -> bool:
     """May `later`'s penalty be combined with `earlier`'s to unseal (DESIGN.md §1.4)?
 
     Yes when the later judgment is for a crime also committed before 18, or for a crime
-    discovered afterwards: committed before the earlier judgment was given.
+    discovered afterwards: committed before the earlier judgment was given. Strictly
+    before: dates carry no time of day, so a crime committed on the day the judgment was
+    given cannot be shown to precede it, and the protective rule (sealing) stands.
     """
     return (under_18_at(later.birth_date, later.offense_date)
-            or later.offense_date <= earlier.judgment_date)
+            or later.offense_date < earlier.judgment_date)
 
 
 def decide_person_seals(judgments: Iterable[SealFacts]) -> dict[int, SealDecision]:
@@ -131,7 +135,14 @@ def decide_person_seals(judgments: Iterable[SealFacts]) -> dict[int, SealDecisio
     Each is first decided on its own (`decide_seal`). A judgment so sealed is unsealed when
     it and the guilty judgments combinable with it (`_combinable`, in either order) carry a
     combined penalty over five years: DESIGN.md §1.4's unsealing by a later judgment.
+    Both sides of such a pair are open: the later judgment, combined, is no longer "five
+    years or less" either. A judgment given before a sealed one is always combinable with
+    it (the sealed crime was committed before 18), so the earlier side needs no date test.
     Judgments are ordered by judgment date, then key (registration order).
+
+    The combined penalty is the simple sum of the fixed terms (see
+    `combined_penalty_exceeds_five_years`), not the term a court fixes when it combines
+    sentences (Criminal Law art. 69): the registry holds each judgment's own penalty only.
     """
     ordered = sorted(judgments, key=lambda j: (j.judgment_date, j.key))
     decisions = {j.key: decide_seal(birth_date=j.birth_date, offense_date=j.offense_date,
