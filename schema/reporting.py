@@ -25,6 +25,7 @@ from db.locks import NOTICE_KEYS, lock_key
 from db.models import Agency, ExecutionEvent, Judgment, Notice, Offender
 from policies.actions import Action
 from policies.ages import age_in_full_years
+from policies.pdp import Decision
 from schema import validation as check
 from schema.context import Context
 from schema.errors import BadUserInput, Conflict
@@ -368,7 +369,7 @@ async def resolve_notice(info: Info[Context, None], id: strawberry.ID, reason: s
     by that identity number, or, with `judgmentId`, matched to a judgment already
     registered."""
     ctx = info.context
-    notice = await _queued_notice(ctx, str(id))
+    notice, permit = await _queued_notice(ctx, str(id))
     why = check.text("reason", reason, max_length=500)
     judgment: Judgment | None = None
     if judgment_id is not None:
@@ -388,8 +389,8 @@ async def resolve_notice(info: Info[Context, None], id: strawberry.ID, reason: s
     notice.judgment_id = judgment.id
     _close(ctx, notice, "RESOLVED", why)
     await _save(ctx, notice)
-    ctx.authz.note(Action.NOTICE_RESOLVE, "permit", "notice",
-                   [notice.public_id, judgment.public_id])
+    ctx.authz.note(Action.NOTICE_RESOLVE, "permit", "notice", [judgment.public_id],
+                   permit.policy_uid or "", permit.policy_version)
     return NoticePayload(notice=await notice_view(ctx, notice))  # type: ignore[arg-type]
 
 
@@ -397,14 +398,13 @@ async def reject_notice(info: Info[Context, None], id: strawberry.ID, reason: st
                         ) -> NoticePayload:
     """A clerk rejects a queued notice with a reason; it is kept, never deleted."""
     ctx = info.context
-    notice = await _queued_notice(ctx, str(id))
+    notice, _ = await _queued_notice(ctx, str(id))  # the permit is audited with the id
     _close(ctx, notice, "REJECTED", check.text("reason", reason, max_length=500))
     await _save(ctx, notice)
-    ctx.authz.note(Action.NOTICE_RESOLVE, "permit", "notice", [notice.public_id])
     return NoticePayload(notice=await notice_view(ctx, notice))  # type: ignore[arg-type]
 
 
-async def _queued_notice(ctx: Context, id: str) -> Notice:
+async def _queued_notice(ctx: Context, id: str) -> tuple[Notice, Decision]:
     """The UNMATCHED notice `id` that the requester may resolve.
 
     A notice the requester may not read is answered exactly as a missing one; one they may
@@ -419,11 +419,11 @@ async def _queued_notice(ctx: Context, id: str) -> Notice:
             await ctx.session.refresh(found)
         view = await notice_view(ctx, found)
         if ctx.authz.check_object(Action.NOTICE_READ, view):
-            ctx.authz.require(Action.NOTICE_RESOLVE, view.authz_resource())
+            # The requester may read its status, so saying it is not queued reveals nothing.
             if found.status != "UNMATCHED":
                 raise Conflict(f"the notice is {found.status}, not waiting in the queue",
                                field="id")
-            return found
+            return found, ctx.authz.require(Action.NOTICE_RESOLVE, view.authz_resource())
     else:
         ctx.authz.decide(Action.NOTICE_READ, {"type": "notice", "id": id})
     raise BadUserInput("id", "no such notice in your queue")

@@ -91,3 +91,60 @@ AUDITOR = ("auditor.one", "auditor", "REG-110000")
 SECURITY_ADMIN = ("security.admin", "security_admin", "REG-110000")
 # A clerk-looking principal whose agency is a court: role alone must not be enough.
 CLERK_AT_A_COURT = ("clerk.fake", "registry_clerk", "COURT-110101")
+
+# Reporting agencies of the demo set: a prison, and a county judicial administration.
+PRISON_OFFICER = ("officer.prison", "prison_officer", "PRISON-110000")
+JA_OFFICER = ("officer.justice", "judicial_admin_officer", "JA-110101")
+
+NOTICE_FIELDS = """notice { id kind noticeNumber status late reason eventDate dueDate delayDays
+  receivingAuthority { code } sender { code } }"""
+RELEASE = ("mutation Release($input: ReportReleaseInput!) { reportRelease(input: $input) { "
+           + NOTICE_FIELDS + " } }")
+EXPIRY = ("mutation Expiry($input: ReportCorrectionExpiryInput!) { "
+          "reportCorrectionExpiry(input: $input) { " + NOTICE_FIELDS + " } }")
+
+
+def release_input(report: dict[str, Any], **overrides: Any) -> dict[str, Any]:
+    """A ReportReleaseInput for the person and judgment of a report_input()."""
+    value: dict[str, Any] = {"noticeNumber": f"R-{next(_serial)}",
+                             "judgmentNumber": report["judgmentNumber"],
+                             "idNumber": report["defendant"]["idNumber"],
+                             "releaseDate": "2026-11-20"}
+    value.update(overrides)
+    return value
+
+
+def expiry_input(report: dict[str, Any], **overrides: Any) -> dict[str, Any]:
+    """A ReportCorrectionExpiryInput for the person and judgment of a report_input()."""
+    value: dict[str, Any] = {"noticeNumber": f"E-{next(_serial)}",
+                             "judgmentNumber": report["judgmentNumber"],
+                             "idNumber": report["defendant"]["idNumber"],
+                             "expiryDate": "2026-11-20"}
+    value.update(overrides)
+    return value
+
+
+def detention_input(**overrides: Any) -> dict[str, Any]:
+    """A valid RegisterDetentionInput (a criminal detention of an adult of Dongcheng)."""
+    n = next(_serial)
+    person = {"idNumber": id_number(serial=n), "name": "Li Na", "birthDate": "1990-05-17",
+              "gender": "female", "residenceRegion": "110101"}
+    person.update(overrides.pop("person", {}))
+    value: dict[str, Any] = {"kind": "CRIMINAL", "caseNumber": f"Jing Gong Xing Ju No. {n}",
+                             "person": person, "startDate": "2026-11-02",
+                             "endDate": "2026-11-09"}
+    value.update(overrides)
+    return value
+
+
+REGISTER_DETENTION = """mutation Register($input: RegisterDetentionInput!) {
+  registerDetention(input: $input) {
+    detention { id kind caseNumber startDate endDate status agency { code } }
+  }
+}"""
+
+CLOSE_DETENTION = """mutation Close($id: ID!, $dismissed: Boolean!) {
+  closeDetentionCase(id: $id, dismissed: $dismissed) {
+    detention { id kind caseNumber startDate endDate status }
+  }
+}"""
