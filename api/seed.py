@@ -13,11 +13,11 @@ from datetime import date, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, func, select
 
-from db.models import Agency, Judgment, Offender, SealEvent
+from db.models import Agency, Judgment, Notice, Offender, SealEvent
 from db.models.agencies import AGENCY_KINDS
 from policies.ages import age_in_full_years
 from policies.identity import id_number_check_char, is_valid_region
-from policies.routing import route_to_authority
+from policies.routing import in_division, route_to_authority
 from policies.sealing import decide_seal
 from policies.store import ensure_defaults
 
@@ -78,7 +78,28 @@ async def add_agency(session: AsyncSession, *, code: str, kind: str, name: str,
     agency = Agency(code=code, kind=kind, name=name, region=region)
     session.add(agency)
     await session.flush()
+    if kind == "REGISTRATION_AUTHORITY":
+        await adopt_unrouted_notices(session, agency)
     return agency
+
+
+async def adopt_unrouted_notices(session: AsyncSession, authority: Agency) -> int:
+    """Queued notices that no authority covered wait in the queue of a new authority whose
+    division contains the person's residence (or, failing that, the sender's region)."""
+    waiting = list(await session.scalars(select(Notice).where(
+        col(Notice.receiving_authority_id).is_(None), col(Notice.status) == "UNMATCHED")))
+    adopted = 0
+    for notice in waiting:
+        sender = await session.get(Agency, notice.sender_agency_id)
+        given = notice.payload.get("region") or notice.payload.get("input", {}).get(
+            "residence_region")
+        regions = [r for r in (given, sender.region if sender else None) if r]
+        if any(in_division(authority.region, r) for r in regions):
+            notice.receiving_authority_id = authority.id
+            notice.queue_region = authority.region
+            adopted += 1
+    await session.flush()
+    return adopted
 
 
 async def seed_demo(session: AsyncSession, *, judgments: int = 12, seed: int = 7) -> SeedResult:

@@ -549,3 +549,33 @@ async def test_a_court_a_prison_and_a_county_judicial_administration_report_for_
     queue = await registry.gql(QUEUE, {}, as_=CLERK_DONGCHENG)
     assert sorted(e["node"]["kind"] for e in queue["data"]["notices"]["edges"]) == [
         "CORRECTION_EXPIRY", "JUDGMENT", "RELEASE"]
+
+
+async def test_a_notice_no_authority_covers_is_kept_and_queues_at_the_first_authority_added_for_it(
+        registry: Registry) -> None:
+    async with registry.app.state.registry.database.session() as session:
+        await add_agency(session, code="COURT-440103", kind="COURT",
+                         name="Liwan District People's Court", region="440103")
+        await session.commit()
+    judge = ("judge.liwan", "judge", "COURT-440103")
+    report = report_input(defendant={"idNumber": id_number(region="440103"),
+                                     "residenceRegion": "440103"})
+    body = await registry.gql(REPORT, {"input": report}, as_=judge)
+    notice = body["data"]["reportJudgment"]["notice"]
+    assert (notice["status"], notice["receivingAuthority"]) == ("UNMATCHED", None)
+    mine = await registry.gql(QUEUE, {}, as_=judge)
+    assert mine["data"]["notices"]["totalCount"] == 1  # the sender still sees it
+
+    async with registry.app.state.registry.database.session() as session:
+        await add_agency(session, code="REG-440000", kind="REGISTRATION_AUTHORITY",
+                         name="Guangdong Provincial Criminal Record Registry", region="440000")
+        await session.commit()
+    clerk = ("clerk.guangdong", "registry_clerk", "REG-440000")
+    queue = await registry.gql(QUEUE, {"status": "UNMATCHED"}, as_=clerk)
+    nodes = [e["node"] for e in queue["data"]["notices"]["edges"]]
+    assert [(n["id"], n["receivingAuthority"]) for n in nodes] == [
+        (notice["id"], {"code": "REG-440000"})]
+    resolved = await registry.gql(RESOLVE, {"id": notice["id"], "reason": "authority now exists"},
+                                  as_=clerk)
+    assert resolved["data"]["resolveNotice"]["notice"]["status"] == "RESOLVED"
+    assert await count(registry, Judgment) == 1
