@@ -14,6 +14,29 @@ T = TypeVar("T")
 EXAMPLE_QUERY = ('{ judgments(first: 3) { totalCount edges { node { judgmentNumber sealStatus '
                  'offender { name residenceRegion } } } } }')
 
+IMPORT_HELP = """\
+Reports every line of FILE as the API mutation it names, as an officer of --agency (role
+from the agency's kind: COURT judge, PRISON and DETENTION_CENTER prison_officer,
+JUDICIAL_ADMINISTRATION judicial_admin_officer), with the API's validation, policies,
+idempotency and audit trail; one transaction per line, read one line at a time.
+
+One JSON object per line (blank lines are skipped):
+  {"kind": "JUDGMENT", "input": {...ReportJudgmentInput...}}
+  {"kind": "RELEASE", "input": {"noticeNumber", "judgmentNumber", "idNumber",
+                                "releaseDate", optional "name", "birthDate",
+                                "residenceRegion"}}
+  {"kind": "CORRECTION_EXPIRY", "input": {... "expiryDate" instead of "releaseDate"}}
+"input" is the mutation's GraphQL input exactly (camelCase, CONTRACT.md section 4).
+
+Prints: registered N  duplicate N  conflict N  queued N  invalid N  forbidden N, then the
+line number and field of each line that was not accepted (line numbers, codes and field
+names only; "failed N" is added when a line met an internal error). Exit status: 0 when
+every line was registered, a duplicate or queued; 1 when any line was invalid, a conflict,
+forbidden or failed; 2 for a usage error (unknown agency, unreadable file). Lines already
+done stay done: an interrupted import can be run again, its done lines come back as
+duplicates.
+"""
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
@@ -84,6 +107,17 @@ def _parser() -> argparse.ArgumentParser:
 
     audit = sub.add_parser("audit", help="the audit trail").add_subparsers(metavar="ACTION")
     audit.add_parser("verify", help="verify the hash chain").set_defaults(handler=_audit_verify)
+
+    bulk = sub.add_parser("import", help="bulk loading").add_subparsers(metavar="WHAT")
+    notices = bulk.add_parser(
+        "notices", help="report notices from a JSON Lines file, each line as the API would",
+        description=IMPORT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    notices.add_argument("file", help="the JSON Lines file")
+    notices.add_argument("--agency", required=True, help="code of the reporting agency")
+    notices.add_argument("--sub", help="the reporting officer (default import:<AGENCY>)")
+    notices.add_argument("--no-progress", action="store_true", help="no progress bar")
+    notices.add_argument("--json", action="store_true", help="print the summary as JSON")
+    notices.set_defaults(handler=_import_notices)
 
     schema = sub.add_parser("schema", help="the GraphQL schema").add_subparsers(metavar="ACTION")
     schema.add_parser("export", help="print the SDL").set_defaults(handler=_schema_export)
@@ -199,6 +233,13 @@ def _audit_verify(settings: Settings, args: argparse.Namespace) -> int:
     from db.audit import cmd_audit_verify
 
     return cmd_audit_verify(settings.database_url)
+
+
+def _import_notices(settings: Settings, args: argparse.Namespace) -> int:
+    from api.importer import cmd_import_notices
+
+    return cmd_import_notices(settings, args.file, agency=args.agency, sub=args.sub,
+                              progress=not args.no_progress, as_json=args.json)
 
 
 def _schema_export(settings: Settings, args: argparse.Namespace) -> int:
