@@ -29,6 +29,13 @@ from policies.actions import Action
 from schema import validation as check
 from schema.agencies import SubjectNode, resolve_me
 from schema.context import Context
+from schema.detentions import (
+    DetentionNode,
+    DetentionPayload,
+    close_detention_case,
+    register_detention,
+    resolve_detention,
+)
 from schema.fields import authorized
 from schema.limits import cost_rule, max_directives_rule
 from schema.notices import (
@@ -140,6 +147,9 @@ class Query:
         time, late, the median delay in days, and those still unresolved in a queue."""
         return await reporting_compliance(info.context, from_, to)
 
+    detention: DetentionNode | None = authorized(Action.DETENTION_READ,
+                                                 resolver=resolve_detention)
+
 
 @strawberry.type
 class Mutation:
@@ -150,6 +160,10 @@ class Mutation:
                                                          resolver=report_correction_expiry)
     resolve_notice: NoticePayload = authorized(Action.NOTICE_RESOLVE, resolver=resolve_notice)
     reject_notice: NoticePayload = authorized(Action.NOTICE_RESOLVE, resolver=reject_notice)
+    register_detention: DetentionPayload = authorized(Action.DETENTION_REGISTER,
+                                                      resolver=register_detention)
+    close_detention_case: DetentionPayload = authorized(Action.DETENTION_CLOSE,
+                                                        resolver=close_detention_case)
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from policies.attributes import (
 )
 from schema.agencies import AgencyNode
 from schema.context import Context
+from schema.detentions import DetentionNode, detentions_of
 from schema.fields import authorized
 from schema.pagination import (
     PageInfo,
@@ -107,37 +108,6 @@ class ExecutionEventNode:
     @authorized(Action.JUDGMENT_READ)
     def date(self: PartOf) -> date:  # type: ignore[misc]
         return self.value.date  # type: ignore[no-any-return]
-
-
-@strawberry.enum
-class DetentionKind(Enum):
-    CRIMINAL = "CRIMINAL"
-    ADMINISTRATIVE = "ADMINISTRATIVE"
-
-
-@strawberry.type(name="Detention")
-class DetentionNode:
-    """A detention record (DESIGN.md §1.1): never a criminal record."""
-
-    @authorized(Action.DETENTION_READ)
-    def id(self: Any) -> strawberry.ID:  # type: ignore[misc]
-        return strawberry.ID(self.public_id)
-
-    @authorized(Action.DETENTION_READ)
-    def kind(self: Any) -> DetentionKind:  # type: ignore[misc]
-        return DetentionKind(self.kind)
-
-    @authorized(Action.DETENTION_READ)
-    def case_number(self: Any) -> str:  # type: ignore[misc]
-        return str(self.case_number)
-
-    @authorized(Action.DETENTION_READ)
-    def start_date(self: Any) -> date:  # type: ignore[misc]
-        return self.start_date  # type: ignore[no-any-return]
-
-    @authorized(Action.DETENTION_READ)
-    def end_date(self: Any) -> date | None:  # type: ignore[misc]
-        return self.end_date  # type: ignore[no-any-return]
 
 
 @strawberry.type(name="Judgment")
@@ -250,10 +220,11 @@ class OffenderNode:
         return await loader.load((self.id, size, decode_cursor(after)))  # type: ignore[no-any-return]
 
     @authorized(Action.OFFENDER_READ)
-    def detentions(self: Offender) -> list[DetentionNode]:  # type: ignore[misc]
-        # Detention records arrive with the reporting mechanism (issue 3); until then the
-        # registry holds none, and this list is truthfully empty.
-        return []
+    async def detentions(self: Offender, info: Info[Context, None]  # type: ignore[misc]
+                         ) -> list[DetentionNode]:
+        """Never part of the criminal record; each row is decided on its own (a sealed
+        administrative detention is absent unless the requester handles a case)."""
+        return await detentions_of(info.context, self.id_number)  # type: ignore[return-value]
 
 
 @strawberry.type(name="OffenderEdge")

@@ -64,6 +64,13 @@ RESOURCES: dict[str, dict[str, Any]] = {
                                  "record_kind": "offender"},
     "detention in division": {"type": "detention", "id": "det_1", "seal_status": "open",
                               "in_requester_division": "yes"},
+    "sealed detention in division": {"type": "detention", "id": "det_1", "kind": "administrative",
+                                     "seal_status": "sealed", "in_requester_division": "yes"},
+    "the police officer's detention": {"type": "detention", "id": "det_1", "kind": "criminal",
+                                       "seal_status": "open", "in_requester_division": "yes",
+                                       "owner_agency": "public_security-110101"},
+    "new detention": {"type": "detention", "id": "*", "kind": "criminal",
+                      "owner_agency": "public_security-110101"},
     "notice in division": {"type": "notice", "id": "ntc_1", "in_requester_division": "yes"},
     "notice out of division": {"type": "notice", "id": "ntc_1", "in_requester_division": "no"},
     "agency": {"type": "agency", "id": "RA-BJ"},
@@ -142,6 +149,14 @@ CASES: list[Case] = [
     Case("judge at a registration authority", A.JUDGMENT_REPORT, "new judgment", False),
     *[Case(p, A.JUDGMENT_REPORT, "new judgment", False)
       for p in ("prosecutor", "police officer", "dongcheng clerk", "employer", "anonymous")],
+    # --- detentions (more in test_detention_policies.py) ---------------------------------
+    Case("police officer", A.DETENTION_REGISTER, "new detention", True),
+    *[Case(p, A.DETENTION_REGISTER, "new detention", False)
+      for p in ("judge", "dongcheng clerk", "employer", "anonymous")],
+    Case("police officer", A.DETENTION_READ, "the police officer's detention", True),
+    Case("police officer", A.DETENTION_CLOSE, "the police officer's detention", True),
+    Case("dongcheng clerk", A.DETENTION_CLOSE, "the police officer's detention", False),
+    Case("dongcheng clerk", A.DETENTION_READ, "sealed detention in division", False),
     # --- everyone authenticated reads themselves and the agency directory ------------------
     *[Case(p, A.ME_READ, "self", True) for p in PRINCIPALS
       if p not in ("anonymous", "role-less requester", "unknown role")],
@@ -188,7 +203,8 @@ def test_default_policy_table(decision_point: DecisionPoint, case: Case) -> None
 def test_every_action_has_an_allow_and_a_deny_case() -> None:
     covered = {(case.action, case.allowed) for case in CASES}
     granted = {A.ME_READ, A.AGENCY_READ, A.OFFENDER_READ, A.OFFENDER_LIST, A.JUDGMENT_READ,
-               A.JUDGMENT_LIST, A.JUDGMENT_REPORT, A.DETENTION_READ, A.NOTICE_READ,
+               A.JUDGMENT_LIST, A.JUDGMENT_REPORT, A.DETENTION_READ, A.DETENTION_REGISTER,
+               A.DETENTION_CLOSE, A.NOTICE_READ,
                A.NOTICE_LIST, A.POLICY_READ, A.POLICY_WRITE, A.AUDIT_READ}
     for action in granted:
         assert (action, True) in covered, action
