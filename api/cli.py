@@ -32,9 +32,9 @@ Prints: registered N  duplicate N  conflict N  queued N  invalid N  forbidden N,
 line number and field of each line that was not accepted (line numbers, codes and field
 names only; "failed N" is added when a line met an internal error). Exit status: 0 when
 every line was registered, a duplicate or queued; 1 when any line was invalid, a conflict,
-forbidden or failed; 2 for a usage error (unknown agency, unreadable file). Lines already
-done stay done: an interrupted import can be run again, its done lines come back as
-duplicates.
+forbidden or failed; 2 for a usage error (unknown agency, unreadable file); 130 when
+interrupted. Lines already done stay done: run the same file again to finish, its done
+lines come back as duplicates.
 """
 
 
@@ -115,7 +115,8 @@ def _parser() -> argparse.ArgumentParser:
     notices.add_argument("file", help="the JSON Lines file")
     notices.add_argument("--agency", required=True, help="code of the reporting agency")
     notices.add_argument("--sub", help="the reporting officer (default import:<AGENCY>)")
-    notices.add_argument("--no-progress", action="store_true", help="no progress bar")
+    notices.add_argument("--no-progress", action="store_true",
+                         help="no progress bar (there is none where stderr is no terminal)")
     notices.add_argument("--json", action="store_true", help="print the summary as JSON")
     notices.set_defaults(handler=_import_notices)
 

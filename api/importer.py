@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import sys
 import uuid
 from collections.abc import Callable, Iterator
@@ -77,6 +78,8 @@ class Summary:
     lines: int = 0
     problems: list[Problem] = field(default_factory=list)
     unlisted: int = 0
+    # The last line done when an interrupt stopped the import before the end of the file.
+    stopped_after: int | None = None
 
     def add(self, outcome: str, problem: Problem | None = None) -> None:
         self.counts[outcome] += 1
@@ -88,6 +91,8 @@ class Summary:
 
     @property
     def exit_code(self) -> int:
+        if self.stopped_after is not None:
+            return 130
         return 1 if any(self.counts[o] for o in FAILURES) else 0
 
     def text(self) -> str:
@@ -96,13 +101,17 @@ class Summary:
         out += [str(p) for p in self.problems]
         if self.unlisted:
             out.append(f"... and {self.unlisted} more lines with problems")
+        if self.stopped_after is not None:
+            out.append(f"interrupted after line {self.stopped_after}: the lines up to it are "
+                       "done; run the same file again to finish (done lines come back as "
+                       "duplicates)")
         return "\n".join(out)
 
     def as_json(self) -> dict[str, Any]:
         return {**self.counts, "lines": self.lines,
                 "problems": [{k: v for k, v in vars(p).items() if v is not None}
                              for p in self.problems],
-                "unlisted_problems": self.unlisted}
+                "unlisted_problems": self.unlisted, "stopped_after": self.stopped_after}
 
 
 def read_lines(stream: IO[bytes], limit: int = MAX_BODY_BYTES
@@ -179,12 +188,17 @@ def judge_response(response: dict[str, Any], outcome: str, line: int
 
 
 async def import_notices(state: AppState, principal: Principal, stream: IO[bytes],
-                         progress: Callable[[int], object] = lambda n: None) -> Summary:
+                         progress: Callable[[int], object] = lambda n: None,
+                         stop: asyncio.Event | None = None) -> Summary:
     """Runs every line of `stream` as its mutation, in order, one transaction each.
-    `progress` receives the bytes consumed after each line."""
+    `progress` receives the bytes consumed after each line; once `stop` is set, the import
+    ends after the line in hand."""
     summary = Summary()
     run = uuid.uuid4().hex[:12]
     for number, raw, consumed in read_lines(stream):
+        if stop is not None and stop.is_set():
+            summary.stopped_after = number - 1
+            break
         parsed = parse_line(raw)
         if parsed is not None:
             summary.lines += 1
@@ -229,16 +243,43 @@ def cmd_import_notices(settings: Settings, path: str, *, agency: str, sub: str |
 
     async def go() -> Summary:
         state = build_state(settings)
+        stop = _stop_on_interrupt()
         try:
             principal = await importer_principal(state, agency, sub)
+            # By bytes, so no pass counts the lines first; off where stderr is no terminal.
             with tqdm(total=os.fstat(stream.fileno()).st_size, unit="B", unit_scale=True,
-                      unit_divisor=1024, desc="import", file=sys.stderr, disable=not progress,
-                      mininterval=0.5) as bar:
-                return await import_notices(state, principal, stream, bar.update)
+                      unit_divisor=1024, desc="import", file=sys.stderr,
+                      disable=None if progress else True, mininterval=0.5) as bar:
+                return await import_notices(state, principal, stream, bar.update, stop)
         finally:
             await state.database.dispose()
 
     with stream:
-        summary = asyncio.run(go())
+        try:
+            summary = asyncio.run(go())
+        except KeyboardInterrupt:
+            print("registry: aborted; the line in hand rolled back, the lines before it are "
+                  "done: run the same file again to finish", file=sys.stderr)
+            return 130
     print(json.dumps(summary.as_json()) if as_json else summary.text())
     return summary.exit_code
+
+
+def _stop_on_interrupt() -> asyncio.Event:
+    """The first Ctrl-C (or SIGTERM) lets the line in hand finish and ends the import with
+    its summary; a second Ctrl-C interrupts at once (that line then rolls back)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def first(signum: int) -> None:
+        stop.set()
+        loop.remove_signal_handler(signum)
+        print("\nregistry: stopping after the current line (Ctrl-C again to abort)",
+              file=sys.stderr)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(signum, first, signum)
+        except (NotImplementedError, RuntimeError):  # no signals here (Windows, a thread)
+            pass
+    return stop

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import sys
 import tracemalloc
 from pathlib import Path
 from typing import Any
@@ -14,11 +15,13 @@ import pytest
 from sqlmodel import col, func, select
 
 from api.app import build_state
+from api.auth import ROLES
 from api.cli import main
-from api.importer import Summary, import_notices, importer_principal
+from api.importer import ROLE_BY_AGENCY_KIND, Summary, import_notices, importer_principal
 from api.settings import Settings
 from db.audit import verify_chain
 from db.models import AuditEvent, ExecutionEvent, Judgment, Notice, Offender
+from db.models.agencies import AGENCY_KINDS
 from tests.api.conftest import prepare
 from tests.factories import report_input
 
@@ -181,6 +184,9 @@ async def test_an_import_is_authorized_and_audited_like_the_api(settings: Settin
     assert permit.request_id.startswith("import-") and permit.request_id.endswith("-1")
     assert permit.policy_uid == "court.judge-reports-judgments"
     assert not await asyncio.to_thread(Path(settings.signing_key_file).exists)
+    # Every agency kind has a role, so every agency is put to the policies, none turned away.
+    assert set(ROLE_BY_AGENCY_KIND) == set(AGENCY_KINDS)
+    assert set(ROLE_BY_AGENCY_KIND.values()) <= ROLES
 
 
 class LineByLineOnly(io.BytesIO):
@@ -241,6 +247,29 @@ async def test_the_import_reads_the_file_line_by_line(settings: Settings,
     assert peak < size / 8, (peak, size)
 
 
+async def test_an_interrupted_import_ends_after_the_line_in_hand_and_says_where(
+        settings: Settings) -> None:
+    stop = asyncio.Event()
+    done: list[int] = []
+
+    def progress(consumed: int) -> None:
+        done.append(consumed)
+        if len(done) == 2:
+            stop.set()  # what the first Ctrl-C does
+
+    state = build_state(settings)
+    try:
+        principal = await importer_principal(state, "COURT-110101", None)
+        summary = await import_notices(state, principal, io.BytesIO(jsonl(
+            judgment(), judgment(), judgment())), progress, stop)
+    finally:
+        await state.database.dispose()
+    assert (summary.counts["registered"], summary.stopped_after) == (2, 2)
+    assert summary.exit_code == 130
+    assert "interrupted after line 2" in summary.text()
+    assert await count(settings, Judgment) == 2
+
+
 def test_the_cli_prints_the_summary_and_exits_non_zero_on_invalid_lines(
         database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
@@ -252,15 +281,17 @@ def test_the_cli_prints_the_summary_and_exits_non_zero_on_invalid_lines(
     good.write_bytes(jsonl(*reports))
     bad.write_bytes(jsonl(judgment(), "{oops", *["nope"] * 120))
 
-    assert main(["import", "notices", str(good), "--agency", "COURT-110101"]) == 0
+    with monkeypatch.context() as terminal:
+        terminal.setattr(sys.stderr, "isatty", lambda: True)
+        assert main(["import", "notices", str(good), "--agency", "COURT-110101"]) == 0
     captured = capsys.readouterr()
     printed = captured.out
     assert captured.out.strip() == \
         "registered 2  duplicate 0  conflict 0  queued 0  invalid 0  forbidden 0"
-    assert "100%" in captured.err  # the progress bar, on stderr
+    assert "100%" in captured.err  # the progress bar, on stderr where it is a terminal
 
-    assert main(["import", "notices", str(bad), "--agency", "COURT-110101",
-                 "--no-progress"]) == 1
+    # No terminal, no bar (and --no-progress switches it off anywhere).
+    assert main(["import", "notices", str(bad), "--agency", "COURT-110101"]) == 1
     captured = capsys.readouterr()
     printed += captured.out
     out = captured.out.splitlines()
