@@ -47,8 +47,9 @@ RESOLVE = """mutation Resolve($id: ID!, $judgmentId: ID, $reason: String!) {
     notice { id status resolution resolvedBy judgment { id execution { kind date } } } } }"""
 REJECT = """mutation Reject($id: ID!, $reason: String!) { rejectNotice(id: $id, reason: $reason) {
   notice { id status resolution } } }"""
-COMPLIANCE = """query Compliance($from: Date!, $to: Date!) { reportingCompliance(from: $from, to: $to) {
-  agency { code } received onTime late medianDelayDays unresolved } }"""
+COMPLIANCE = """query Compliance($from: Date!, $to: Date!) {
+  reportingCompliance(from: $from, to: $to) {
+    agency { code } received onTime late medianDelayDays unresolved } }"""
 
 
 def today() -> datetime:

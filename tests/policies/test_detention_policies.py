@@ -104,10 +104,12 @@ CASES: list[Case] = [
     Case("state security officer", A.DETENTION_CLOSE, "state security's criminal detention",
          True),
     Case("dongcheng police", A.DETENTION_CLOSE, "judgment", False),
-    # --- ... but not its administrative one, which is sealed, outside a case -------------
-    *[Case("dongcheng police", a, "administrative detention", False)
+    # --- ... and its administrative one, sealed from all but the organ handling it -------
+    *[Case("dongcheng police", a, "administrative detention", True)
       for a in (A.DETENTION_READ, A.DETENTION_CLOSE)],
     Case("dongcheng police", A.DETENTION_CLOSE, "administrative detention", True, CASE),
+    *[Case("chaoyang police", a, "administrative detention", False)
+      for a in (A.DETENTION_READ, A.DETENTION_CLOSE)],
     # --- registry clerks read criminal detentions in division, never a sealed one --------
     Case("dongcheng clerk", A.DETENTION_READ, "criminal detention", True),
     Case("dongcheng clerk", A.DETENTION_READ, "criminal detention out of division", False),

@@ -96,7 +96,7 @@ async def test_an_unexpected_exception_is_masked_as_internal_with_a_request_id(
     async def leaky_page(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("secret detail: postgres://admin:hunter2@db/registry")
 
-    monkeypatch.setattr("schema.records._page", leaky_page)
+    monkeypatch.setattr("schema.records.fetch_page", leaky_page)
     response = await post(registry, "{ judgments { totalCount } }", as_=CLERK_DONGCHENG)
     assert response.status_code == 200
     body = response.json()
