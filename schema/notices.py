@@ -119,8 +119,9 @@ class NoticeNode:
 
     @authorized(Action.NOTICE_READ)
     def content(self: NoticeView) -> JSON:  # type: ignore[misc]
-        """The notice's input as the agency sent it: what a clerk resolves it from."""
-        return self.notice.payload.get("input", {})  # type: ignore[no-any-return]
+        """The notice's input as the agency sent it, named as in the mutation's input: what
+        a clerk resolves it from."""
+        return _camel(self.notice.payload.get("input", {}))  # type: ignore[no-any-return]
 
     @authorized(Action.NOTICE_READ)
     async def judgment(self: NoticeView, info: Info[Context, None]  # type: ignore[misc]
@@ -213,6 +214,19 @@ class AgencyComplianceNode:
     def unresolved(self: ComplianceView) -> int:  # type: ignore[misc]
         """Of these notices, those still waiting in an exception queue."""
         return self.unresolved
+
+
+def _camel(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {_camel_name(k): _camel(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_camel(v) for v in value]
+    return value
+
+
+def _camel_name(name: str) -> str:
+    first, *rest = name.split("_")
+    return first + "".join(part.title() for part in rest)
 
 
 async def _judgments(ctx: Context, ids: Sequence[int]) -> list[Judgment | None]:

@@ -580,3 +580,13 @@ async def test_a_notice_no_authority_covers_is_kept_and_queues_at_the_first_auth
                                   as_=clerk)
     assert resolved["data"]["resolveNotice"]["notice"]["status"] == "RESOLVED"
     assert await count(registry, Judgment) == 1
+
+
+async def test_a_clerk_reads_a_queued_notice_as_it_was_sent_named_as_in_the_mutation(
+        registry: Registry) -> None:
+    report, _ = await reported(registry)
+    sent = release_input(report, judgmentNumber="unknown number")
+    await registry.gql(RELEASE, {"input": sent}, as_=PRISON_OFFICER)
+    queue = await registry.gql(QUEUE, {"status": "UNMATCHED"}, as_=CLERK_DONGCHENG)
+    [node] = [e["node"] for e in queue["data"]["notices"]["edges"]]
+    assert node["content"] == {**sent, "name": None, "birthDate": None, "residenceRegion": None}
