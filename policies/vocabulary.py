@@ -21,6 +21,10 @@ RESOURCE_ATTRIBUTES = frozenset(
         "status",
         "kind",
         "receiving_agency",
+        # judgment:correct: the keeping registration authority's code, and whether the
+        # correction changes the person's basic information ("yes"/"no").
+        "authority_agency",
+        "corrects_person",
     }
 )
 ACTION_ATTRIBUTES = frozenset({"name"})
