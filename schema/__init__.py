@@ -29,6 +29,7 @@ from policies.actions import Action
 from schema import validation as check
 from schema.agencies import SubjectNode, resolve_me
 from schema.context import Context
+from schema.corrections import correct_judgment
 from schema.detentions import (
     DetentionNode,
     DetentionPayload,
@@ -160,6 +161,8 @@ class Mutation:
                                                          resolver=report_correction_expiry)
     resolve_notice: NoticePayload = authorized(Action.NOTICE_RESOLVE, resolver=resolve_notice)
     reject_notice: NoticePayload = authorized(Action.NOTICE_RESOLVE, resolver=reject_notice)
+    correct_judgment: ReportJudgmentPayload = authorized(Action.JUDGMENT_CORRECT,
+                                                         resolver=correct_judgment)
     register_detention: DetentionPayload = authorized(Action.DETENTION_REGISTER,
                                                       resolver=register_detention)
     close_detention_case: DetentionPayload = authorized(Action.DETENTION_CLOSE,

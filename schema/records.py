@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import date
 from enum import Enum
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 
 import strawberry
 from sqlalchemy import ColumnElement, func
@@ -13,7 +13,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from strawberry.types import Info
 
-from db.models import ExecutionEvent, Judgment, Offender
+from db.models import ExecutionEvent, Judgment, JudgmentVersion, Offender, SealEvent
 from db.queries.visibility import visibility_clause
 from policies.actions import Action
 from policies.attributes import (
@@ -31,6 +31,9 @@ from schema.pagination import (
     fetch_page,
     page_size,
 )
+
+if TYPE_CHECKING:
+    from schema.corrections import JudgmentVersionNode, SealEventNode
 
 T = TypeVar("T")
 
@@ -169,6 +172,43 @@ class JudgmentNode:
                        ) -> OffenderNode:
         return await info.context.loaders.offender.load(  # type: ignore[return-value]
             self.offender_id)
+
+    @authorized(Action.JUDGMENT_READ)
+    async def history(self: Judgment, info: Info[Context, None]  # type: ignore[misc]
+                      ) -> list[Annotated[JudgmentVersionNode,
+                                          strawberry.lazy("schema.corrections")]]:
+        """The judgment as it was before each correction, oldest first, with who corrected
+        it, when and why (DESIGN.md §1.2)."""
+        ctx = info.context
+        rows = await ctx.loaders.named(
+            "judgment_history", lambda ids: _of_judgments(ctx, JudgmentVersion, ids,
+                                                          col(JudgmentVersion.version))
+        ).load(self.id)
+        return [PartOf(self, row) for row in rows]  # type: ignore[misc]
+
+    @authorized(Action.JUDGMENT_READ)
+    async def seal_events(self: Judgment, info: Info[Context, None]  # type: ignore[misc]
+                          ) -> list[Annotated[SealEventNode,
+                                              strawberry.lazy("schema.corrections")]]:
+        """Every sealing and unsealing of the judgment, oldest first, with its reason
+        (DESIGN.md §1.4)."""
+        ctx = info.context
+        rows = await ctx.loaders.named(
+            "judgment_seal_events", lambda ids: _of_judgments(ctx, SealEvent, ids,
+                                                              col(SealEvent.id))
+        ).load(self.id)
+        return [PartOf(self, row) for row in rows]  # type: ignore[misc]
+
+
+async def _of_judgments(ctx: Context, model: Any, judgment_ids: Sequence[int],
+                        order: Any) -> list[list[Any]]:
+    """Rows of `model` per judgment id, for a whole page of judgments in one query."""
+    rows = await ctx.scalars(select(model).where(col(model.judgment_id).in_(judgment_ids))
+                             .order_by(order))
+    grouped: dict[int, list[Any]] = {i: [] for i in judgment_ids}
+    for row in rows:
+        grouped[row.judgment_id].append(row)
+    return [grouped[i] for i in judgment_ids]
 
 
 @strawberry.type(name="JudgmentEdge")
