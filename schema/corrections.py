@@ -321,10 +321,10 @@ def _validate(input: CorrectJudgmentInput, judgment: Judgment, offender: Offende
     except BadUserInput as error:
         raise _blame(error, given) from None
     if clean["id_number"] != offender.id_number:
-        # Refused, not moved: the identity number says whose record this is. Moving it
-        # would change two people's records, sealing and certificates, and whether the
-        # other number is known to the registry would show in the answer to a corrector
-        # who may not read people (a judge). The keeping authority handles that case.
+        # Refused, not moved: the identity number says whose criminal record this is.
+        # Moving the judgment would change two people's records, sealing and certificates
+        # at once, and leave the first person listed as an offender; giving a record to
+        # another person needs a reviewed workflow of its own, not a field correction.
         raise BadUserInput("input.defendant.idNumber",
                            "cannot be corrected: a judgment recorded against the wrong person "
                            "is not moved to another by a correction")
