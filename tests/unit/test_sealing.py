@@ -176,10 +176,9 @@ def test_an_adult_crime_on_the_day_the_sealed_judgment_was_given_is_not_discover
     assert statuses(sealed, day_before) == {1: "open", 2: "open"}
 
 
-@pytest.mark.parametrize("verdict_of_later", ["acquitted"])
-def test_an_acquittal_never_counts_towards_the_combined_penalty(verdict_of_later: str) -> None:
+def test_an_acquittal_never_counts_towards_the_combined_penalty() -> None:
     later = facts(2, offense=date(2026, 1, 10), given=date(2026, 5, 1), months=48,
-                  verdict=verdict_of_later)
+                  verdict="acquitted")
     decisions = decide_person_seals([sealed_first(36), later])
     assert decisions[1].status == "sealed"
     assert decisions[2] == SealDecision("open", REASON_ACQUITTED)
