@@ -112,7 +112,7 @@ def notice_attributes(notice: Notice, *, sender_code: str, receiver_code: str,
 # The value of `owner_agency` that stands for "an agency other than the requester's" when
 # notice lists are decided per combination: no agency code can be equal to it.
 ANOTHER_AGENCY = "\x00another agency"
-NOTICE_KINDS = ("judgment", "release", "correction_expiry")
+NOTICE_KINDS = ("judgment", "release", "correction_expiry", "judgment_correction")
 NOTICE_STATUSES = ("registered", "unmatched", "resolved", "rejected")
 
 

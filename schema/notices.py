@@ -34,6 +34,8 @@ from schema.pagination import PageInfo, connection_of, decode_cursor, fetch_page
 from schema.records import JudgmentNode
 
 NO_AUTHORITY = "no registration authority covers the residence region"
+# The notice kinds with a reporting deadline (DESIGN.md §1.2).
+REPORTED_KINDS = ("JUDGMENT", "RELEASE", "CORRECTION_EXPIRY")
 
 
 @strawberry.enum
@@ -345,7 +347,9 @@ async def reporting_compliance(ctx: Context, from_: date, to: date
     result = await ctx.execute(
         select(col(Notice.sender_agency_id), col(Notice.late), col(Notice.delay_days),
                col(Notice.status))
-        .where(visible, col(Notice.created_at) >= begin, col(Notice.created_at) < end))
+        .where(visible, col(Notice.created_at) >= begin, col(Notice.created_at) < end,
+               # A correction is no report of an event and has no deadline.
+               col(Notice.kind).in_(REPORTED_KINDS)))
     rows: Sequence[Any] = result.all()
     delays: dict[int, list[int]] = defaultdict(list)
     late: dict[int, int] = defaultdict(int)

@@ -590,3 +590,21 @@ async def test_a_clerk_reads_a_queued_notice_as_it_was_sent_named_as_in_the_muta
     queue = await registry.gql(QUEUE, {"status": "UNMATCHED"}, as_=CLERK_DONGCHENG)
     [node] = [e["node"] for e in queue["data"]["notices"]["edges"]]
     assert node["content"] == {**sent, "name": None, "birthDate": None, "residenceRegion": None}
+
+
+async def test_a_correction_is_listed_with_the_notices_but_is_not_counted_as_a_late_or_timely_report(  # noqa: E501
+        registry: Registry) -> None:
+    _, judgment_id = await reported(registry)
+    corrected = await registry.gql(
+        """mutation C($id: ID!, $input: CorrectJudgmentInput!, $reason: String!) {
+             correctJudgment(id: $id, input: $input, reason: $reason) { notice { id kind } } }""",
+        {"id": judgment_id, "reason": "term mistyped",
+         "input": {"penalty": {"kind": "FIXED_TERM_IMPRISONMENT", "termMonths": 10}}},
+        as_=CLERK_DONGCHENG)
+    notice = corrected["data"]["correctJudgment"]["notice"]
+    assert notice["kind"] == "JUDGMENT_CORRECTION"
+    listed = await registry.gql(QUEUE, {}, as_=CLERK_DONGCHENG)
+    assert notice["id"] in [e["node"]["id"] for e in listed["data"]["notices"]["edges"]]
+    period = {"from": days_ago(1), "to": today().date().isoformat()}
+    body = await registry.gql(COMPLIANCE, period, as_=AUDITOR)
+    assert [r["agency"]["code"] for r in body["data"]["reportingCompliance"]] == ["COURT-110101"]
