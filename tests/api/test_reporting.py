@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlmodel import func, select
 
 from db.models import AuditEvent, Judgment, Notice, Offender
@@ -134,3 +135,49 @@ async def test_a_judgment_reported_more_than_30_days_after_it_took_effect_is_lat
                                                              offenseDate="2025-06-01")},
                               as_=JUDGE)
     assert body["data"]["reportJudgment"]["notice"]["late"] is True
+
+
+BAD_REPORTS = [  # (overrides of report_input, the field named)
+    ({"noticeNumber": " "}, "input.noticeNumber"),
+    ({"noticeNumber": "N" * 101}, "input.noticeNumber"),
+    ({"judgmentNumber": ""}, "input.judgmentNumber"),
+    ({"prosecutor": "\u0000"}, "input.prosecutor"),
+    ({"judgmentDate": "2026-09-13"}, "input.judgmentDate"),  # after it took effect
+    ({"effectiveDate": "2999-01-01"}, "input.effectiveDate"),
+    ({"effectiveDate": "12/09/2026"}, "input.effectiveDate"),
+    ({"offenseDate": "2026-09-02"}, "input.offenseDate"),  # after the judgment
+    ({"offenseDate": "2001-05-17"}, "input.offenseDate"),  # at 11, under 14
+    ({"defendant": {"idNumber": "110101199005170000"}}, "input.defendant.idNumber"),
+    ({"defendant": {"name": ""}}, "input.defendant.name"),
+    ({"defendant": {"birthDate": "2999-01-01"}}, "input.defendant.birthDate"),
+    ({"defendant": {"gender": "g" * 17}}, "input.defendant.gender"),
+    ({"defendant": {"residenceRegion": "1101"}}, "input.defendant.residenceRegion"),
+    ({"crimes": []}, "input.crimes"),
+    ({"crimes": [{"name": " "}]}, "input.crimes[0].name"),
+    ({"crimes": [{"name": "Theft", "article": "A" * 101}]}, "input.crimes[0].article"),
+    ({"penalty": {"kind": "FIXED_TERM_IMPRISONMENT"}}, "input.penalty.termMonths"),
+    ({"penalty": {"kind": "FIXED_TERM_IMPRISONMENT", "termMonths": 0}},
+     "input.penalty.termMonths"),
+    ({"penalty": {"kind": "EXEMPTED", "termMonths": 3}}, "input.penalty.termMonths"),
+    ({"penalty": {"kind": "PUBLIC_SURVEILLANCE", "termMonths": 6, "probationMonths": 6}},
+     "input.penalty.probationMonths"),
+    ({"penalty": {"kind": "SUPPLEMENTARY_ONLY", "supplementary": [""]}},
+     "input.penalty.supplementary[0]"),
+    ({"penalty": {"kind": "SUPPLEMENTARY_ONLY"}}, "input.penalty.supplementary"),
+    ({"penalty": {"kind": "EXEMPTED", "fineAmount": "a lot"}}, "input.penalty.fineAmount"),
+    ({"penalty": {"kind": "FLOGGING"}}, "input.penalty.kind"),
+]
+
+
+@pytest.mark.parametrize(("overrides", "field"), BAD_REPORTS,
+                         ids=[f"{field}-{i}" for i, (_, field) in enumerate(BAD_REPORTS)])
+async def test_bad_input_of_every_field_gets_bad_user_input_naming_it_and_stores_nothing(
+        registry: Registry, overrides: dict[str, Any], field: str) -> None:
+    report = report_input()
+    if "defendant" in overrides:
+        overrides = {**overrides, "defendant": {**report["defendant"], **overrides["defendant"]}}
+    body = await registry.gql(REPORT, {"input": {**report, **overrides}}, as_=JUDGE)
+    assert body["data"] is None
+    assert body["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": field}
+    assert (await count(registry, Notice), await count(registry, Judgment),
+            await count(registry, Offender)) == (0, 0, 0)
