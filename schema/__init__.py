@@ -49,6 +49,7 @@ from schema.notices import (
     read_notice,
     reporting_compliance,
 )
+from schema.queue import reject_notice, resolve_notice
 from schema.records import (
     JudgmentConnection,
     JudgmentNode,
@@ -61,11 +62,9 @@ from schema.records import (
 )
 from schema.reporting import (
     ReportJudgmentPayload,
-    reject_notice,
     report_correction_expiry,
     report_judgment,
     report_release,
-    resolve_notice,
 )
 
 

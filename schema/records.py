@@ -33,7 +33,7 @@ from schema.pagination import (
 )
 
 if TYPE_CHECKING:
-    from schema.corrections import JudgmentVersionNode, SealEventNode
+    from schema.history import JudgmentVersionNode, SealEventNode
 
 T = TypeVar("T")
 
@@ -176,7 +176,7 @@ class JudgmentNode:
     @authorized(Action.JUDGMENT_READ)
     async def history(self: Judgment, info: Info[Context, None]  # type: ignore[misc]
                       ) -> list[Annotated[JudgmentVersionNode,
-                                          strawberry.lazy("schema.corrections")]]:
+                                          strawberry.lazy("schema.history")]]:
         """The judgment as it was before each correction, oldest first, with who corrected
         it, when and why (DESIGN.md §1.2)."""
         ctx = info.context
@@ -189,7 +189,7 @@ class JudgmentNode:
     @authorized(Action.JUDGMENT_READ)
     async def seal_events(self: Judgment, info: Info[Context, None]  # type: ignore[misc]
                           ) -> list[Annotated[SealEventNode,
-                                              strawberry.lazy("schema.corrections")]]:
+                                              strawberry.lazy("schema.history")]]:
         """Every sealing and unsealing of the judgment, oldest first, with its reason
         (DESIGN.md §1.4)."""
         ctx = info.context

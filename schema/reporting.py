@@ -25,7 +25,6 @@ from db.locks import NOTICE_KEYS, lock_key
 from db.models import Agency, ExecutionEvent, Judgment, Notice, Offender
 from policies.actions import Action
 from policies.ages import age_in_full_years
-from policies.pdp import Decision
 from schema import validation as check
 from schema.context import Context
 from schema.errors import BadUserInput, Conflict
@@ -33,7 +32,6 @@ from schema.fields import authorized
 from schema.notices import (
     NoticeNode,
     NoticePayload,
-    authority_for,
     notice_view,
     queue_for,
     requester_agency,
@@ -218,16 +216,16 @@ async def report_judgment(info: Info[Context, None], input: ReportJudgmentInput
         return await _judgment_payload(ctx, notice)
 
     assert authority is not None
-    judgment = await _register_judgment(ctx, sender, authority, offender, clean, input)
+    judgment = await register_judgment(ctx, sender, authority, offender, clean, input)
     notice.judgment_id = judgment.id
-    await _save(ctx, notice)
+    await save(ctx, notice)
     ctx.notice_outcome = "registered"
     ctx.authz.note(Action.JUDGMENT_REPORT, "permit", "judgment",
                    [judgment.public_id, notice.public_id])
     return await _judgment_payload(ctx, notice, judgment)
 
 
-async def _register_judgment(ctx: Context, court: Agency, authority: Agency,
+async def register_judgment(ctx: Context, court: Agency, authority: Agency,
                              offender: Offender | None, clean: dict[str, Any],
                              input: ReportJudgmentInput) -> Judgment:
     """A validated report becomes a judgment of `offender` (created from the report when
@@ -242,7 +240,7 @@ async def _register_judgment(ctx: Context, court: Agency, authority: Agency,
         offender = Offender(id_number=clean["id_number"], name=clean["name"],
                             birth_date=clean["birth_date"], gender=clean["gender"],
                             residence_region=clean["region"])
-        await _save(ctx, offender)
+        await save(ctx, offender)
     judgment = Judgment(
         offender_id=offender.id or 0, court_agency_id=court.id or 0,
         authority_agency_id=authority.id,
@@ -254,7 +252,7 @@ async def _register_judgment(ctx: Context, court: Agency, authority: Agency,
         penalty_kind=input.penalty.kind.value, term_months=input.penalty.term_months,
         probation_months=input.penalty.probation_months, supplementary=clean["supplementary"],
         fine_amount=clean["fine_amount"])
-    await _save(ctx, judgment)
+    await save(ctx, judgment)
     # Sealed or not, decided with the person's other judgments: a later judgment may unseal
     # an earlier one (DESIGN.md §1.4).
     await redecide_seals(ctx, offender, new=judgment, cause="later judgment registered")
@@ -327,8 +325,8 @@ async def _report_execution(ctx: Context, kind: str,
         return NoticePayload(notice=await notice_view(ctx, notice))  # type: ignore[arg-type]
 
     notice.judgment_id = judgment.id
-    await _save(ctx, notice)
-    await _save(ctx, ExecutionEvent(judgment_id=judgment.id or 0, kind=EXECUTION_KINDS[kind],
+    await save(ctx, notice)
+    await save(ctx, ExecutionEvent(judgment_id=judgment.id or 0, kind=EXECUTION_KINDS[kind],
                                     date=event_date, notice_id=notice.id))
     ctx.notice_outcome = "registered"
     ctx.authz.note(Action.NOTICE_REPORT, "permit", "notice",
@@ -360,133 +358,6 @@ async def _match(ctx: Context, offender: Offender | None, clean: dict[str, Any],
     return judgment, None
 
 
-# -- the exception queue ------------------------------------------------------------------
-
-async def resolve_notice(info: Info[Context, None], id: strawberry.ID, reason: str,
-                         judgment_id: strawberry.ID | None = None) -> NoticePayload:
-    """A clerk matches a queued notice: a release or expiry to a judgment (`judgmentId`);
-    a judgment notice is registered from its content for the person the registry knows
-    by that identity number, or, with `judgmentId`, matched to a judgment already
-    registered."""
-    ctx = info.context
-    notice, permit = await _queued_notice(ctx, str(id))
-    why = check.text("reason", reason, max_length=500)
-    judgment: Judgment | None = None
-    if judgment_id is not None:
-        judgment = await _readable_judgment(ctx, str(judgment_id))
-        if notice.event_date is not None and notice.kind != "JUDGMENT" \
-                and notice.event_date < judgment.effective_date:
-            raise BadUserInput("judgmentId", "that judgment took effect after the notice's date")
-    elif notice.kind != "JUDGMENT":
-        raise BadUserInput("judgmentId", f"is required to match a {notice.kind} notice")
-    else:
-        judgment = await _register_from_notice(ctx, notice)
-    assert judgment is not None
-    if notice.kind in EXECUTION_KINDS and notice.event_date is not None:
-        await _save(ctx, ExecutionEvent(judgment_id=judgment.id or 0,
-                                        kind=EXECUTION_KINDS[notice.kind],
-                                        date=notice.event_date, notice_id=notice.id))
-    notice.judgment_id = judgment.id
-    _close(ctx, notice, "RESOLVED", why)
-    await _save(ctx, notice)
-    ctx.authz.note(Action.NOTICE_RESOLVE, "permit", "notice", [judgment.public_id],
-                   permit.policy_uid or "", permit.policy_version)
-    return NoticePayload(notice=await notice_view(ctx, notice))  # type: ignore[arg-type]
-
-
-async def reject_notice(info: Info[Context, None], id: strawberry.ID, reason: str
-                        ) -> NoticePayload:
-    """A clerk rejects a queued notice with a reason; it is kept, never deleted."""
-    ctx = info.context
-    notice, _ = await _queued_notice(ctx, str(id))  # the permit is audited with the id
-    _close(ctx, notice, "REJECTED", check.text("reason", reason, max_length=500))
-    await _save(ctx, notice)
-    return NoticePayload(notice=await notice_view(ctx, notice))  # type: ignore[arg-type]
-
-
-async def _queued_notice(ctx: Context, id: str) -> tuple[Notice, Decision]:
-    """The UNMATCHED notice `id` that the requester may resolve.
-
-    A notice the requester may not read is answered exactly as a missing one; one they may
-    read but not resolve (their own, as its sender) is FORBIDDEN.
-    """
-    found: Notice | None = await ctx.scalar(select(Notice).where(col(Notice.public_id) == id))
-    if found is not None:
-        # Two clerks at once: the second waits here, then sees what the first did.
-        async with ctx.db_lock:
-            await lock_key(ctx.session, NOTICE_KEYS, f"{found.sender_agency_id}:"
-                                                      f"{found.notice_number}")
-            await ctx.session.refresh(found)
-        view = await notice_view(ctx, found)
-        if ctx.authz.check_object(Action.NOTICE_READ, view):
-            # The requester may read its status, so saying it is not queued reveals nothing.
-            if found.status != "UNMATCHED":
-                raise Conflict(f"the notice is {found.status}, not waiting in the queue",
-                               field="id")
-            return found, ctx.authz.require(Action.NOTICE_RESOLVE, view.authz_resource())
-    else:
-        ctx.authz.decide(Action.NOTICE_READ, {"type": "notice", "id": id})
-    raise BadUserInput("id", "no such notice in your queue")
-
-
-async def _readable_judgment(ctx: Context, id: str) -> Judgment:
-    found = await ctx.scalar(select(Judgment).where(col(Judgment.public_id) == id))
-    if found is None:
-        ctx.authz.decide(Action.JUDGMENT_READ, {"type": "judgment", "id": id})
-    elif ctx.authz.check_object(Action.JUDGMENT_READ, found):
-        return found  # type: ignore[no-any-return]
-    raise BadUserInput("judgmentId", "no such judgment")
-
-
-async def _register_from_notice(ctx: Context, notice: Notice) -> Judgment:
-    """Registers a queued judgment notice as the court sent it. The person is the one the
-    registry knows by the identity number (the clerk judged the differing fields a slip;
-    a correction can follow); unknown, the person is created from the notice."""
-    input = judgment_input_from(notice.payload["input"])
-    court = await ctx.loaders.agency.load(notice.sender_agency_id)
-    assert court is not None
-    clean = validate_report(input, notice.created_at.date())
-    offender = await ctx.scalar(
-        select(Offender).where(col(Offender.id_number) == clean["id_number"]))
-    region = offender.residence_region if offender is not None else clean["region"]
-    authority = await authority_for(ctx, region) or await requester_agency(ctx)
-    assert authority is not None
-    try:
-        return await _register_judgment(ctx, court, authority, offender, clean, input)
-    except Conflict:
-        raise Conflict("the court already registered this judgment number; resolve with "
-                       "judgmentId", field="id") from None
-
-
-def judgment_input_from(plain: dict[str, Any]) -> ReportJudgmentInput:
-    """A ReportJudgmentInput from the JSON a notice keeps (`_plain` of the input)."""
-    person = plain["defendant"]
-    penalty = plain["penalty"]
-    return ReportJudgmentInput(
-        notice_number=plain["notice_number"], judgment_number=plain["judgment_number"],
-        prosecutor=plain["prosecutor"],
-        judgment_date=date.fromisoformat(plain["judgment_date"]),
-        effective_date=date.fromisoformat(plain["effective_date"]),
-        offense_date=date.fromisoformat(plain["offense_date"]),
-        defendant=PersonInput(id_number=person["id_number"], name=person["name"],
-                              birth_date=date.fromisoformat(person["birth_date"]),
-                              gender=person.get("gender"),
-                              residence_region=person["residence_region"]),
-        crimes=[CrimeInput(name=c["name"], article=c.get("article")) for c in plain["crimes"]],
-        penalty=PenaltyInput(kind=PenaltyKind(penalty["kind"]),
-                             term_months=penalty.get("term_months"),
-                             probation_months=penalty.get("probation_months"),
-                             supplementary=penalty.get("supplementary"),
-                             fine_amount=penalty.get("fine_amount")))
-
-
-def _close(ctx: Context, notice: Notice, status: str, why: str) -> None:
-    notice.status = status
-    notice.resolved_by = ctx.requester.sub
-    notice.resolved_at = datetime.now(UTC)
-    notice.resolution = why
-
-
 # -- shared -----------------------------------------------------------------------------
 
 async def _previous(ctx: Context, sender: Agency, number: str, digest: str) -> Notice | None:
@@ -509,13 +380,13 @@ async def _previous(ctx: Context, sender: Agency, number: str, digest: str) -> N
 async def _queued(ctx: Context, notice: Notice, problem: str, action: str) -> Notice:
     """Not dropped: the notice waits in the receiving authority's exception queue."""
     notice.status, notice.reason = "UNMATCHED", problem
-    await _save(ctx, notice)
+    await save(ctx, notice)
     ctx.notice_outcome = "queued"
     ctx.authz.note(action, "permit", "notice", [notice.public_id])
     return notice
 
 
-async def _save(ctx: Context, *objects: Any) -> None:
+async def save(ctx: Context, *objects: Any) -> None:
     try:
         await ctx.flush(*objects)
     except IntegrityError:
