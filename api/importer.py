@@ -32,15 +32,17 @@ from api.settings import Settings
 from api.state import AppState
 from db.models import Agency
 
-# The mutation each kind runs, and its operation name in the audit trail.
+# The mutation each kind runs, and its operation name in the audit trail. Nothing is read
+# back: the outcome is the resolver's (Context.notice_outcome), so no line adds a read
+# of its notice to the audit trail.
 OPERATIONS: dict[str, tuple[str, str]] = {
     "JUDGMENT": ("ImportJudgment", "mutation ImportJudgment($input: ReportJudgmentInput!) "
-                 "{ reportJudgment(input: $input) { notice { status } } }"),
+                 "{ reportJudgment(input: $input) { __typename } }"),
     "RELEASE": ("ImportRelease", "mutation ImportRelease($input: ReportReleaseInput!) "
-                "{ reportRelease(input: $input) { notice { status } } }"),
+                "{ reportRelease(input: $input) { __typename } }"),
     "CORRECTION_EXPIRY": ("ImportCorrectionExpiry",
                           "mutation ImportCorrectionExpiry($input: ReportCorrectionExpiryInput!) "
-                          "{ reportCorrectionExpiry(input: $input) { notice { status } } }"),
+                          "{ reportCorrectionExpiry(input: $input) { __typename } }"),
 }
 
 # The role an officer of each agency kind has. The reporting kinds are the ones that
