@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlmodel import func, select
 
+from api.app import create_app
+from api.settings import Settings
 from db.models import AuditEvent, Judgment, Notice, Offender
+from tests.api.conftest import prepare
 from tests.factories import (
     CLERK_AT_A_COURT,
     CLERK_DONGCHENG,
@@ -181,3 +186,21 @@ async def test_bad_input_of_every_field_gets_bad_user_input_naming_it_and_stores
     assert body["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": field}
     assert (await count(registry, Notice), await count(registry, Judgment),
             await count(registry, Offender)) == (0, 0, 0)
+
+
+async def test_a_failed_request_does_not_break_the_next_request_of_the_same_agency(
+        database_url: str, tmp_path: Path) -> None:
+    """The agency directory caches the requester's agency across requests (here for 60 s):
+    a request that fails and rolls back must not spoil it for the next one."""
+    settings = Settings(database_url=database_url, signing_key_file=str(tmp_path / "key.pem"),
+                        policy_poll_seconds=60.0)
+    await prepare(database_url)
+    app = create_app(settings)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://registry.test") as http:
+        registry = Registry(app=app, settings=settings, http=http)
+        bad = await registry.gql(REPORT, {"input": report_input(noticeNumber=" ")}, as_=JUDGE)
+        assert bad["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+        good = await registry.gql(REPORT, {"input": report_input()}, as_=JUDGE)
+        assert good["data"]["reportJudgment"]["notice"]["status"] == "REGISTERED"
+    await app.state.registry.database.dispose()
