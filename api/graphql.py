@@ -131,9 +131,7 @@ def audit_records(ctx: Context, operation_name: str | None,
             client_id=requester.client_id or "", request_id=ctx.request_id,
             operation=operation_name or "", resource_type=entry.resource_type,
             resource_ids=entry.resource_ids[:500],
-            purpose=str(ctx.authz.context.get("purpose", "")),
-            inquiry_id=str(ctx.authz.context.get("inquiry_id", "")),
-            case_number=str(ctx.authz.context.get("case_number", "")),
+            purpose=entry.purpose, inquiry_id=entry.inquiry_id, case_number=entry.case_number,
             policy_uid=entry.policy_uid, policy_version=entry.policy_version, detail=detail))
     return records
 

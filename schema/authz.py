@@ -46,6 +46,16 @@ class AuditEntry:
     policy_version: int
     resource_ids: list[str] = field(default_factory=list)
     sealed_ids: list[str] = field(default_factory=list)
+    # Why: the context the decision was made in (an inquiry's purpose, case and id).
+    purpose: str = ""
+    inquiry_id: str = ""
+    case_number: str = ""
+
+
+def _context_key(context: Mapping[str, Any] | None) -> tuple[tuple[str, str], ...]:
+    if context is None:
+        return ()
+    return tuple(sorted((str(k), str(v)) for k, v in context.items()))
 
 
 class Authorizer:
@@ -57,25 +67,29 @@ class Authorizer:
         self.subject = dict(subject)
         self.context: dict[str, Any] = dict(context or {"purpose": "", "case_number": "",
                                                         "inquiry_id": "", "is_counsel": "no"})
-        self._memo: dict[tuple[str, int], bool] = {}
+        self._memo: dict[tuple[str, int, tuple[tuple[str, str], ...]], bool] = {}
         self._keep: list[Any] = []  # objects memoised by id() stay alive for the request
-        self._audit: dict[tuple[str, str, str, str], AuditEntry] = {}
+        self._audit: dict[tuple[str, str, str, str, str], AuditEntry] = {}
         self.asked = 0  # decisions made; root fields check that their resolver asked
 
     # -- deciding ---------------------------------------------------------------------
-    def decide(self, action: str, resource: Mapping[str, Any], *,
-               record: bool = True) -> Decision:
+    def decide(self, action: str, resource: Mapping[str, Any], *, record: bool = True,
+               context: Mapping[str, Any] | None = None) -> Decision:
+        """`context` replaces the request's (purpose none) for a decision made on behalf of
+        an inquiry: its purpose, case number, id and whether the requester is counsel."""
         self.asked += 1
+        used = self.context if context is None else {**self.context, **context}
         if self._pdp is None:
             decision = DISABLED
         else:
-            decision = self._pdp.decide(self.subject, resource, str(action), self.context)
+            decision = self._pdp.decide(self.subject, resource, str(action), used)
         if record:
-            self._record(str(action), resource, decision)
+            self._record(str(action), resource, decision, used)
         return decision
 
-    def can(self, action: str, resource: Mapping[str, Any]) -> bool:
-        return self.decide(action, resource).allowed
+    def can(self, action: str, resource: Mapping[str, Any], *,
+            context: Mapping[str, Any] | None = None) -> bool:
+        return self.decide(action, resource, context=context).allowed
 
     def require(self, action: str, resource: Mapping[str, Any]) -> Decision:
         decision = self.decide(action, resource)
@@ -86,18 +100,26 @@ class Authorizer:
     def check_object(self, action: str, obj: Any) -> bool:
         """May the requester do `action` on this object? Asked once per object per request.
 
-        A view object (a judgment's penalty, a crime) stands for the record it came from.
+        A view object (a judgment's penalty, a crime) stands for the record it came from; a
+        view with `authz_context()` (a record disclosed by an inquiry) is decided in that
+        context, not the request's.
         """
-        resource = getattr(obj, "authz_resource", None)
-        if resource is not None:
+        context: Mapping[str, Any] | None = None
+        for _ in range(4):  # a view of a view of a record, at most
+            own_context = getattr(obj, "authz_context", None)
+            if own_context is not None and context is None:
+                context = own_context()
+            resource = getattr(obj, "authz_resource", None)
+            if resource is None:
+                break
             obj = resource()
-        key = (str(action), id(obj))
+        key = (str(action), id(obj), _context_key(context))
         # A remembered answer is still an answer: counting it keeps the root-field guard
         # from telling an existing (decided) record from a missing one.
         self.asked += 1
         allowed = self._memo.get(key)
         if allowed is None:
-            allowed = self.decide(action, self.attributes_of(obj)).allowed
+            allowed = self.decide(action, self.attributes_of(obj), context=context).allowed
             self._memo[key] = allowed
             self._keep.append(obj)
         return allowed
@@ -136,17 +158,21 @@ class Authorizer:
         raise TypeError(f"no policy attributes for {type(obj).__name__}")
 
     # -- audit ------------------------------------------------------------------------
-    def _record(self, action: str, resource: Mapping[str, Any], decision: Decision) -> None:
+    def _record(self, action: str, resource: Mapping[str, Any], decision: Decision,
+                context: Mapping[str, Any] | None = None) -> None:
         outcome = "permit" if decision.allowed else "deny"
         type_ = str(resource.get("type", ""))
         if decision.allowed and type_ in NOT_CRIMINAL_INFORMATION:
             return
-        key = (action, outcome, type_, decision.policy_uid or "")
+        why = context if context is not None else self.context
+        inquiry_id = str(why.get("inquiry_id", ""))
+        key = (action, outcome, type_, decision.policy_uid or "", inquiry_id)
         entry = self._audit.get(key)
         if entry is None:
-            entry = self._audit[key] = AuditEntry(action, outcome, type_,
-                                                  decision.policy_uid or "",
-                                                  decision.policy_version)
+            entry = self._audit[key] = AuditEntry(
+                action, outcome, type_, decision.policy_uid or "", decision.policy_version,
+                purpose=str(why.get("purpose", "")), inquiry_id=inquiry_id,
+                case_number=str(why.get("case_number", "")))
         rid = str(resource.get("id", ""))
         if rid and rid != "*" and rid not in entry.resource_ids:
             entry.resource_ids.append(rid)
@@ -159,7 +185,9 @@ class Authorizer:
     def note(self, action: str, outcome: str, resource_type: str, ids: Iterable[str],
              policy_uid: str = "", policy_version: int = 0) -> None:
         """Records a fact the decisions alone do not show (a write's created ids)."""
-        key = (action, outcome, resource_type, policy_uid)
-        entry = self._audit.setdefault(key, AuditEntry(action, outcome, resource_type,
-                                                       policy_uid, policy_version))
+        key = (action, outcome, resource_type, policy_uid, "")
+        entry = self._audit.setdefault(key, AuditEntry(
+            action, outcome, resource_type, policy_uid, policy_version,
+            purpose=str(self.context.get("purpose", "")),
+            case_number=str(self.context.get("case_number", ""))))
         entry.resource_ids.extend(i for i in ids if i not in entry.resource_ids)

@@ -24,7 +24,8 @@ REQUIRE_POSTGRES = os.environ.get("REQUIRE_POSTGRES") == "1"
 # Tables emptied between tests (children first).
 TABLES = (
     "audit_checkpoint", "audit_event", "seal_event", "execution_event", "notice",
-    "judgment_version", "detention",
+    "judgment_version", "detention", "certificate", "inquiry_record", "inquiry",
+    "defense_counsel",
     "judgment", "offender", "oauth_client", "policy", "agency",
 )
 

@@ -3,6 +3,7 @@
 from db.models.agencies import Agency
 from db.models.audit import AuditCheckpoint, AuditEvent
 from db.models.clients import Client
+from db.models.inquiries import Certificate, DefenseCounsel, Inquiry, InquiryRecord
 from db.models.notices import Notice
 from db.models.people import Offender
 from db.models.policies import PolicyRecord
@@ -12,9 +13,13 @@ __all__ = [
     "Agency",
     "AuditCheckpoint",
     "AuditEvent",
+    "Certificate",
     "Client",
+    "DefenseCounsel",
     "Detention",
     "ExecutionEvent",
+    "Inquiry",
+    "InquiryRecord",
     "Judgment",
     "JudgmentVersion",
     "Notice",
