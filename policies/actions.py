@@ -16,6 +16,7 @@ class Action(StrEnum):
     DETENTION_REGISTER = "detention:register"
     DETENTION_CLOSE = "detention:close"
     DETENTION_EXPUNGE = "detention:expunge"
+    COUNSEL_REGISTER = "counsel:register"
     NOTICE_READ = "notice:read"
     NOTICE_LIST = "notice:list"
     NOTICE_REPORT = "notice:report"

@@ -21,6 +21,8 @@ RESOURCE_ATTRIBUTES = frozenset(
         "status",
         "kind",
         "receiving_agency",
+        # counsel:register: whether the lawyer named is the requester ("yes"/"no").
+        "counsel_is_requester",
         # judgment:correct: the keeping registration authority's code, and whether the
         # correction changes the person's basic information ("yes"/"no").
         "authority_agency",

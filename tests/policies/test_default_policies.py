@@ -78,6 +78,7 @@ RESOURCES: dict[str, dict[str, Any]] = {
     "policy": {"type": "policy", "id": "clerk.reads-records-in-division"},
     "audit": {"type": "audit"},
     "new judgment": {"type": "judgment"},
+    "new counsel": {"type": "counsel", "id": "*", "counsel_is_requester": "no"},
     # A mislabelled resource: the record-reading action on a policy resource.
     "policy labelled in division": {"type": "policy", "in_requester_division": "yes"},
 }
@@ -157,6 +158,12 @@ CASES: list[Case] = [
     Case("police officer", A.DETENTION_CLOSE, "the police officer's detention", True),
     Case("dongcheng clerk", A.DETENTION_CLOSE, "the police officer's detention", False),
     Case("dongcheng clerk", A.DETENTION_READ, "sealed detention in division", False),
+    # --- defense counsel (more in test_counsel_policies.py) --------------------------------
+    *[Case(p, A.COUNSEL_REGISTER, "new counsel", True)
+      for p in ("judge", "prosecutor", "police officer")],
+    *[Case(p, A.COUNSEL_REGISTER, "new counsel", False)
+      for p in ("defense lawyer", "dongcheng clerk", "employer", "auditor", "anonymous",
+                "judge at a registration authority", "clerk at a court")],
     # --- everyone authenticated reads themselves and the agency directory ------------------
     *[Case(p, A.ME_READ, "self", True) for p in PRINCIPALS
       if p not in ("anonymous", "role-less requester", "unknown role")],
@@ -204,7 +211,7 @@ def test_every_action_has_an_allow_and_a_deny_case() -> None:
     covered = {(case.action, case.allowed) for case in CASES}
     granted = {A.ME_READ, A.AGENCY_READ, A.OFFENDER_READ, A.OFFENDER_LIST, A.JUDGMENT_READ,
                A.JUDGMENT_LIST, A.JUDGMENT_REPORT, A.DETENTION_READ, A.DETENTION_REGISTER,
-               A.DETENTION_CLOSE, A.NOTICE_READ,
+               A.DETENTION_CLOSE, A.COUNSEL_REGISTER, A.NOTICE_READ,
                A.NOTICE_LIST, A.POLICY_READ, A.POLICY_WRITE, A.AUDIT_READ}
     for action in granted:
         assert (action, True) in covered, action
