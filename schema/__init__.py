@@ -30,6 +30,7 @@ from schema import validation as check
 from schema.agencies import SubjectNode, resolve_me
 from schema.context import Context
 from schema.corrections import correct_judgment
+from schema.counsel import register_defense_counsel
 from schema.detentions import (
     DetentionNode,
     DetentionPayload,
@@ -166,6 +167,8 @@ class Mutation:
                                                       resolver=register_detention)
     close_detention_case: DetentionPayload = authorized(Action.DETENTION_CLOSE,
                                                         resolver=close_detention_case)
+    register_defense_counsel: bool = authorized(Action.COUNSEL_REGISTER,
+                                                resolver=register_defense_counsel)
 
 
 @dataclass(frozen=True)
