@@ -25,6 +25,13 @@ class Action(StrEnum):
     INQUIRY_SUBMIT = "inquiry:submit"
     INQUIRY_DECIDE = "inquiry:decide"
     INQUIRY_READ = "inquiry:read"
+    INQUIRY_LIST = "inquiry:list"
+    # Decided at once (approve), or sent for examination (refer); neither: rejected.
+    INQUIRY_APPROVE = "inquiry:approve"
+    INQUIRY_REFER = "inquiry:refer"
+    # May this judgment count on a certificate or result letter of this purpose?
+    JUDGMENT_CERTIFY = "judgment:certify"
+    CERTIFICATE_VERIFY = "certificate:verify"
     POLICY_READ = "policy:read"
     POLICY_WRITE = "policy:write"
     AUDIT_READ = "audit:read"

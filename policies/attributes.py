@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from itertools import product
 from typing import Any
 
-from db.models import Agency, Detention, Judgment, Notice, Offender
+from db.models import Agency, Detention, Inquiry, Judgment, Notice, Offender
 from policies.identity import is_valid_region
 from policies.routing import division_level, in_division
 
@@ -125,6 +125,40 @@ def notice_visibility_combinations(subject: Mapping[str, Any]) -> list[dict[str,
          "in_requester_division": inside, "owner_agency": owner}
         for kind, status, inside, owner in product(
             NOTICE_KINDS, NOTICE_STATUSES, ("yes", "no"), (own, ANOTHER_AGENCY))
+    ]
+
+
+def inquiry_attributes(inquiry: Inquiry, *, subject: Mapping[str, Any]) -> dict[str, Any]:
+    """An inquiry: `requester` is who asked, `region` the division of their agency (where
+    an examined inquiry is examined)."""
+    return {
+        "type": "inquiry",
+        "id": inquiry.public_id,
+        "purpose": inquiry.purpose.lower(),
+        "status": inquiry.status.lower(),
+        "seal_status": "open",
+        "requester": inquiry.requester_sub,
+        "region": inquiry.region,
+        "in_requester_division": _in_requester_division(subject, inquiry.region),
+    }
+
+
+INQUIRY_PURPOSES = ("case_handling", "defense", "employment", "enlistment",
+                    "continuing_education", "self", "record_management")
+INQUIRY_STATUSES = ("pending", "approved", "rejected")
+# As ANOTHER_AGENCY, for the `requester` of an inquiry: nobody's sub equals it.
+ANOTHER_REQUESTER = "\x00another requester"
+
+
+def inquiry_visibility_combinations(subject: Mapping[str, Any]) -> list[dict[str, str]]:
+    """As `notice_visibility_combinations`, for inquiry rows: purpose, status, whether the
+    requester's agency is in the division, and whether the requester asked it."""
+    own = str(subject.get("sub") or "")
+    return [
+        {"type": "inquiry", "purpose": purpose, "status": status, "seal_status": "open",
+         "in_requester_division": inside, "requester": requester}
+        for purpose, status, inside, requester in product(
+            INQUIRY_PURPOSES, INQUIRY_STATUSES, ("yes", "no"), (own, ANOTHER_REQUESTER))
     ]
 
 

@@ -27,6 +27,8 @@ RESOURCE_ATTRIBUTES = frozenset(
         # correction changes the person's basic information ("yes"/"no").
         "authority_agency",
         "corrects_person",
+        # inquiry: the requester's sub (a relation: "is this my inquiry?").
+        "requester",
     }
 )
 ACTION_ATTRIBUTES = frozenset({"name"})

@@ -39,6 +39,17 @@ from schema.detentions import (
     resolve_detention,
 )
 from schema.fields import authorized
+from schema.inquiries import (
+    CertificateVerificationNode,
+    InquiryConnection,
+    InquiryNode,
+    InquiryStatus,
+    decide_inquiry,
+    list_inquiries,
+    read_inquiry,
+    submit_inquiry,
+    verify_certificate,
+)
 from schema.limits import cost_rule, max_directives_rule
 from schema.notices import (
     AgencyComplianceNode,
@@ -151,6 +162,23 @@ class Query:
     detention: DetentionNode | None = authorized(Action.DETENTION_READ,
                                                  resolver=resolve_detention)
 
+    @authorized(Action.INQUIRY_READ)
+    async def inquiry(self, info: Info[Context, None], id: strawberry.ID) -> InquiryNode | None:
+        return await read_inquiry(info.context, str(id))  # type: ignore[return-value]
+
+    @authorized(Action.INQUIRY_LIST)
+    async def inquiries(self, info: Info[Context, None], status: InquiryStatus | None = None,
+                        first: int = 20, after: str | None = None) -> InquiryConnection:
+        """Your own inquiries; an examining officer's, those of units in their division;
+        an auditor's, all."""
+        return await list_inquiries(info.context, status, first, after)
+
+    @authorized(Action.CERTIFICATE_VERIFY)
+    async def verify_certificate(self, info: Info[Context, None], number: str
+                                 ) -> CertificateVerificationNode | None:
+        """A certificate number checked: what it said, or null where it is not genuine."""
+        return await verify_certificate(info.context, number)  # type: ignore[return-value]
+
 
 @strawberry.type
 class Mutation:
@@ -161,6 +189,8 @@ class Mutation:
                                                          resolver=report_correction_expiry)
     resolve_notice: NoticePayload = authorized(Action.NOTICE_RESOLVE, resolver=resolve_notice)
     reject_notice: NoticePayload = authorized(Action.NOTICE_RESOLVE, resolver=reject_notice)
+    submit_inquiry: InquiryNode = authorized(Action.INQUIRY_SUBMIT, resolver=submit_inquiry)
+    decide_inquiry: InquiryNode = authorized(Action.INQUIRY_DECIDE, resolver=decide_inquiry)
     correct_judgment: ReportJudgmentPayload = authorized(Action.JUDGMENT_CORRECT,
                                                          resolver=correct_judgment)
     register_detention: DetentionPayload = authorized(Action.DETENTION_REGISTER,

@@ -52,6 +52,24 @@ class AuditEntry:
     case_number: str = ""
 
 
+class Disclosed:
+    """A record as an inquiry disclosed it: read as the record, decided in the inquiry's
+    context (CASE_HANDLING reads sealed records; nobody else through this inquiry does)."""
+
+    def __init__(self, record: Any, context: dict[str, Any]) -> None:
+        self._record = record
+        self._context = context
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._record, name)
+
+    def authz_resource(self) -> Any:
+        return self._record
+
+    def authz_context(self) -> dict[str, Any]:
+        return self._context
+
+
 def _context_key(context: Mapping[str, Any] | None) -> tuple[tuple[str, str], ...]:
     if context is None:
         return ()
@@ -91,8 +109,9 @@ class Authorizer:
             context: Mapping[str, Any] | None = None) -> bool:
         return self.decide(action, resource, context=context).allowed
 
-    def require(self, action: str, resource: Mapping[str, Any]) -> Decision:
-        decision = self.decide(action, resource)
+    def require(self, action: str, resource: Mapping[str, Any], *,
+                context: Mapping[str, Any] | None = None) -> Decision:
+        decision = self.decide(action, resource, context=context)
         if not decision.allowed:
             raise Forbidden()
         return decision

@@ -21,6 +21,7 @@ from policies.attributes import (
     offender_visibility_combinations,
 )
 from schema.agencies import AgencyNode
+from schema.authz import Disclosed
 from schema.context import Context
 from schema.detentions import DetentionNode, detentions_of
 from schema.fields import authorized
@@ -170,8 +171,11 @@ class JudgmentNode:
     @authorized(Action.JUDGMENT_READ)
     async def offender(self: Judgment, info: Info[Context, None]  # type: ignore[misc]
                        ) -> OffenderNode:
-        return await info.context.loaders.offender.load(  # type: ignore[return-value]
-            self.offender_id)
+        found = await info.context.loaders.offender.load(self.offender_id)
+        # A judgment an inquiry disclosed: its person is read in the inquiry's context too.
+        context = getattr(self, "authz_context", None)
+        return (Disclosed(found, context()) if context is not None  # type: ignore[return-value]
+                else found)
 
     @authorized(Action.JUDGMENT_READ)
     async def history(self: Judgment, info: Info[Context, None]  # type: ignore[misc]

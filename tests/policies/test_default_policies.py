@@ -138,8 +138,14 @@ CASES: list[Case] = [
     Case("employer claiming in-division", A.JUDGMENT_READ, "open judgment out of division",
          False),
     Case("employer claiming in-division", A.OFFENDER_READ, "offender out of division", False),
-    # bypass: a purpose in the context is no grant by itself
+    # CASE_HANDLING: a case-handling organ reads sealed records under an approved inquiry
+    # (only the server sets the context, from the inquiry: never the client).
+    Case("prosecutor", A.JUDGMENT_READ, "sealed judgment in division", True,
+         {"purpose": "case_handling", "case_number": "X-1"}),
+    # bypass: the purpose without a case number, or for a requester who is no organ
     Case("prosecutor", A.JUDGMENT_READ, "sealed judgment in division", False,
+         {"purpose": "case_handling"}),
+    Case("employer", A.JUDGMENT_READ, "sealed judgment in division", False,
          {"purpose": "case_handling", "case_number": "X-1"}),
     Case("employer", A.JUDGMENT_READ, "open judgment in division", False,
          {"purpose": "record_management"}),
