@@ -168,10 +168,11 @@ class Query:
 
     @authorized(Action.INQUIRY_LIST)
     async def inquiries(self, info: Info[Context, None], status: InquiryStatus | None = None,
-                        first: int = 20, after: str | None = None) -> InquiryConnection:
+                        first: int = 20, after: str | None = None,
+                        overdue: bool | None = None) -> InquiryConnection:
         """Your own inquiries; an examining officer's, those of units in their division;
-        an auditor's, all."""
-        return await list_inquiries(info.context, status, first, after)
+        an auditor's, all. `overdue: true`: those still pending past their 3 working days."""
+        return await list_inquiries(info.context, status, first, after, overdue=overdue)
 
     @authorized(Action.CERTIFICATE_VERIFY)
     async def verify_certificate(self, info: Info[Context, None], number: str

@@ -18,7 +18,7 @@ from enum import Enum
 from typing import Any
 
 import strawberry
-from sqlalchemy import ColumnElement, false, func
+from sqlalchemy import ColumnElement, and_, false, func, not_
 from sqlmodel import col, select
 from strawberry.types import Info
 
@@ -455,7 +455,8 @@ async def read_inquiry(ctx: Context, id: str) -> InquiryView | None:
 
 
 async def list_inquiries(ctx: Context, status: InquiryStatus | None, first: int,
-                         after: str | None) -> InquiryConnection:
+                         after: str | None, *, overdue: bool | None = None
+                         ) -> InquiryConnection:
     """The requester's own inquiries; for an examining officer, those of their division;
     for auditors, all."""
     size = page_size(first, ctx.max_page_size)
@@ -472,6 +473,11 @@ async def list_inquiries(ctx: Context, status: InquiryStatus | None, first: int,
         relations={"requester": (ctx.requester.sub, own)})]
     if status is not None:
         where.append(col(Inquiry.status) == status.value)
+    if overdue is not None:
+        # Never NULL (a due date is set on every pending inquiry): NOT is then exact.
+        late = and_(col(Inquiry.status) == "PENDING", col(Inquiry.due_date).is_not(None),
+                    col(Inquiry.due_date) < datetime.now(UTC).date())
+        where.append(late if overdue else not_(late))
     rows, total = await fetch_page(ctx, Inquiry, where, size, start)
     views = [InquiryView(r, ctx.authz.subject) for r in rows]
     views = [v for v in views if ctx.authz.check_object(Action.INQUIRY_READ, v)]

@@ -256,6 +256,11 @@ async def test_a_society_inquiry_pending_after_3_working_days_is_overdue(
     body = await registry.gql("query ($id: ID!) { inquiry(id: $id) { overdue } }",
                               {"id": pending["id"]}, as_=POLICE)
     assert body["data"]["inquiry"]["overdue"] is True
+    overdue = await registry.gql("{ inquiries(overdue: true) { edges { node { id } } } }",
+                                 as_=POLICE)
+    assert [e["node"]["id"] for e in overdue["data"]["inquiries"]["edges"]] == [pending["id"]]
+    on_time = await registry.gql("{ inquiries(overdue: false) { totalCount } }", as_=POLICE)
+    assert on_time["data"]["inquiries"]["totalCount"] == 0
 
 
 # -- SELF and certificates ----------------------------------------------------------------
