@@ -145,10 +145,15 @@ class InquiryNode:
                            ) -> str | None:
         """The person's name, where the inquiry disclosed a record of them: never a hint
         that the registry knows someone it shows nothing of."""
-        records = await _disclosed(info.context, self, "judgment")
-        if not records:
+        ctx = info.context
+        if self.inquiry.purpose not in DISCLOSING or self.inquiry.status != "APPROVED":
             return None
-        offender = await info.context.loaders.offender.load(records[0].offender_id)
+        context = await inquiry_context(ctx, self.inquiry)
+        readable = [j for j in await _disclosed(ctx, self, "judgment")
+                    if ctx.authz.check_object(Action.JUDGMENT_READ, Disclosed(j, context))]
+        if not readable:
+            return None
+        offender = await ctx.loaders.offender.load(readable[0].offender_id)
         return offender.name if offender is not None else None
 
     @authorized(Action.INQUIRY_READ)

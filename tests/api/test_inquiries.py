@@ -367,3 +367,13 @@ async def test_the_table_is_policy_a_security_admin_edit_changes_what_happens(
         await session.commit()
     body = await submit(registry, individual(number), "SELF", number)
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_an_auditor_reads_an_inquiry_without_learning_whom_it_disclosed(
+        registry: Registry) -> None:
+    subject = await person_with(registry, ADULT)
+    inquiry = inquiry_of(await submit(registry, JUDGE, "CASE_HANDLING", subject,
+                                      caseNumber="C-10"))
+    body = await registry.gql("query ($id: ID!) { inquiry(id: $id) { status subjectName } }",
+                              {"id": inquiry["id"]}, as_=AUDITOR)
+    assert body["data"]["inquiry"] == {"status": "APPROVED", "subjectName": None}
