@@ -17,11 +17,12 @@ from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from strawberry.types import Info
 
-from db.models import Agency, Detention
+from db.models import Agency, Detention, InquiryRecord
 from policies.actions import Action
 from policies.attributes import (
     detention_attributes,
@@ -234,6 +235,10 @@ async def close_detention_case(info: Info[Context, None], id: strawberry.ID, dis
             raise BadUserInput("dismissed", "an administrative detention is a penalty, not a "
                                             "case: it cannot be dismissed")
         async with ctx.db_lock:
+            # Gone from every result: from the inquiries that disclosed it too.
+            await ctx.session.execute(delete(InquiryRecord).where(
+                col(InquiryRecord.record_type) == "detention",
+                col(InquiryRecord.record_id) == row.id))
             await ctx.session.delete(row)
         await ctx.flush()
         ctx.authz.note(Action.DETENTION_EXPUNGE, "permit", "detention", [public_id],

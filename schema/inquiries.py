@@ -438,14 +438,23 @@ def new_certificate_number() -> str:
 
 
 async def _disclosed(ctx: Context, view: InquiryView, record_type: str) -> list[Any]:
-    ids = list(await ctx.scalars(select(InquiryRecord.record_id).where(
+    """The records the inquiry disclosed that still exist, and still are the subject's: a
+    record id alone could have been reused (SQLite reuses the highest rowid after a delete,
+    e.g. of an expunged detention), so each is matched on the person too."""
+    subject = view.inquiry.subject_id_number
+    disclosed = select(InquiryRecord.record_id).where(
         col(InquiryRecord.inquiry_id) == view.inquiry.id,
-        col(InquiryRecord.record_type) == record_type)))
-    if not ids:
-        return []
-    model: Any = Judgment if record_type == "judgment" else Detention
-    return list(await ctx.scalars(select(model).where(col(model.id).in_(ids))
-                                  .order_by(col(model.public_id))))
+        col(InquiryRecord.record_type) == record_type)
+    query: Any
+    if record_type == "judgment":
+        query = select(Judgment).join(Offender, col(Offender.id) == col(Judgment.offender_id)) \
+            .where(col(Judgment.id).in_(disclosed), col(Offender.id_number) == subject) \
+            .order_by(col(Judgment.public_id))
+    else:
+        query = select(Detention).where(col(Detention.id).in_(disclosed),
+                                        col(Detention.id_number) == subject) \
+            .order_by(col(Detention.public_id))
+    return list(await ctx.scalars(query))
 
 
 # -- reading ------------------------------------------------------------------------------

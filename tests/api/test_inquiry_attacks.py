@@ -12,7 +12,7 @@ import pytest
 from sqlmodel import col, select
 
 from api.seed import add_agency
-from db.models import Inquiry
+from db.models import Detention, Inquiry
 from tests.api.test_inquiry_disclosure_table import (
     ADMINISTRATIVE,
     ALL,
@@ -341,6 +341,25 @@ async def test_a_detention_expunged_after_an_inquiry_disappears_from_it(
     await registry.gql(CLOSE_DETENTION, {"id": detention, "dismissed": True}, as_=POLICE)
     again = await registry.gql(READ, {"id": inquiry["id"]}, as_=JUDGE)
     assert again["data"]["inquiry"]["detentions"] == []
+
+
+async def test_an_inquiry_about_one_person_never_shows_another_persons_detention(
+        registry: Registry) -> None:
+    """An inquiry's disclosed records are fixed when it is approved. When one of them is
+    expunged (deleted), a detention registered later, of another person, must not take
+    its place in the old inquiry's answer."""
+    subject, stranger = id_number(region="110101"), id_number(region="110101")
+    expunged = await detain(registry, subject)
+    inquiry = approved(await submit(registry, JUDGE, "CASE_HANDLING", subject))
+    assert [d["id"] for d in inquiry["detentions"]] == [expunged]
+    await registry.gql(CLOSE_DETENTION, {"id": expunged, "dismissed": True}, as_=POLICE)
+    strangers = await detain(registry, stranger)
+    async with registry.app.state.registry.database.session() as session:
+        row_ids = list(await session.scalars(select(Detention.id)))
+    again = await registry.gql(READ, {"id": inquiry["id"]}, as_=JUDGE)
+    assert again["data"]["inquiry"]["detentions"] == [], (
+        f"the inquiry about {subject} shows {strangers}, a detention of {stranger} "
+        f"(detention row ids now {row_ids})")
 
 
 # -- certificates -------------------------------------------------------------------------------
