@@ -2,6 +2,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The suite runs on every CPU (pytest-xdist); `make test PYTEST_ARGS=...` replaces this.
+PYTEST_ARGS ?= -n auto
 
 .PHONY: run test lint bench clean
 
