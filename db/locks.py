@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 # The first half of the two-part advisory key: the registry's notice keys (the audit chain
 # uses the one-part form, so the two never meet).
 NOTICE_KEYS = 0x4E4F54  # "NOT"
+INQUIRY_KEYS = 0x494E51  # "INQ": one decision per inquiry
 
 
 async def lock_key(session: AsyncSession, namespace: int, key: str) -> None:

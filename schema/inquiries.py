@@ -22,6 +22,7 @@ from sqlalchemy import ColumnElement, and_, false, func, not_
 from sqlmodel import col, select
 from strawberry.types import Info
 
+from db.locks import INQUIRY_KEYS, lock_key
 from db.models import Certificate, Detention, Inquiry, InquiryRecord, Judgment, Offender
 from db.queries.visibility import visibility_clause
 from policies.actions import Action
@@ -371,6 +372,10 @@ async def decide_inquiry(info: Info[Context, None], id: strawberry.ID, approve: 
             ctx.authz.decide(Action.INQUIRY_READ, {"type": "inquiry", "id": str(id)})
         raise BadUserInput("id", "no such inquiry")
     assert found is not None
+    # Two examiners at once: the second waits here, then sees the first one's decision.
+    async with ctx.db_lock:
+        await lock_key(ctx.session, INQUIRY_KEYS, found.public_id)
+        await ctx.session.refresh(found)
     if found.status != "PENDING":
         raise Conflict(f"the inquiry is {found.status}, already decided", field="id")
     ctx.authz.require(Action.INQUIRY_DECIDE, view.authz_resource())

@@ -377,3 +377,16 @@ async def test_an_auditor_reads_an_inquiry_without_learning_whom_it_disclosed(
     body = await registry.gql("query ($id: ID!) { inquiry(id: $id) { status subjectName } }",
                               {"id": inquiry["id"]}, as_=AUDITOR)
     assert body["data"]["inquiry"] == {"status": "APPROVED", "subjectName": None}
+
+
+async def test_two_examiners_deciding_at_once_decide_once(registry: Registry) -> None:
+    import asyncio
+
+    subject = await person_with(registry, ADULT)
+    pending = inquiry_of(await submit(registry, EMPLOYER, "EMPLOYMENT", subject,
+                                      legalBasis="law", consentReference="c"))
+    bodies = await asyncio.gather(*(
+        registry.gql(DECIDE, {"id": pending["id"], "approve": approve, "reason": "x"},
+                     as_=POLICE) for approve in (True, False, True, False)))
+    codes = sorted(b["errors"][0]["extensions"]["code"] for b in bodies if "errors" in b)
+    assert codes == ["CONFLICT"] * 3, bodies
