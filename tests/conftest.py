@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -62,6 +63,16 @@ def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     url = f"sqlite:///{path}"
     upgrade(url)
     return url
+
+
+async def clear_tables(session: Any, tables: Sequence[str]) -> None:
+    """Empties `tables` in the session's transaction. On PostgreSQL the append-only trigger
+    of audit_event (migration 0004) is switched off for this transaction only, as a superuser
+    clearing a test database may; the caller commits."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SET LOCAL session_replication_role = replica"))
+    for table in tables:
+        await session.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - constant names
 
 
 def _truncate(url: str) -> None:  # also used by PostgreSQL-only tests

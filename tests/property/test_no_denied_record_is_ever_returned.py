@@ -17,12 +17,12 @@ from typing import Any
 import hypothesis
 from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
-from sqlalchemy import text
 from sqlmodel import col, select
 
 from api.seed import DEMO_AGENCIES
 from db.models import Agency, Judgment, Offender
 from tests.api import conftest as api_conftest
+from tests.conftest import clear_tables
 from tests.factories import (
     AUDITOR,
     CLERK_AT_A_COURT,
@@ -135,8 +135,7 @@ def sees(principal: Principal, region: str) -> bool:
 # -- the service ------------------------------------------------------------------------
 async def reset(registry: Registry) -> None:
     async with registry.app.state.registry.database.session() as session:
-        for table in CLEANED:
-            await session.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - constants
+        await clear_tables(session, CLEANED)
         if await session.scalar(select(Agency).where(col(Agency.code) == GUANGZHOU[0])) is None:
             code, kind, name, region = GUANGZHOU
             session.add(Agency(code=code, kind=kind, name=name, region=region))

@@ -27,7 +27,6 @@ from typing import Any
 import hypothesis
 from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
-from sqlalchemy import text
 
 from tests.api import conftest as api_conftest
 from tests.api.test_inquiry_disclosure_table import (
@@ -48,6 +47,7 @@ from tests.api.test_inquiry_disclosure_table import (
     register_counsel,
     submit,
 )
+from tests.conftest import clear_tables
 from tests.factories import (
     AUDITOR,
     CLERK_DONGCHENG,
@@ -183,8 +183,7 @@ def expected(ask: Ask, states: frozenset[str], world: World) -> Answer:
 # -- the service ------------------------------------------------------------------------------
 async def reset(registry: Registry) -> None:
     async with registry.app.state.registry.database.session() as session:
-        for table in CLEANED:
-            await session.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - constants
+        await clear_tables(session, CLEANED)
         await session.commit()
 
 

@@ -17,12 +17,12 @@ from typing import Any
 import hypothesis
 from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
-from sqlalchemy import text
 from sqlmodel import col, select
 
 from db.models import Judgment, Offender, SealEvent
 from policies.sealing import SealFacts, decide_person_seals
 from tests.api import conftest as api_conftest
+from tests.conftest import clear_tables
 from tests.factories import CLERK_DONGCHENG, JUDGE, REPORT, Registry, id_number, report_input
 
 registry = api_conftest.registry
@@ -148,8 +148,7 @@ CORRECT = """mutation Correct($id: ID!, $input: CorrectJudgmentInput!, $reason: 
 
 async def reset(registry: Registry) -> None:
     async with registry.app.state.registry.database.session() as session:
-        for table in CLEANED:
-            await session.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - constants
+        await clear_tables(session, CLEANED)
         await session.commit()
 
 

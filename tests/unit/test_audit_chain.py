@@ -63,9 +63,17 @@ async def _verify(database: Database, batch: int = 1000) -> VerifyResult:
 
 
 async def _sql(database: Database, statement: str, **params: Any) -> None:
+    """Tampering as someone with full rights over the database: on PostgreSQL that means
+    switching the append-only trigger off first (a superuser can; nobody else)."""
     async with database.session() as session:
+        await _as_superuser(session)
         await session.execute(text(statement), params)
         await session.commit()
+
+
+async def _as_superuser(session: Any) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SET LOCAL session_replication_role = replica"))
 
 
 async def _row(database: Database, seq: int) -> dict[str, Any]:
@@ -180,6 +188,7 @@ async def test_swapping_two_rows_content_is_named(database: Database) -> None:
     await _fill(database, 4)
     second, third = await _typed_row(database, 2), await _typed_row(database, 3)
     async with database.session() as session:
+        await _as_superuser(session)
         for seq, content in ((2, third), (3, second)):
             content = {k: v for k, v in content.items() if k not in ("seq", "event_id")}
             await session.execute(TABLE.update().where(TABLE.c.seq == seq).values(**content))
@@ -305,3 +314,27 @@ async def test_cmd_audit_verify_names_the_first_bad_event(
     assert capsys.readouterr().out == (
         f"audit chain broken at event 2 ({event_id}): hash mismatch\n"
     )
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("statement", [
+    "UPDATE audit_event SET outcome = 'deny' WHERE seq = 2",
+    "DELETE FROM audit_event WHERE seq = 2",
+    "DELETE FROM audit_event",
+])
+async def test_on_postgresql_the_database_refuses_to_edit_or_delete_an_audit_event(
+    postgres_url: str, statement: str,
+) -> None:
+    from sqlalchemy.exc import DBAPIError
+
+    _truncate(postgres_url)
+    database = Database(postgres_url)
+    try:
+        await _fill(database, 3)
+        async with database.session() as session:
+            with pytest.raises(DBAPIError, match="audit_event is append-only"):
+                await session.execute(text(statement))
+            await session.rollback()
+        assert await _verify(database) == VerifyResult(True, 3, None, None)
+    finally:
+        await database.dispose()
