@@ -106,7 +106,10 @@ def _parser() -> argparse.ArgumentParser:
         p.set_defaults(handler=globals()[handler])
 
     audit = sub.add_parser("audit", help="the audit trail").add_subparsers(metavar="ACTION")
-    audit.add_parser("verify", help="verify the hash chain").set_defaults(handler=_audit_verify)
+    audit.add_parser("verify", help="verify the hash chain and the signed checkpoints"
+                     ).set_defaults(handler=_audit_verify)
+    audit.add_parser("checkpoint", help="write a signed (sequence, hash) head of the chain"
+                     ).set_defaults(handler=_audit_checkpoint)
 
     bulk = sub.add_parser("import", help="bulk loading").add_subparsers(metavar="WHAT")
     notices = bulk.add_parser(
@@ -233,7 +236,31 @@ def _policy_export(settings: Settings, args: argparse.Namespace) -> int:
 def _audit_verify(settings: Settings, args: argparse.Namespace) -> int:
     from db.audit import cmd_audit_verify
 
-    return cmd_audit_verify(settings.database_url)
+    keys = _checkpoint_keys(settings)
+    return cmd_audit_verify(settings.database_url, keys.verify_text if keys else None)
+
+
+def _audit_checkpoint(settings: Settings, args: argparse.Namespace) -> int:
+    from db.audit import cmd_audit_checkpoint
+
+    keys = _checkpoint_keys(settings)
+    if keys is None:
+        print(f"no signing key at {settings.signing_key_file}: checkpoints are signed with the "
+              "embedded issuer's key", file=sys.stderr)
+        return 2
+    return cmd_audit_checkpoint(settings.database_url, keys.sign_text)
+
+
+def _checkpoint_keys(settings: Settings) -> Any:
+    """The key that signs audit checkpoints: the embedded issuer's, where it exists (it is
+    never created here, so that verify cannot mint a key to check against)."""
+    from pathlib import Path
+
+    from api.issuer import SigningKeys
+
+    if not Path(settings.signing_key_file).exists():
+        return None
+    return SigningKeys.load_or_create(settings.signing_key_file)
 
 
 def _import_notices(settings: Settings, args: argparse.Namespace) -> int:

@@ -30,7 +30,8 @@ from authlib.oauth2.rfc6749.util import extract_basic_authorization, scope_to_li
 from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from joserfc import jwt
+from joserfc import jws, jwt
+from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet, RSAKey
 from sqlmodel import col, select
 from starlette.concurrency import run_in_threadpool
@@ -64,6 +65,18 @@ class SigningKeys:
         self.private_key = type(key).import_key(
             key.as_dict(private=True), parameters={"kid": self.kid, "alg": self.alg, "use": "sig"}
         )
+
+    def sign_text(self, text: str) -> str:
+        """A compact JWS of `text` (the audit checkpoints)."""
+        return jws.serialize_compact({"alg": self.alg, "kid": self.kid}, text.encode(),
+                                     self.private_key, algorithms=[self.alg])
+
+    def verify_text(self, text: str, signature: str) -> bool:
+        try:
+            found = jws.deserialize_compact(signature, self.private_key, algorithms=[self.alg])
+        except (JoseError, ValueError):
+            return False
+        return found.payload == text.encode()
 
     @classmethod
     def load_or_create(cls, path: str) -> SigningKeys:

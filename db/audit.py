@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -29,10 +29,11 @@ from sqlalchemy import BigInteger, RowMapping, bindparam, select, text
 from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
+from sqlmodel import col
 
 from db.engine import Database, run_in_session
 from db.ids import new_id
-from db.models.audit import AuditEvent
+from db.models.audit import AuditCheckpoint, AuditEvent
 
 GENESIS_HASH = "0" * 64
 
@@ -223,10 +224,77 @@ async def _verify_naming_event(session: AsyncSession) -> tuple[VerifyResult, str
     return result, event_id
 
 
-def cmd_audit_verify(database_url: str) -> int:
+def checkpoint_payload(seq: int, hash_: str) -> str:
+    return f"audit-checkpoint:{seq}:{hash_}"
+
+
+async def write_checkpoint(session: AsyncSession, sign: Callable[[str], str]
+                           ) -> AuditCheckpoint | None:
+    """Records the chain's head (sequence, hash), signed: a later verify checks that the
+    chain still reaches it, so that even a rewrite of the whole chain, every hash redone,
+    is detected. None when the chain is empty. The caller commits."""
+    head = (await session.execute(
+        select(_TABLE.c.seq, _TABLE.c.hash).order_by(_TABLE.c.seq.desc()).limit(1))).first()
+    if head is None:
+        return None
+    checkpoint = AuditCheckpoint(seq=int(head.seq), hash=str(head.hash),
+                                 signature=sign(checkpoint_payload(int(head.seq), head.hash)))
+    session.add(checkpoint)
+    await session.flush()
+    return checkpoint
+
+
+async def verify_checkpoints(session: AsyncSession, check: Callable[[str, str], bool]
+                             ) -> str | None:
+    """The first problem with a checkpoint (a bad signature, or a chain that no longer has
+    the event with that hash), or None."""
+    checkpoints = (await session.scalars(
+        select(AuditCheckpoint).order_by(col(AuditCheckpoint.seq)))).all()
+    for checkpoint in checkpoints:
+        if not check(checkpoint_payload(checkpoint.seq, checkpoint.hash), checkpoint.signature):
+            return f"checkpoint at event {checkpoint.seq}: signature does not verify"
+        found = await session.scalar(select(_TABLE.c.hash).where(_TABLE.c.seq == checkpoint.seq))
+        if found != checkpoint.hash:
+            return f"checkpoint at event {checkpoint.seq}: the chain no longer reaches it"
+    return None
+
+
+def cmd_audit_verify(database_url: str,
+                     check: Callable[[str, str], bool] | None = None) -> int:
     result, event_id = run_in_session(database_url, _verify_naming_event)
-    if result.intact:
-        print(f"audit chain intact: {result.count} events")
-        return 0
-    print(f"audit chain broken at event {result.first_bad_seq} ({event_id}): {result.problem}")
-    return 1
+    if not result.intact:
+        print(f"audit chain broken at event {result.first_bad_seq} ({event_id}): "
+              f"{result.problem}")
+        return 1
+    if check is None:
+        checkpoints = run_in_session(database_url, _count_checkpoints)
+        if checkpoints:
+            print(f"audit chain intact: {result.count} events, but {checkpoints} signed "
+                  "checkpoints cannot be checked without the signing key")
+            return 1
+    else:
+        problem = run_in_session(database_url,
+                                 lambda session: verify_checkpoints(session, check))
+        if problem is not None:
+            print(f"audit chain rewritten: {problem}")
+            return 1
+    print(f"audit chain intact: {result.count} events")
+    return 0
+
+
+async def _count_checkpoints(session: AsyncSession) -> int:
+    return len((await session.scalars(select(col(AuditCheckpoint.id)))).all())
+
+
+def cmd_audit_checkpoint(database_url: str, sign: Callable[[str], str]) -> int:
+    async def work(session: AsyncSession) -> AuditCheckpoint | None:
+        checkpoint = await write_checkpoint(session, sign)
+        await session.commit()
+        return checkpoint
+
+    checkpoint = run_in_session(database_url, work)
+    if checkpoint is None:
+        print("audit chain empty: no checkpoint written")
+        return 1
+    print(f"audit checkpoint written at event {checkpoint.seq}")
+    return 0
