@@ -28,6 +28,7 @@ from db.models import Judgment, Offender
 from policies.actions import Action
 from schema import validation as check
 from schema.agencies import SubjectNode, resolve_me
+from schema.audit import AuditEventConnection, AuditFilter, list_audit_events
 from schema.context import Context
 from schema.corrections import correct_judgment
 from schema.counsel import register_defense_counsel
@@ -179,6 +180,13 @@ class Query:
                                  ) -> CertificateVerificationNode | None:
         """A certificate number checked: what it said, or null where it is not genuine."""
         return await verify_certificate(info.context, number)  # type: ignore[return-value]
+
+    @authorized(Action.AUDIT_READ)
+    async def audit_events(self, info: Info[Context, None], filter: AuditFilter | None = None,
+                           first: int = 50, after: str | None = None) -> AuditEventConnection:
+        """Auditors: the audit trail, newest first, by requester, agency, action, purpose,
+        record, outcome and time. Reading it is itself audited."""
+        return await list_audit_events(info.context, filter, first, after)
 
 
 @strawberry.type
