@@ -52,6 +52,7 @@ from schema.inquiries import (
     verify_certificate,
 )
 from schema.limits import cost_rule, max_directives_rule
+from schema.lookup import read_by_id
 from schema.notices import (
     AgencyComplianceNode,
     NoticeConnection,
@@ -71,7 +72,6 @@ from schema.records import (
     SealStatus,
     list_judgments,
     list_offenders,
-    read_by_id,
 )
 from schema.reporting import (
     ReportJudgmentPayload,

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Result
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Executable
 
+from db.locks import lock_key
 from schema.authz import Authorizer
 from schema.loaders import Loaders
 
@@ -60,6 +61,14 @@ class Context:
     async def scalar(self, statement: Executable) -> Any:
         async with self.db_lock:
             return await self.session.scalar(statement)
+
+    async def lock(self, namespace: int, key: str, *refresh: Any) -> None:
+        """Holds `key` until the operation's transaction ends (db/locks.py), then reads the
+        `refresh` objects again: a concurrent writer of the same key has committed by then."""
+        async with self.db_lock:
+            await lock_key(self.session, namespace, key)
+            for obj in refresh:
+                await self.session.refresh(obj)
 
     async def flush(self, *objects: Any) -> None:
         async with self.db_lock:

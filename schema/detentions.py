@@ -34,6 +34,7 @@ from schema.agencies import AgencyNode
 from schema.context import Context
 from schema.errors import BadUserInput, Conflict, Forbidden
 from schema.fields import authorized
+from schema.lookup import read_by_id
 
 if TYPE_CHECKING:
     # Lazy in the schema: schema.reporting imports schema.records, which imports this.
@@ -128,12 +129,13 @@ async def resolve_detention(info: Info[Context, None], id: strawberry.ID
                             ) -> DetentionNode | None:
     """One detention, or `None` whether it is missing or not permitted (alike)."""
     ctx = info.context
-    row = await ctx.scalar(select(Detention).where(col(Detention.public_id) == str(id)))
-    if row is None:
-        ctx.authz.decide(Action.DETENTION_READ, resource_attributes("detention", id=str(id)))
-        return None
-    [view] = await views_of(ctx, [row])
-    return view if ctx.authz.check_object(Action.DETENTION_READ, view) else None  # type: ignore[return-value]
+
+    async def view(row: Detention) -> DetentionView:
+        [found] = await views_of(ctx, [row])
+        return found
+
+    return await read_by_id(  # type: ignore[no-any-return]
+        ctx, Detention, Action.DETENTION_READ, "detention", str(id), view=view)
 
 
 async def detentions_of(ctx: Context, id_number: str) -> list[DetentionView]:

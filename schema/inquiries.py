@@ -12,7 +12,7 @@ result serves its inquiry alone, and a certificate never changes once issued.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import Enum
 from typing import Any
@@ -22,7 +22,7 @@ from sqlalchemy import ColumnElement, and_, false, func, not_
 from sqlmodel import col, select
 from strawberry.types import Info
 
-from db.locks import INQUIRY_KEYS, lock_key
+from db.locks import INQUIRY_KEYS
 from db.models import Certificate, Detention, Inquiry, InquiryRecord, Judgment, Offender
 from db.queries.visibility import visibility_clause
 from policies.actions import Action
@@ -38,6 +38,7 @@ from schema.counsel import is_counsel
 from schema.detentions import DetentionNode, views_of
 from schema.errors import BadUserInput, Conflict
 from schema.fields import authorized
+from schema.lookup import read_by_id
 from schema.notices import requester_agency
 from schema.pagination import PageInfo, connection_of, decode_cursor, fetch_page, page_size
 from schema.records import JudgmentNode
@@ -86,6 +87,10 @@ class SubmitInquiryInput:
 class InquiryView:
     inquiry: Inquiry
     subject: dict[str, Any]
+    # Found once per request, whichever fields ask: the inquiry's decision context (a DEFENSE
+    # one costs a counsel lookup) and the records it disclosed, per record type.
+    context: dict[str, Any] | None = field(default=None, repr=False)
+    disclosed: dict[str, list[Disclosed]] = field(default_factory=dict, repr=False)
 
     @property
     def public_id(self) -> str:
@@ -149,9 +154,7 @@ class InquiryNode:
         ctx = info.context
         if self.inquiry.purpose not in DISCLOSING or self.inquiry.status != "APPROVED":
             return None
-        context = await inquiry_context(ctx, self.inquiry)
-        readable = [j for j in await _disclosed(ctx, self, "judgment")
-                    if ctx.authz.check_object(Action.JUDGMENT_READ, Disclosed(j, context))]
+        readable = await _readable(ctx, self, "judgment")
         if not readable:
             return None
         offender = await ctx.loaders.offender.load(readable[0].offender_id)
@@ -210,11 +213,7 @@ class InquiryNode:
         in this inquiry's context (sealed ones marked `SEALED`)."""
         if self.inquiry.purpose not in DISCLOSING or self.inquiry.status != "APPROVED":
             return None
-        ctx = info.context
-        context = await inquiry_context(ctx, self.inquiry)
-        found = [Disclosed(j, context) for j in await _disclosed(ctx, self, "judgment")]
-        return [j for j in found  # type: ignore[misc]
-                if ctx.authz.check_object(Action.JUDGMENT_READ, j)]
+        return await _readable(info.context, self, "judgment")  # type: ignore[return-value]
 
     @authorized(Action.INQUIRY_READ)
     async def detentions(self: InquiryView, info: Info[Context, None]  # type: ignore[misc]
@@ -222,12 +221,7 @@ class InquiryNode:
         """CASE_HANDLING: the detention records disclosed when it was approved."""
         if self.inquiry.purpose != "CASE_HANDLING" or self.inquiry.status != "APPROVED":
             return None
-        ctx = info.context
-        context = await inquiry_context(ctx, self.inquiry)
-        rows = await _disclosed(ctx, self, "detention")
-        found = [Disclosed(v, context) for v in await views_of(ctx, rows)]
-        return [d for d in found  # type: ignore[misc]
-                if ctx.authz.check_object(Action.DETENTION_READ, d)]
+        return await _readable(info.context, self, "detention")  # type: ignore[return-value]
 
 
 @strawberry.type(name="InquiryEdge")
@@ -364,18 +358,12 @@ async def decide_inquiry(info: Info[Context, None], id: strawberry.ID, approve: 
                          reason: str) -> InquiryNode:
     """An officer of an accepting agency approves or rejects an examined inquiry."""
     ctx = info.context
-    found: Inquiry | None = await ctx.scalar(select(Inquiry).where(
-        col(Inquiry.public_id) == str(id)))
-    view = InquiryView(found, ctx.authz.subject) if found is not None else None
-    if view is None or not ctx.authz.check_object(Action.INQUIRY_READ, view):
-        if found is None:
-            ctx.authz.decide(Action.INQUIRY_READ, {"type": "inquiry", "id": str(id)})
+    view = await read_inquiry(ctx, str(id))
+    if view is None:
         raise BadUserInput("id", "no such inquiry")
-    assert found is not None
+    found = view.inquiry
     # Two examiners at once: the second waits here, then sees the first one's decision.
-    async with ctx.db_lock:
-        await lock_key(ctx.session, INQUIRY_KEYS, found.public_id)
-        await ctx.session.refresh(found)
+    await ctx.lock(INQUIRY_KEYS, found.public_id, found)
     if found.status != "PENDING":
         raise Conflict(f"the inquiry is {found.status}, already decided", field="id")
     ctx.authz.require(Action.INQUIRY_DECIDE, view.authz_resource())
@@ -442,6 +430,20 @@ def new_certificate_number() -> str:
     return f"CRC-{datetime.now(UTC).year}-{body[:4]}-{body[4:8]}-{body[8:]}"
 
 
+async def _readable(ctx: Context, view: InquiryView, record_type: str) -> list[Disclosed]:
+    """What the inquiry disclosed of `record_type` that the reader may read, each decided in
+    the inquiry's context."""
+    if view.context is None:
+        view.context = await inquiry_context(ctx, view.inquiry)
+    if record_type not in view.disclosed:
+        rows = await _disclosed(ctx, view, record_type)
+        if record_type == "detention":
+            rows = await views_of(ctx, rows)
+        view.disclosed[record_type] = [Disclosed(r, view.context) for r in rows]
+    action = Action.JUDGMENT_READ if record_type == "judgment" else Action.DETENTION_READ
+    return [d for d in view.disclosed[record_type] if ctx.authz.check_object(action, d)]
+
+
 async def _disclosed(ctx: Context, view: InquiryView, record_type: str) -> list[Any]:
     """The records the inquiry disclosed that still exist, and still are the subject's: a
     record id alone could have been reused (SQLite reuses the highest rowid after a delete,
@@ -465,12 +467,11 @@ async def _disclosed(ctx: Context, view: InquiryView, record_type: str) -> list[
 # -- reading ------------------------------------------------------------------------------
 
 async def read_inquiry(ctx: Context, id: str) -> InquiryView | None:
-    found = await ctx.scalar(select(Inquiry).where(col(Inquiry.public_id) == id))
-    if found is None:
-        ctx.authz.decide(Action.INQUIRY_READ, {"type": "inquiry", "id": id})
-        return None
-    view = InquiryView(found, ctx.authz.subject)
-    return view if ctx.authz.check_object(Action.INQUIRY_READ, view) else None
+    async def view(row: Inquiry) -> InquiryView:
+        return InquiryView(row, ctx.authz.subject)
+
+    return await read_by_id(  # type: ignore[no-any-return]
+        ctx, Inquiry, Action.INQUIRY_READ, "inquiry", id, view=view)
 
 
 async def list_inquiries(ctx: Context, status: InquiryStatus | None, first: int,

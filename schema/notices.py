@@ -30,6 +30,7 @@ from schema.agencies import AgencyNode
 from schema.context import Context
 from schema.errors import BadUserInput
 from schema.fields import authorized
+from schema.lookup import read_by_id
 from schema.pagination import PageInfo, connection_of, decode_cursor, fetch_page, page_size
 from schema.records import JudgmentNode
 
@@ -325,12 +326,8 @@ async def list_notices(ctx: Context, status: NoticeStatus | None, first: int,
 
 
 async def read_notice(ctx: Context, id: str) -> NoticeView | None:
-    row = await ctx.scalar(select(Notice).where(col(Notice.public_id) == id))
-    if row is None:
-        ctx.authz.decide(Action.NOTICE_READ, {"type": "notice", "id": id})
-        return None
-    view = await notice_view(ctx, row)
-    return view if ctx.authz.check_object(Action.NOTICE_READ, view) else None
+    return await read_by_id(  # type: ignore[no-any-return]
+        ctx, Notice, Action.NOTICE_READ, "notice", id, view=lambda row: notice_view(ctx, row))
 
 
 async def reporting_compliance(ctx: Context, from_: date, to: date

@@ -13,17 +13,19 @@ import strawberry
 from sqlmodel import col, select
 from strawberry.types import Info
 
-from db.locks import NOTICE_KEYS, lock_key
+from db.locks import NOTICE_KEYS
 from db.models import ExecutionEvent, Judgment, Notice, Offender
 from policies.actions import Action
 from policies.pdp import Decision
 from schema import validation as check
 from schema.context import Context
 from schema.errors import BadUserInput, Conflict
+from schema.lookup import read_by_id
 from schema.notices import (
     NoticePayload,
     authority_for,
     notice_view,
+    read_notice,
     requester_agency,
 )
 from schema.records import PenaltyKind
@@ -87,32 +89,23 @@ async def _queued_notice(ctx: Context, id: str) -> tuple[Notice, Decision]:
     A notice the requester may not read is answered exactly as a missing one; one they may
     read but not resolve (their own, as its sender) is FORBIDDEN.
     """
-    found: Notice | None = await ctx.scalar(select(Notice).where(col(Notice.public_id) == id))
-    if found is not None:
-        # Two clerks at once: the second waits here, then sees what the first did.
-        async with ctx.db_lock:
-            await lock_key(ctx.session, NOTICE_KEYS, f"{found.sender_agency_id}:"
-                                                      f"{found.notice_number}")
-            await ctx.session.refresh(found)
-        view = await notice_view(ctx, found)
-        if ctx.authz.check_object(Action.NOTICE_READ, view):
-            # The requester may read its status, so saying it is not queued reveals nothing.
-            if found.status != "UNMATCHED":
-                raise Conflict(f"the notice is {found.status}, not waiting in the queue",
-                               field="id")
-            return found, ctx.authz.require(Action.NOTICE_RESOLVE, view.authz_resource())
-    else:
-        ctx.authz.decide(Action.NOTICE_READ, {"type": "notice", "id": id})
-    raise BadUserInput("id", "no such notice in your queue")
+    view = await read_notice(ctx, id)
+    if view is None:
+        raise BadUserInput("id", "no such notice in your queue")
+    found = view.notice
+    # Two clerks at once: the second waits here, then sees what the first did.
+    await ctx.lock(NOTICE_KEYS, f"{found.sender_agency_id}:{found.notice_number}", found)
+    # The requester may read its status, so saying it is not queued reveals nothing.
+    if found.status != "UNMATCHED":
+        raise Conflict(f"the notice is {found.status}, not waiting in the queue", field="id")
+    return found, ctx.authz.require(Action.NOTICE_RESOLVE, view.authz_resource())
 
 
 async def _readable_judgment(ctx: Context, id: str) -> Judgment:
-    found = await ctx.scalar(select(Judgment).where(col(Judgment.public_id) == id))
+    found = await read_by_id(ctx, Judgment, Action.JUDGMENT_READ, "judgment", id)
     if found is None:
-        ctx.authz.decide(Action.JUDGMENT_READ, {"type": "judgment", "id": id})
-    elif ctx.authz.check_object(Action.JUDGMENT_READ, found):
-        return found  # type: ignore[no-any-return]
-    raise BadUserInput("judgmentId", "no such judgment")
+        raise BadUserInput("judgmentId", "no such judgment")
+    return found  # type: ignore[no-any-return]
 
 
 async def _register_from_notice(ctx: Context, notice: Notice) -> Judgment:

@@ -308,17 +308,6 @@ async def list_judgments(ctx: Context, where: Sequence[ColumnElement[bool]], fir
                        JudgmentConnection, where, first, after)
 
 
-async def read_by_id(ctx: Context, model: Any, action: str, type_: str, id: str) -> Any | None:
-    """One record by its public id, or `None` whether it is missing or not permitted."""
-    row = await ctx.scalar(select(model).where(col(model.public_id) == id))
-    if row is None:
-        # Asked all the same: a missing id and a forbidden one look alike, and the
-        # attempt is audited.
-        ctx.authz.decide(action, {"type": type_, "id": id})
-        return None
-    return row if ctx.authz.check_object(action, row) else None
-
-
 async def _offender_judgments(ctx: Context, keys: Sequence[tuple[int, int, str | None]]
                               ) -> list[JudgmentConnection]:
     """`Offender.judgments` for a whole page of offenders: two queries, not two per offender."""

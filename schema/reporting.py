@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from strawberry.types import Info
 
-from db.locks import NOTICE_KEYS, lock_key
+from db.locks import NOTICE_KEYS
 from db.models import Agency, ExecutionEvent, Judgment, Notice, Offender
 from policies.actions import Action
 from policies.ages import age_in_full_years
@@ -364,8 +364,7 @@ async def _previous(ctx: Context, sender: Agency, number: str, digest: str) -> N
     """The notice already registered under (sender, number), if any: the same content is a
     replay (same answer), other content a CONFLICT. Concurrent senders of one key are
     serialised here, so a notice sent twice at once is registered once."""
-    async with ctx.db_lock:
-        await lock_key(ctx.session, NOTICE_KEYS, f"{sender.id}:{number}")
+    await ctx.lock(NOTICE_KEYS, f"{sender.id}:{number}")
     previous: Notice | None = await ctx.scalar(select(Notice).where(
         col(Notice.sender_agency_id) == sender.id, col(Notice.notice_number) == number))
     if previous is None:
