@@ -1,0 +1,289 @@
+"""`accessReport(from, to)`: misuse signals for auditors (DESIGN.md §1.5, issue 5).
+
+Per requester (sub, role, agency) in a window of days: the inquiries submitted by purpose,
+the reads of criminal information, the denied attempts, the sealed records disclosed and
+the case numbers used; and the requesters far above the peers of their role.
+
+Everything is counted in SQL. Inquiries come from the `inquiry` table, not from the
+`inquiry:submit` audit events: a row is one inquiry that exists, with its purpose, whereas
+the permit event of a submission whose operation then failed stays in the trail (rolled
+back, the inquiry never existed); a denied submission is counted as a denied attempt.
+Everything else comes from the audit trail.
+
+Outliers, robustly: for each role with at least `MIN_PEERS` other requesters in the
+report, a requester is flagged on a measure when their value is at least `FLOOR` and
+above max(3 × the peer median, peer median + 3 × the peers' median absolute deviation),
+the peers being the *other* requesters of the role (so a requester never raises their
+own bar). Median and MAD ignore a few heavy users, unlike a mean and standard deviation.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from enum import Enum
+from typing import Any
+
+import strawberry
+from sqlalchemy import Integer, case, func, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
+from sqlmodel import col
+
+from db.models import Agency, AuditEvent, Inquiry
+from policies.actions import Action
+from schema.context import Context
+from schema.errors import BadUserInput
+from schema.fields import authorized
+from schema.inquiries import Purpose
+
+MAX_DAYS = 366
+MIN_PEERS = 3
+FLOOR = 5
+FACTOR = 3
+
+# Reads of criminal information: the permitted reads and lists of these resources.
+READ_ACTIONS = (Action.OFFENDER_READ, Action.OFFENDER_LIST, Action.JUDGMENT_READ,
+                Action.JUDGMENT_LIST, Action.DETENTION_READ, Action.INQUIRY_READ,
+                Action.INQUIRY_LIST)
+
+
+@strawberry.enum
+class AccessMeasure(Enum):
+    INQUIRIES = "inquiries"
+    READS = "reads"
+    RECORDS_READ = "records_read"
+    DENIED_ATTEMPTS = "denied_attempts"
+    SEALED_DISCLOSURES = "sealed_disclosures"
+    CASE_NUMBERS = "case_numbers"
+
+
+# -- counting JSON lists on both databases -------------------------------------------------
+
+class json_list_length(FunctionElement[int]):  # noqa: N801 (an SQL function)
+    """The length of the JSON list in `column` (or in its top-level `key`); NULL if none."""
+
+    type = Integer()
+    inherit_cache = False  # the key is part of the SQL text
+
+    def __init__(self, column: Any, key: str | None = None) -> None:
+        assert key is None or key.replace("_", "").isalnum()  # a constant, never input
+        self.key = key
+        super().__init__(column)
+
+
+@compiles(json_list_length, "sqlite")
+def _sqlite_length(element: json_list_length, compiler: SQLCompiler, **kw: Any) -> str:
+    column = compiler.process(element.clauses, **kw)
+    path = "$" if element.key is None else f"$.{element.key}"
+    return f"json_array_length({column}, '{path}')"
+
+
+@compiles(json_list_length, "postgresql")
+def _postgresql_length(element: json_list_length, compiler: SQLCompiler, **kw: Any) -> str:
+    # Through ::json, so a jsonb column would do as well as the json one we have.
+    column = compiler.process(element.clauses, **kw)
+    value = column if element.key is None else f"(({column})::json -> '{element.key}')"
+    return f"json_array_length(({value})::json)"
+
+
+# -- the report as plain data ------------------------------------------------------------
+
+@dataclass
+class PurposeCountView:
+    resource: dict[str, Any]
+    purpose: Purpose
+    count: int
+
+    def authz_resource(self) -> dict[str, Any]:
+        return self.resource
+
+
+@dataclass
+class RequesterView:
+    resource: dict[str, Any]
+    sub: str
+    role: str
+    agency: str
+    inquiries: list[PurposeCountView] = field(default_factory=list)
+    reads: int = 0
+    records_read: int = 0
+    denied_attempts: int = 0
+    sealed_disclosures: int = 0
+    case_numbers: int = 0
+
+    def authz_resource(self) -> dict[str, Any]:
+        return self.resource
+
+    def value(self, measure: AccessMeasure) -> int:
+        if measure is AccessMeasure.INQUIRIES:
+            return sum(p.count for p in self.inquiries)
+        return int(getattr(self, measure.value))
+
+
+@dataclass
+class OutlierView:
+    resource: dict[str, Any]
+    sub: str
+    role: str
+    agency: str
+    measure: AccessMeasure
+    value: int
+    peer_median: float
+
+    def authz_resource(self) -> dict[str, Any]:
+        return self.resource
+
+
+@dataclass
+class ReportView:
+    resource: dict[str, Any]
+    from_: date
+    to: date
+    requesters: list[RequesterView]
+    outliers: list[OutlierView]
+
+    def authz_resource(self) -> dict[str, Any]:
+        return self.resource
+
+
+def _field(name: str) -> Any:
+    def resolve(self: Any) -> Any:
+        return getattr(self, name)
+    return resolve
+
+
+# Every view of one report stands for the same resource object: decided (and audited, with
+# the window as its id) once per request, not once per row.
+@strawberry.type(name="PurposeCount")
+class PurposeCountNode:
+    purpose: Purpose = authorized(Action.AUDIT_READ, resolver=_field("purpose"))
+    count: int = authorized(Action.AUDIT_READ, resolver=_field("count"))
+
+
+@strawberry.type(name="RequesterAccess")
+class RequesterAccessNode:
+    sub: str = authorized(Action.AUDIT_READ, resolver=_field("sub"))
+    role: str = authorized(Action.AUDIT_READ, resolver=_field("role"))
+    agency: str = authorized(Action.AUDIT_READ, resolver=_field("agency"))
+    inquiries: list[PurposeCountNode] = authorized(
+        Action.AUDIT_READ, resolver=_field("inquiries"),
+        description="Inquiries submitted in the window, by purpose.")
+    reads: int = authorized(Action.AUDIT_READ, resolver=_field("reads"), description=(
+        "Permitted reads and lists of offenders, judgments, detentions and inquiries "
+        "(audit events: one per operation and kind)."))
+    records_read: int = authorized(Action.AUDIT_READ, resolver=_field("records_read"),
+                                   description="The record ids those reads returned.")
+    denied_attempts: int = authorized(Action.AUDIT_READ, resolver=_field("denied_attempts"))
+    sealed_disclosures: int = authorized(Action.AUDIT_READ,
+                                         resolver=_field("sealed_disclosures"),
+                                         description="Sealed records disclosed.")
+    case_numbers: int = authorized(Action.AUDIT_READ, resolver=_field("case_numbers"),
+                                   description="Distinct case numbers acted under.")
+
+
+@strawberry.type(name="AccessOutlier")
+class AccessOutlierNode:
+    sub: str = authorized(Action.AUDIT_READ, resolver=_field("sub"))
+    role: str = authorized(Action.AUDIT_READ, resolver=_field("role"))
+    agency: str = authorized(Action.AUDIT_READ, resolver=_field("agency"))
+    measure: AccessMeasure = authorized(Action.AUDIT_READ, resolver=_field("measure"))
+    value: int = authorized(Action.AUDIT_READ, resolver=_field("value"))
+    peer_median: float = authorized(Action.AUDIT_READ, resolver=_field("peer_median"))
+
+
+@strawberry.type(name="AccessReport")
+class AccessReportNode:
+    from_: date = authorized(Action.AUDIT_READ, resolver=_field("from_"), name="from")
+    to: date = authorized(Action.AUDIT_READ, resolver=_field("to"))
+    requesters: list[RequesterAccessNode] = authorized(Action.AUDIT_READ,
+                                                       resolver=_field("requesters"))
+    outliers: list[AccessOutlierNode] = authorized(Action.AUDIT_READ,
+                                                   resolver=_field("outliers"))
+
+
+# -- outliers ----------------------------------------------------------------------------
+
+def find_outliers(requesters: Sequence[RequesterView]) -> list[OutlierView]:
+    """The requesters far above the other requesters of their role (module docstring)."""
+    by_role: dict[str, list[RequesterView]] = {}
+    for r in requesters:
+        by_role.setdefault(r.role, []).append(r)
+    found: list[OutlierView] = []
+    for group in by_role.values():
+        if len(group) - 1 < MIN_PEERS:
+            continue
+        for measure in AccessMeasure:
+            values = [r.value(measure) for r in group]
+            for i, r in enumerate(group):
+                peers = values[:i] + values[i + 1:]
+                median = float(statistics.median(peers))
+                mad = float(statistics.median(abs(v - median) for v in peers))
+                bar = max(FACTOR * median, median + FACTOR * mad)
+                if values[i] >= FLOOR and values[i] > bar:
+                    found.append(OutlierView(r.resource, r.sub, r.role, r.agency, measure,
+                                             values[i], median))
+    return sorted(found, key=lambda o: (o.role, o.sub, o.agency, o.measure.value))
+
+
+# -- the query ---------------------------------------------------------------------------
+
+async def access_report(ctx: Context, from_: date, to: date) -> AccessReportNode:
+    ctx.authz.require(Action.AUDIT_READ, {"type": "audit", "id": "*"})
+    if to < from_:
+        raise BadUserInput("to", "must not be before from")
+    if (to - from_).days + 1 > MAX_DAYS:
+        raise BadUserInput("to", f"the window may be at most {MAX_DAYS} days")
+    begin = datetime.combine(from_, time(), tzinfo=UTC)
+    end = datetime.combine(to + timedelta(days=1), time(), tzinfo=UTC)
+    resource = {"type": "audit", "id": f"access-report:{from_.isoformat()}..{to.isoformat()}"}
+    rows: dict[tuple[str, str, str], RequesterView] = {}
+
+    def row(sub: str, role: str, agency: str | None) -> RequesterView:
+        key = (sub, role, agency or "")
+        if key not in rows:
+            rows[key] = RequesterView(resource, *key)
+        return rows[key]
+
+    is_read = (col(AuditEvent.outcome) == "permit") & col(AuditEvent.action).in_(
+        [str(a) for a in READ_ACTIONS])
+    events = await ctx.execute(
+        select(col(AuditEvent.sub), col(AuditEvent.role), col(AuditEvent.agency),
+               func.sum(case((is_read, 1), else_=0)),
+               func.sum(case((is_read, func.coalesce(
+                   json_list_length(col(AuditEvent.resource_ids)), 0)), else_=0)),
+               func.sum(case((col(AuditEvent.outcome) == "deny", 1), else_=0)),
+               func.sum(case((col(AuditEvent.outcome) == "permit", func.coalesce(
+                   json_list_length(col(AuditEvent.detail), "sealed_disclosed"), 0)),
+                   else_=0)),
+               func.count(func.distinct(func.nullif(col(AuditEvent.case_number), ""))))
+        .where(col(AuditEvent.at) >= begin, col(AuditEvent.at) < end)
+        .group_by(col(AuditEvent.sub), col(AuditEvent.role), col(AuditEvent.agency)))
+    counted: Sequence[Any] = events.all()
+    for sub, role, agency, reads, records, denied, sealed, cases in counted:
+        r = row(sub, role, agency)
+        r.reads, r.records_read, r.denied_attempts = int(reads or 0), int(records or 0), \
+            int(denied or 0)
+        r.sealed_disclosures, r.case_numbers = int(sealed or 0), int(cases or 0)
+
+    inquiries = await ctx.execute(
+        select(col(Inquiry.requester_sub), col(Inquiry.requester_role), col(Agency.code),
+               col(Inquiry.purpose), func.count())
+        .select_from(Inquiry)
+        .outerjoin(Agency, col(Agency.id) == col(Inquiry.requester_agency_id))
+        .where(col(Inquiry.submitted_at) >= begin, col(Inquiry.submitted_at) < end)
+        .group_by(col(Inquiry.requester_sub), col(Inquiry.requester_role), col(Agency.code),
+                  col(Inquiry.purpose)))
+    submitted: Sequence[Any] = inquiries.all()
+    for sub, role, agency, purpose, count in submitted:
+        row(sub, role, agency).inquiries.append(
+            PurposeCountView(resource, Purpose(purpose), int(count)))
+
+    requesters = sorted(rows.values(), key=lambda r: (r.sub, r.role, r.agency))
+    for r in requesters:
+        r.inquiries.sort(key=lambda p: p.purpose.value)
+    return ReportView(resource, from_, to, requesters,  # type: ignore[return-value]
+                      find_outliers(requesters))
