@@ -48,7 +48,7 @@ async def graphql_endpoint(request: Request) -> Response:
         return _problem(413, "request body too large")
     try:
         payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return _problem(400, "body is not valid JSON")
     if isinstance(payload, list):
         return _problem(400, "batched operations are not accepted")
@@ -89,6 +89,9 @@ async def run_operation(state: AppState, principal: Principal, request_id: str, 
                 await session.rollback()
                 state.audit.release(session)
             await _commit_with_audit(state, session, ctx, operation_name, result.errors)
+            if ctx.policy_changed and not failed:
+                # In force here for the next request; other processes poll (DESIGN.md §2).
+                await state.policies.refresh()
         except BaseException:
             await session.rollback()
             state.audit.release(session)
@@ -121,6 +124,7 @@ def audit_records(ctx: Context, operation_name: str | None,
     records = []
     for entry in ctx.authz.audit_entries():
         detail: dict[str, Any] = {}
+        detail.update(entry.detail)
         if entry.sealed_ids:
             detail["sealed_disclosed"] = entry.sealed_ids
         if codes:

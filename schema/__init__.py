@@ -21,12 +21,14 @@ from strawberry.extensions import (
     SchemaExtension,
     ValidationCache,
 )
+from strawberry.scalars import JSON
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext, Info
 
 from db.models import Judgment, Offender
 from policies.actions import Action
 from schema import validation as check
+from schema.access_report import AccessReportNode, access_report
 from schema.agencies import SubjectNode, resolve_me
 from schema.audit import AuditEventConnection, AuditFilter, list_audit_events
 from schema.context import Context
@@ -62,6 +64,20 @@ from schema.notices import (
     list_notices,
     read_notice,
     reporting_compliance,
+)
+from schema.policies import (
+    DecisionNode,
+    PolicyNode,
+    PolicyPreviewNode,
+    create_policy,
+    delete_policy_by_uid,
+    explain_access,
+    list_policies,
+    policy_history,
+    preview_policy_change,
+    read_policy,
+    rollback_policy,
+    update_policy,
 )
 from schema.queue import reject_notice, resolve_notice
 from schema.records import (
@@ -181,12 +197,51 @@ class Query:
         """A certificate number checked: what it said, or null where it is not genuine."""
         return await verify_certificate(info.context, number)  # type: ignore[return-value]
 
+    @authorized(Action.POLICY_READ)
+    async def policies(self, info: Info[Context, None]) -> list[PolicyNode]:
+        """The policies in force, by uid (security staff and auditors, by default)."""
+        return await list_policies(info.context)  # type: ignore[return-value]
+
+    @authorized(Action.POLICY_READ)
+    async def policy(self, info: Info[Context, None], uid: str) -> PolicyNode | None:
+        """The policy in force under `uid`; null when there is none (or deleted)."""
+        return await read_policy(info.context, uid)  # type: ignore[return-value]
+
+    @authorized(Action.POLICY_READ)
+    async def policy_history(self, info: Info[Context, None], uid: str) -> list[PolicyNode]:
+        """Every version of `uid`, newest first, its deletions included."""
+        return await policy_history(info.context, uid)  # type: ignore[return-value]
+
+    @authorized(Action.POLICY_READ)
+    async def explain_access(self, info: Info[Context, None], request: JSON) -> DecisionNode:
+        """The decision for a request described as {subject, resource, action, context}
+        (attributes of the documented vocabulary): the policies that applied, and which
+        one decided."""
+        return await explain_access(info.context, request)  # type: ignore[return-value]
+
+    @authorized(Action.POLICY_READ)
+    async def preview_policy_change(self, info: Info[Context, None],
+                                    policy: JSON | None = None,
+                                    delete_uid: str | None = None) -> PolicyPreviewNode:
+        """The policy test table decided with the change applied (a policy to create or
+        update, or the uid to delete): the decisions that would flip. Nothing changes."""
+        return await preview_policy_change(  # type: ignore[return-value]
+            info.context, policy, delete_uid)
+
     @authorized(Action.AUDIT_READ)
     async def audit_events(self, info: Info[Context, None], filter: AuditFilter | None = None,
                            first: int = 50, after: str | None = None) -> AuditEventConnection:
         """Auditors: the audit trail, newest first, by requester, agency, action, purpose,
         record, outcome and time. Reading it is itself audited."""
         return await list_audit_events(info.context, filter, first, after)
+
+    @authorized(Action.AUDIT_READ)
+    async def access_report(self, info: Info[Context, None],
+                            from_: Annotated[date, strawberry.argument(name="from")],
+                            to: date) -> AccessReportNode:
+        """Auditors: misuse signals per requester from `from` to `to` (inclusive, at most
+        366 days), and the requesters far above the peers of their role. Audited."""
+        return await access_report(info.context, from_, to)
 
 
 @strawberry.type
@@ -208,6 +263,10 @@ class Mutation:
                                                         resolver=close_detention_case)
     register_defense_counsel: bool = authorized(Action.COUNSEL_REGISTER,
                                                 resolver=register_defense_counsel)
+    create_policy: PolicyNode = authorized(Action.POLICY_WRITE, resolver=create_policy)
+    update_policy: PolicyNode = authorized(Action.POLICY_WRITE, resolver=update_policy)
+    delete_policy: bool = authorized(Action.POLICY_WRITE, resolver=delete_policy_by_uid)
+    rollback_policy: PolicyNode = authorized(Action.POLICY_WRITE, resolver=rollback_policy)
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,8 @@ class AuditEntry:
     purpose: str = ""
     inquiry_id: str = ""
     case_number: str = ""
+    # Facts of a write that are not ids (e.g. the version a policy change wrote).
+    detail: dict[str, Any] = field(default_factory=dict)
 
 
 class Disclosed:
@@ -202,7 +204,8 @@ class Authorizer:
         return list(self._audit.values())
 
     def note(self, action: str, outcome: str, resource_type: str, ids: Iterable[str],
-             policy_uid: str = "", policy_version: int = 0) -> None:
+             policy_uid: str = "", policy_version: int = 0,
+             detail: Mapping[str, Any] | None = None) -> None:
         """Records a fact the decisions alone do not show (a write's created ids)."""
         key = (action, outcome, resource_type, policy_uid, "")
         entry = self._audit.setdefault(key, AuditEntry(
@@ -210,3 +213,4 @@ class Authorizer:
             purpose=str(self.context.get("purpose", "")),
             case_number=str(self.context.get("case_number", ""))))
         entry.resource_ids.extend(i for i in ids if i not in entry.resource_ids)
+        entry.detail.update(detail or {})

@@ -46,6 +46,8 @@ class Context:
     db_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     loaders: Loaders = field(init=False)
     wrote: bool = False
+    # A policy was changed: once committed, this process reloads its policy set at once.
+    policy_changed: bool = False
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self)

@@ -123,7 +123,10 @@ async def test_a_batched_array_is_refused_and_not_executed(registry: Registry) -
     b"not json",
     b"\xff\xfe{}",
     b"",
-])
+    # nested past the parser's recursion limit, inside the body size limit
+    b'{"query": "{ me { sub } }", "variables": {"p": ' + b"[" * 100_000 + b"]" * 100_000
+    + b"}}",
+], ids=["truncated", "not json", "not utf-8", "empty", "nested too deeply"])
 async def test_a_body_that_is_not_json_is_refused_with_400(registry: Registry,
                                                            body: bytes) -> None:
     response = await registry.http.post("/graphql", content=body,
