@@ -15,6 +15,11 @@ from db.models import Judgment, Offender, SealEvent
 from policies.sealing import SealFacts, decide_person_seals
 from schema.context import Context
 
+# Audit facts (DESIGN.md §1.5: every seal and unseal), decided by the sealing rules of
+# policies/sealing.py, not by an access policy.
+SEAL = "judgment:seal"
+UNSEAL = "judgment:unseal"
+
 
 async def redecide_seals(ctx: Context, offender: Offender, *, new: Judgment | None = None,
                          cause: str = "") -> list[Judgment]:
@@ -53,4 +58,12 @@ async def redecide_seals(ctx: Context, offender: Offender, *, new: Judgment | No
         changed.append(judgment)
     if changed or touched:
         await ctx.flush(*changed, *touched, *events)
+    sealed = [j.public_id for j in changed if j.seal_status == "sealed"]
+    # A judgment registered open was never sealed: that is no unsealing.
+    unsealed = [j.public_id for j in changed if j.seal_status == "open"
+                and not (new is not None and j.id == new.id)]
+    for fact, ids in ((SEAL, sealed), (UNSEAL, unsealed)):
+        if ids:
+            ctx.authz.note(fact, "permit", "judgment", ids,
+                           detail={"decided_by": "sealing rules (DESIGN.md 1.4)"})
     return changed

@@ -363,6 +363,24 @@ async def test_every_seal_and_unseal_is_an_event_with_its_reason(registry: Regis
     assert [v["sealStatus"] for v in found["history"]] == ["SEALED", "OPEN", "SEALED"]
 
 
+async def test_every_seal_and_unseal_is_also_an_audit_event(registry: Registry) -> None:
+    id = await report(registry, defendant=person(date(2009, 1, 15)), offenseDate="2025-06-01",
+                      penalty=months(36))
+    await correct(registry, id, {"penalty": months(72), "retrial": True})
+    await correct(registry, id, {"penalty": months(30)})
+    adult = await report(registry, defendant=person(date(1990, 1, 15)))
+    async with registry.app.state.registry.database.session() as session:
+        events = (await session.scalars(select(AuditEvent).where(
+            col(AuditEvent.action).in_(["judgment:seal", "judgment:unseal"]))
+            .order_by(col(AuditEvent.seq)))).all()
+    assert [(e.action, e.resource_ids, e.sub, e.outcome) for e in events] == [
+        ("judgment:seal", [id], "judge.dongcheng", "permit"),     # registered sealed
+        ("judgment:unseal", [id], "clerk.dongcheng", "permit"),   # the retrial
+        ("judgment:seal", [id], "clerk.dongcheng", "permit"),     # corrected back
+    ]  # the adult's judgment, registered open, is neither
+    assert all(adult not in e.resource_ids for e in events)
+
+
 async def test_a_residence_correction_moves_the_persons_judgments_to_the_new_authority(
         registry: Registry) -> None:
     value = person(date(1990, 5, 17))
