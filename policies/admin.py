@@ -91,6 +91,14 @@ def flips(before: DecisionPoint, after: DecisionPoint,
 # --- the explanation ----------------------------------------------------------------------
 
 
+class RequestProblem(ValueError):
+    """A described request that is not one: the path inside it, and what is wrong."""
+
+    def __init__(self, problem: PolicyProblem) -> None:
+        super().__init__(f"{problem.path}: {problem.message}")
+        self.problem = problem
+
+
 def _value_problem(path: str, value: Any) -> PolicyProblem | None:
     if isinstance(value, str):
         return None if len(value) <= 200 else PolicyProblem(path, "at most 200 characters")
@@ -101,8 +109,7 @@ def _value_problem(path: str, value: Any) -> PolicyProblem | None:
 
 def parse_request(request: Any) -> tuple[dict[str, Any], dict[str, Any], str, dict[str, Any]]:
     """(subject, resource, action, context) of a described request, filled with what the
-    service always sends; a ValueError carrying a PolicyProblem (the path inside the
-    request) when it is not one."""
+    service always sends; RequestProblem when it is not one."""
     if not isinstance(request, dict):
         raise RequestProblem(PolicyProblem("", "must be a JSON object with subject, "
                                                "resource, action and context"))
@@ -135,9 +142,3 @@ def parse_request(request: Any) -> tuple[dict[str, Any], dict[str, Any], str, di
         raise RequestProblem(PolicyProblem("resource.type", "the resource needs a type"))
     resource = {"id": "*", **parts["resource"]}
     return subject, resource, action.strip(), context
-
-
-class RequestProblem(ValueError):
-    def __init__(self, problem: PolicyProblem) -> None:
-        super().__init__(f"{problem.path}: {problem.message}")
-        self.problem = problem
