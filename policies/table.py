@@ -284,6 +284,10 @@ DETENTION_PRINCIPALS: dict[str, Mapping[str, Any]] = {
     "police at a registry": _officer("police_officer", "registration_authority", "REG-110101"),
     "judge at a public security organ": _officer("judge", "public_security", "PSB-110101"),
     "employer named like the agency": _officer("employer", "employer", "PSB-110101"),
+    # A forged relation: no agency code on either side ("" == "").
+    "police without an agency code": _officer("police_officer", "public_security", ""),
+    "state security officer without an agency code": _officer(
+        "state_security_officer", "state_security", "", "110000", "province"),
 }
 
 
@@ -302,6 +306,9 @@ DETENTION_RESOURCES: dict[str, Mapping[str, Any]] = {
     "state security's criminal detention": _detention("criminal", owner="SSB-110000"),
     "new criminal detention": {"type": "detention", "id": "*", "kind": "criminal",
                                "owner_agency": "PSB-110101"},
+    # A forged relation: a detention that records no registering agency.
+    "a detention of no agency": _detention("criminal", owner=""),
+    "an administrative detention of no agency": _detention("administrative", owner=""),
     "new administrative detention": {"type": "detention", "id": "*", "kind": "administrative",
                                      "owner_agency": "PSB-110101"},
     # A mislabelled resource: the detention action on a judgment.
@@ -333,6 +340,12 @@ DETENTIONS = _section("detentions", DETENTION_PRINCIPALS, DETENTION_RESOURCES, [
       for a in (A.DETENTION_READ, A.DETENTION_CLOSE)],
     ("state security officer", A.DETENTION_CLOSE, "state security's criminal detention", True),
     ("dongcheng police", A.DETENTION_CLOSE, "judgment", False),
+    # bypass: no agency code on the subject matches no agency code on the detention
+    *[(p, a, r, False)
+      for p in ("police without an agency code",
+                "state security officer without an agency code")
+      for a in (A.DETENTION_READ, A.DETENTION_CLOSE)
+      for r in ("a detention of no agency", "an administrative detention of no agency")],
     # ... and its administrative one, sealed from all but the organ handling it
     *[("dongcheng police", a, "administrative detention", True)
       for a in (A.DETENTION_READ, A.DETENTION_CLOSE)],
@@ -459,6 +472,11 @@ CERTIFICATE_PRINCIPALS: dict[str, Mapping[str, Any]] = {
     "employer": _certifier("employer", "employer"),
     "anonymous": ANONYMOUS,
     "role-less requester": {"sub": "x", "agency_kind": "employer"},
+    "auditor": _certifier("auditor", "registration_authority"),
+    "military recruiter": _certifier("recruiter", "military"),
+    # Bypass attempts: a role outside CONTRACT.md §3, a known role spelt otherwise.
+    "unknown role": _certifier("superuser", "registration_authority"),
+    "employer in capitals": _certifier("EMPLOYER", "employer"),
 }
 
 
@@ -499,9 +517,11 @@ CERTIFICATES = _section("certificates", CERTIFICATE_PRINCIPALS, CERTIFICATE_RESO
     ("police officer", A.JUDGMENT_CERTIFY, "open guilty judgment", False, _purpose("")),
     # certificate:verify: any authenticated requester checks a number, nothing more
     *[(p, A.CERTIFICATE_VERIFY, "certificate", True)
-      for p in ("police officer", "clerk", "individual", "employer")],
+      for p in ("police officer", "clerk", "individual", "employer", "auditor",
+                "military recruiter")],
+    # ... and only a role of CONTRACT.md §3: not anonymous, none, nor one it does not know
     *[(p, A.CERTIFICATE_VERIFY, "certificate", False)
-      for p in ("anonymous", "role-less requester")],
+      for p in ("anonymous", "role-less requester", "unknown role", "employer in capitals")],
     ("employer", A.CERTIFICATE_VERIFY, "open guilty judgment", False),
     ("employer", A.JUDGMENT_READ, "certificate", False),
 ])
@@ -535,6 +555,7 @@ INQUIRY_PRINCIPALS: dict[str, Mapping[str, Any]] = {
     "employer at a school": _officer("employer", "school", "SCH-110101"),
     "school at an employer": _officer("school", "employer", "EMP-110101"),
     "recruiter at a school": _officer("recruiter", "school", "SCH-110101"),
+    "recruiter at an employer": _officer("recruiter", "employer", "EMP-110101"),
     "employer without agency": _officer("employer", "", "", ""),
     "police officer at a registry": _officer("police_officer", "registration_authority",
                                              "REG-110101"),
@@ -589,6 +610,9 @@ def _for(purpose: str) -> dict[str, str]:
 
 SUBMIT_ORGANS = ("judge", "prosecutor", "police officer", "state security officer")
 SOCIETY_UNITS = ("employer", "military recruiter", "school")
+# DESIGN.md 1.3: each unit inquires for its own purpose only.
+SOCIETY_PURPOSE_OF = {"employer": "employment", "military recruiter": "enlistment",
+                      "school": "continuing_education"}
 EXAMINERS = ("prosecutor", "police officer", "state security officer",
              "judicial admin officer")
 
@@ -611,12 +635,18 @@ SUBMISSIONS: list[tuple[str, str, Mapping[str, str], bool, bool, bool]] = [
     ("defense lawyer", "their new defense inquiry", DEFENSE_WITHOUT_CASE, False, False, False),
     *[(p, "their new defense inquiry", AS_COUNSEL, False, False, False)
       for p in ("lawyer at a court", "judge", "individual", "anonymous")],
-    # EMPLOYMENT, ENLISTMENT, CONTINUING_EDUCATION: units, sent for examination
+    # EMPLOYMENT by employers, ENLISTMENT by (military) recruiters, CONTINUING_EDUCATION by
+    # schools: sent for examination
     *[(p, f"their new {s} inquiry", _for(s), True, False, True)
-      for p in SOCIETY_UNITS for s in SOCIETY],
+      for p, s in SOCIETY_PURPOSE_OF.items()],
+    # bypass: a unit inquiring for another unit's purpose (an employer's ENLISTMENT, a
+    # school's EMPLOYMENT inquiry)
+    *[(p, f"their new {s} inquiry", _for(s), False, False, False)
+      for p in SOCIETY_UNITS for s in SOCIETY if s != SOCIETY_PURPOSE_OF[p]],
     *[(p, f"their new {s} inquiry", _for(s), False, False, False)
       for p in ("employer at a school", "school at an employer", "recruiter at a school",
-                "employer without agency", "individual", "clerk", "auditor", "anonymous")
+                "recruiter at an employer", "employer without agency", "individual",
+                "clerk", "auditor", "anonymous")
       for s in SOCIETY],
     *[(p, "their new self inquiry", OWN_RECORD, False, False, False) for p in SOCIETY_UNITS],
     # SELF: an individual, about their own record, answered at once
@@ -707,6 +737,20 @@ NOTICE_PRINCIPALS: dict[str, Mapping[str, Any]] = {
     "prison officer without agency": _officer("prison_officer", "", "", ""),
     "clerk at a court": _officer("registry_clerk", "court", "COURT-110101"),
     "employer named like the court": _officer("employer", "employer", "COURT-110101"),
+    # Bypass attempts: another role at a reporting agency (DESIGN.md 1.2: only the
+    # reporting role reports, so only it reads back), and no agency code at all.
+    "lawyer at a court": _officer("defense_lawyer", "court", "COURT-110101"),
+    "prosecutor at a court": _officer("prosecutor", "court", "COURT-110101"),
+    "individual at a prison": _officer("individual", "prison", "PRISON-110000", "110000",
+                                       "province"),
+    "judge at a detention centre": _officer("judge", "detention_center", "DC-110101"),
+    "employer at a judicial administration": _officer("employer", "judicial_administration",
+                                                      "JA-110101"),
+    "judge without an agency code": _officer("judge", "court", ""),
+    "prison officer of a prison without an agency code": _officer(
+        "prison_officer", "prison", "", "110000", "province"),
+    "judicial admin officer without an agency code": _officer(
+        "judicial_admin_officer", "judicial_administration", ""),
 }
 
 
@@ -737,6 +781,16 @@ NOTICE_RESOURCES: dict[str, Mapping[str, Any]] = {
     "another court's notice": _notice("registered", in_division="no", sender="COURT-110105"),
     "the prison's release notice": _notice("registered", in_division="no",
                                            sender="PRISON-110000", kind="release"),
+    "the detention centre's release notice": _notice("registered", sender="DC-110101",
+                                                     kind="release"),
+    "the judicial administration's expiry notice": _notice(
+        "registered", sender="JA-110101", kind="correction_expiry"),
+    # A forged relation: a notice that records no sending agency.
+    "a notice of no sender": _notice("registered", in_division="no", sender=""),
+    "a release notice of no sender": _notice("registered", in_division="no", sender="",
+                                             kind="release"),
+    "an expiry notice of no sender": _notice("registered", in_division="no", sender="",
+                                             kind="correction_expiry"),
     "a compliance row": {"type": "compliance", "id": "COURT-110101",
                          "owner_agency": "COURT-110101"},
 }
@@ -783,6 +837,30 @@ NOTICES = _section("notices", NOTICE_PRINCIPALS, NOTICE_RESOURCES, [
     *[("judge", a, "the court's own notice out of division", True)
       for a in (A.NOTICE_READ, A.NOTICE_LIST)],
     *[("prison officer", a, "the prison's release notice", True)
+      for a in (A.NOTICE_READ, A.NOTICE_LIST)],
+    *[("detention centre officer", a, "the detention centre's release notice", True)
+      for a in (A.NOTICE_READ, A.NOTICE_LIST)],
+    *[("county judicial admin officer", a, "the judicial administration's expiry notice", True)
+      for a in (A.NOTICE_READ, A.NOTICE_LIST)],
+    # bypass: another role at the reporting agency reads none of its notices
+    *[(p, a, r, False)
+      for p, r in (("lawyer at a court", "the court's own notice out of division"),
+                   ("prosecutor at a court", "the court's own notice out of division"),
+                   ("clerk at a court", "the court's own notice out of division"),
+                   ("prison officer at a court", "the court's own notice out of division"),
+                   ("individual at a prison", "the prison's release notice"),
+                   ("judge at a prison", "the prison's release notice"),
+                   ("judge at a detention centre", "the detention centre's release notice"),
+                   ("employer at a judicial administration",
+                    "the judicial administration's expiry notice"))
+      for a in (A.NOTICE_READ, A.NOTICE_LIST)],
+    # bypass: no agency code on the subject matches no sender on the notice
+    *[(p, a, r, False)
+      for p, r in (("judge without an agency code", "a notice of no sender"),
+                   ("prison officer of a prison without an agency code",
+                    "a release notice of no sender"),
+                   ("judicial admin officer without an agency code",
+                    "an expiry notice of no sender"))
       for a in (A.NOTICE_READ, A.NOTICE_LIST)],
     *[("judge", a, "another court's notice", False) for a in (A.NOTICE_READ, A.NOTICE_LIST)],
     ("prison officer", A.NOTICE_READ, "the court's own notice out of division", False),

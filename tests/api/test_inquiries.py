@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sqlmodel import col, select
 
+from api.seed import add_agency
 from db.models import AuditEvent, Inquiry
 from policies.store import delete_policy
 from tests.factories import (
@@ -323,6 +324,7 @@ async def test_a_certificate_is_frozen_when_issued_and_verified_for_what_it_said
 @pytest.mark.parametrize(("who", "purpose"), [
     (EMPLOYER, "CASE_HANDLING"), (LAWYER, "CASE_HANDLING"), (CLERK_DONGCHENG, "CASE_HANDLING"),
     (JUDGE, "EMPLOYMENT"), (AUDITOR, "DEFENSE"), (POLICE, "SELF"), (EMPLOYER, "DEFENSE"),
+    (EMPLOYER, "ENLISTMENT"), (EMPLOYER, "CONTINUING_EDUCATION"),
 ])
 async def test_nobody_inquires_for_a_purpose_the_table_does_not_give_them(
         registry: Registry, who: Any, purpose: str) -> None:
@@ -331,6 +333,44 @@ async def test_nobody_inquires_for_a_purpose_the_table_does_not_give_them(
                         consentReference="c")
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     assert body["data"] is None
+
+
+RECRUITER = ("recruiter.beijing", "recruiter", "MIL-110101")
+SCHOOL = ("admissions.dongcheng", "school", "SCH-110101")
+# DESIGN.md 1.3: each unit inquires for its own purpose only.
+PURPOSE_OF = {"employer": "EMPLOYMENT", "recruiter": "ENLISTMENT",
+              "school": "CONTINUING_EDUCATION"}
+
+
+async def add_units(registry: Registry) -> dict[str, Any]:
+    """A military recruitment office and a school beside the demo employer."""
+    async with registry.app.state.registry.database.session() as session:
+        await add_agency(session, code="MIL-110101", kind="MILITARY",
+                         name="Dongcheng Recruitment Office", region="110101")
+        await add_agency(session, code="SCH-110101", kind="SCHOOL",
+                         name="Dongcheng Adult Education College", region="110101")
+        await session.commit()
+    return {"employer": EMPLOYER, "recruiter": RECRUITER, "school": SCHOOL}
+
+
+@pytest.mark.parametrize(("unit", "purpose"), [
+    (unit, purpose) for unit in PURPOSE_OF for purpose in PURPOSE_OF.values()
+    if purpose != PURPOSE_OF[unit]])
+async def test_a_unit_inquires_for_its_own_purpose_only(
+        registry: Registry, unit: str, purpose: str) -> None:
+    """An employer's ENLISTMENT inquiry, a school's EMPLOYMENT one: refused, nothing stored,
+    while the unit's own purpose is sent for examination."""
+    units = await add_units(registry)
+    subject = await person_with(registry, ADULT)
+    body = await submit(registry, units[unit], purpose, subject,
+                        legalBasis="Military Service Law art. 20", consentReference="c-1")
+    assert body["data"] is None, body
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN", body
+    listed = await registry.gql(LIST, as_=AUDITOR)
+    assert listed["data"]["inquiries"]["totalCount"] == 0, listed
+    own = inquiry_of(await submit(registry, units[unit], PURPOSE_OF[unit], subject,
+                                  legalBasis="law", consentReference="c-2"))
+    assert (own["purpose"], own["status"]) == (PURPOSE_OF[unit], "PENDING")
 
 
 async def test_record_management_is_not_an_inquiry(registry: Registry) -> None:
