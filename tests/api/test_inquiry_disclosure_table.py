@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from sqlmodel import col, select
 
+from api.seed import add_agency
 from db.models import Agency, Judgment, Offender
 from tests.factories import (
     AUDITOR,
@@ -55,6 +56,20 @@ OTHER_CASE = "(2026) Jing 0101 Xing Chu No. 42"
 LEGAL_BASIS = "Road Traffic Safety Law art. 100"
 
 OTHER_LAWYER = ("lawyer.li", "defense_lawyer", "LAW-110101")
+# The units of DESIGN.md 1.3 beside the demo employer, each for its own purpose only.
+RECRUITER = ("recruiter.dongcheng", "recruiter", "MIL-110101")
+SCHOOL = ("admissions.dongcheng", "school", "SCH-110101")
+UNIT_AGENCIES = (("MIL-110101", "MILITARY", "Dongcheng Recruitment Office"),
+                 ("SCH-110101", "SCHOOL", "Dongcheng Adult Education College"))
+
+
+async def add_units(registry: Registry) -> None:
+    """The recruitment office and the school (not among the demo agencies), once."""
+    async with registry.app.state.registry.database.session() as session:
+        for code, kind, name in UNIT_AGENCIES:
+            if await session.scalar(select(Agency).where(col(Agency.code) == code)) is None:
+                await add_agency(session, code=code, kind=kind, name=name, region="110101")
+        await session.commit()
 
 
 def individual(number: str) -> Principal:
@@ -221,6 +236,7 @@ def certificate(found: bool) -> Expect:
 REQUESTERS: dict[str, Principal] = {
     "judge": JUDGE, "prosecutor": PROSECUTOR, "police": POLICE,
     "counsel": LAWYER, "unregistered lawyer": OTHER_LAWYER, "employer": EMPLOYER,
+    "recruiter": RECRUITER, "school": SCHOOL,
     "auditor": AUDITOR, "clerk": CLERK_DONGCHENG,
     "individual": "individual",            # the subject themselves (token id_number)
 }
@@ -270,10 +286,10 @@ TABLE: list[tuple[frozenset[str], str, str, Expect]] = [
     (frozenset({EXPUNGED}), "EMPLOYMENT", "employer", letter(False)),
     (ALL - {OPEN}, "EMPLOYMENT", "employer", letter(False)),
     (ALL, "EMPLOYMENT", "employer", letter(True)),
-    (ALL - {OPEN}, "ENLISTMENT", "employer", letter(False)),
-    (ALL, "ENLISTMENT", "employer", letter(True)),
-    (ALL - {OPEN}, "CONTINUING_EDUCATION", "employer", letter(False)),
-    (ALL, "CONTINUING_EDUCATION", "employer", letter(True)),
+    (ALL - {OPEN}, "ENLISTMENT", "recruiter", letter(False)),
+    (ALL, "ENLISTMENT", "recruiter", letter(True)),
+    (ALL - {OPEN}, "CONTINUING_EDUCATION", "school", letter(False)),
+    (ALL, "CONTINUING_EDUCATION", "school", letter(True)),
     # SELF: a certificate of no criminal record, or a notice that none can be issued.
     (NONE, "SELF", "individual", certificate(False)),
     (frozenset({OPEN}), "SELF", "individual", certificate(True)),
@@ -298,6 +314,13 @@ TABLE: list[tuple[frozenset[str], str, str, Expect]] = [
     (ALL, "EMPLOYMENT", "counsel", DENIED),
     (ALL, "EMPLOYMENT", "individual", DENIED),
     (ALL, "ENLISTMENT", "clerk", DENIED),
+    # ... nor another unit's purpose (DESIGN.md 1.3).
+    (ALL, "ENLISTMENT", "employer", DENIED),
+    (ALL, "CONTINUING_EDUCATION", "employer", DENIED),
+    (ALL, "EMPLOYMENT", "recruiter", DENIED),
+    (ALL, "CONTINUING_EDUCATION", "recruiter", DENIED),
+    (ALL, "EMPLOYMENT", "school", DENIED),
+    (ALL, "ENLISTMENT", "school", DENIED),
     (ALL, "SELF", "police", DENIED),
     (ALL, "SELF", "employer", DENIED),
     (ALL, "SELF", "auditor", DENIED),
@@ -343,6 +366,7 @@ def assert_discloses(person: Person, inquiry: dict[str, Any], expect: Expect) ->
 async def test_an_inquiry_discloses_what_its_purpose_allows(
         registry: Registry, states: frozenset[str], purpose: str, requester: str,
         expect: Expect) -> None:
+    await add_units(registry)
     person = await make_person(registry, states)
     await register_counsel(registry, LAWYER[0], person.id_number)
     who = (individual(person.id_number) if requester == "individual"
@@ -443,17 +467,19 @@ async def test_an_unregistered_lawyer_is_answered_alike_whether_the_record_is_se
     assert (answers[0]["status"], answers[0]["records"]) == ("REJECTED", None)
 
 
-@pytest.mark.parametrize("purpose", ["EMPLOYMENT", "ENLISTMENT", "CONTINUING_EDUCATION"])
-async def test_an_employers_letter_on_a_person_whose_only_record_is_sealed_is_a_letter_on_nobody(
-        registry: Registry, purpose: str) -> None:
+@pytest.mark.parametrize(("purpose", "unit"), [("EMPLOYMENT", EMPLOYER), ("ENLISTMENT", RECRUITER),
+                                             ("CONTINUING_EDUCATION", SCHOOL)])
+async def test_a_units_letter_on_a_person_whose_only_record_is_sealed_is_a_letter_on_nobody(
+        registry: Registry, purpose: str, unit: Principal) -> None:
+    await add_units(registry)
     sealed, nobody, _ = await sealed_and_nobody(registry)
     answers = []
     for number in (sealed.id_number, nobody):
-        pending = (await submit(registry, EMPLOYER, purpose, number))["data"]["submitInquiry"]
+        pending = (await submit(registry, unit, purpose, number))["data"]["submitInquiry"]
         decided = await registry.gql(DECIDE, {"id": pending["id"], "approve": True,
                                               "reason": "ok"}, as_=POLICE)
         answers.append(without_identity(decided["data"]["decideInquiry"]))
-        again = await registry.gql(READ, {"id": pending["id"]}, as_=EMPLOYER)
+        again = await registry.gql(READ, {"id": pending["id"]}, as_=unit)
         assert without_identity(again["data"]["inquiry"]) == answers[-1]
     assert answers[0] == answers[1]
     assert answers[0]["certificate"] == {"kind": "RESULT_LETTER", "hasCriminalRecord": False}

@@ -4,14 +4,15 @@ inquiry ever discloses more than its purpose allows.
 The expected answer is restated here from DESIGN.md §1.1, §1.3 and §1.4, not taken from
 the policies:
 - who may ask: CASE_HANDLING a judge, prosecutor or police officer; DEFENSE a defense
-  lawyer; EMPLOYMENT, ENLISTMENT, CONTINUING_EDUCATION an employer; SELF an individual,
+  lawyer; EMPLOYMENT an employer, ENLISTMENT a (military) recruiter, CONTINUING_EDUCATION a
+  school; SELF an individual,
   for the identity number of their own token. Anyone else is refused and nothing stored;
 - CASE_HANDLING: every judgment of the person (sealed ones marked SEALED; an acquittal is
   read as an open judgment, as the default policies have it) and the detention records,
   never an expunged one;
 - DEFENSE: approved only for counsel registered in that case for that person, and then
   the judgments that are not sealed, no detention; otherwise rejected, nothing disclosed;
-- society: pending until an officer of an accepting agency of the employer's division
+- society: pending until an officer of an accepting agency of the unit's division
   decides; approved, a result letter saying whether an open guilty judgment exists;
 - SELF: a refusal notice where an open guilty judgment exists, else a certificate of no
   criminal record;
@@ -38,10 +39,13 @@ from tests.api.test_inquiry_disclosure_table import (
     OPEN,
     OTHER_LAWYER,
     READ,
+    RECRUITER,
+    SCHOOL,
     SEALED,
     STATES,
     Person,
     Principal,
+    add_units,
     individual,
     make_person,
     register_counsel,
@@ -76,12 +80,17 @@ SOCIETY = ("EMPLOYMENT", "ENLISTMENT", "CONTINUING_EDUCATION")
 UNITS: dict[str, Principal] = {
     "judge": JUDGE, "prosecutor": PROSECUTOR, "police": POLICE, "lawyer": LAWYER,
     "other lawyer": OTHER_LAWYER, "employer": EMPLOYER, "clerk": CLERK_DONGCHENG,
-    "auditor": AUDITOR, "justice officer": JA_OFFICER,
+    "auditor": AUDITOR, "justice officer": JA_OFFICER, "recruiter": RECRUITER,
+    "school": SCHOOL,
 }
 ROLE = {"judge": "judge", "prosecutor": "prosecutor", "police": "police_officer",
         "lawyer": "defense_lawyer", "other lawyer": "defense_lawyer", "employer": "employer",
         "clerk": "registry_clerk", "auditor": "auditor", "justice officer":
-        "judicial_admin_officer", "individual": "individual"}
+        "judicial_admin_officer", "individual": "individual", "recruiter": "recruiter",
+        "school": "school"}
+# DESIGN.md 1.3: which unit inquires for which purpose.
+SOCIETY_ROLE = {"EMPLOYMENT": "employer", "ENLISTMENT": "recruiter",
+                "CONTINUING_EDUCATION": "school"}
 # Officers of an accepting agency in the employer's division (Dongcheng).
 EXAMINERS = {"police", "prosecutor", "justice officer"}
 
@@ -118,7 +127,8 @@ def worlds(draw: st.DrawFn) -> World:
 
 FITTING = {"CASE_HANDLING": ["judge", "prosecutor", "police"],
            "DEFENSE": ["lawyer", "other lawyer"], "SELF": ["individual"],
-           **{purpose: ["employer"] for purpose in SOCIETY}}
+           "EMPLOYMENT": ["employer"], "ENLISTMENT": ["recruiter"],
+           "CONTINUING_EDUCATION": ["school"]}
 
 
 @st.composite
@@ -147,7 +157,7 @@ def may_ask(ask: Ask) -> bool:
     if ask.purpose == "DEFENSE":
         return role == "defense_lawyer"
     if ask.purpose in SOCIETY:
-        return role == "employer"
+        return role == SOCIETY_ROLE[ask.purpose]
     return role == "individual" and ask.token_person == ask.subject
 
 
@@ -222,6 +232,7 @@ def observed(body: dict[str, Any], field: str, labels: dict[str, tuple[int, str]
 async def test_no_inquiry_ever_discloses_more_than_its_purpose_allows(
         registry: Registry, world: World) -> None:
     await reset(registry)
+    await add_units(registry)
     people: list[Person] = [await make_person(registry, states, tag=f"-{n}")
                             for n, states in enumerate(world.people)]
     numbers = [p.id_number for p in people] + [id_number(region="110101")]
