@@ -37,7 +37,7 @@ from db.models import Agency, AuditEvent, Inquiry
 from policies.actions import Action
 from schema.context import Context
 from schema.errors import BadUserInput
-from schema.fields import authorized
+from schema.fields import attribute, authorized
 from schema.inquiries import Purpose
 
 MAX_DAYS = 366
@@ -150,59 +150,54 @@ class ReportView:
         return self.resource
 
 
-def _field(name: str) -> Any:
-    def resolve(self: Any) -> Any:
-        return getattr(self, name)
-    return resolve
-
 
 # Every view of one report stands for the same resource object: decided (and audited, with
 # the window as its id) once per request, not once per row.
 @strawberry.type(name="PurposeCount")
 class PurposeCountNode:
-    purpose: Purpose = authorized(Action.AUDIT_READ, resolver=_field("purpose"))
-    count: int = authorized(Action.AUDIT_READ, resolver=_field("count"))
+    purpose: Purpose = authorized(Action.AUDIT_READ, resolver=attribute("purpose"))
+    count: int = authorized(Action.AUDIT_READ, resolver=attribute("count"))
 
 
 @strawberry.type(name="RequesterAccess")
 class RequesterAccessNode:
-    sub: str = authorized(Action.AUDIT_READ, resolver=_field("sub"))
-    role: str = authorized(Action.AUDIT_READ, resolver=_field("role"))
-    agency: str = authorized(Action.AUDIT_READ, resolver=_field("agency"))
+    sub: str = authorized(Action.AUDIT_READ, resolver=attribute("sub"))
+    role: str = authorized(Action.AUDIT_READ, resolver=attribute("role"))
+    agency: str = authorized(Action.AUDIT_READ, resolver=attribute("agency"))
     inquiries: list[PurposeCountNode] = authorized(
-        Action.AUDIT_READ, resolver=_field("inquiries"),
+        Action.AUDIT_READ, resolver=attribute("inquiries"),
         description="Inquiries submitted in the window, by purpose.")
-    reads: int = authorized(Action.AUDIT_READ, resolver=_field("reads"), description=(
+    reads: int = authorized(Action.AUDIT_READ, resolver=attribute("reads"), description=(
         "Permitted reads and lists of offenders, judgments, detentions and inquiries "
         "(audit events: one per operation and kind)."))
-    records_read: int = authorized(Action.AUDIT_READ, resolver=_field("records_read"),
+    records_read: int = authorized(Action.AUDIT_READ, resolver=attribute("records_read"),
                                    description="The record ids those reads returned.")
-    denied_attempts: int = authorized(Action.AUDIT_READ, resolver=_field("denied_attempts"))
+    denied_attempts: int = authorized(Action.AUDIT_READ, resolver=attribute("denied_attempts"))
     sealed_disclosures: int = authorized(Action.AUDIT_READ,
-                                         resolver=_field("sealed_disclosures"),
+                                         resolver=attribute("sealed_disclosures"),
                                          description="Sealed records disclosed.")
-    case_numbers: int = authorized(Action.AUDIT_READ, resolver=_field("case_numbers"),
+    case_numbers: int = authorized(Action.AUDIT_READ, resolver=attribute("case_numbers"),
                                    description="Distinct case numbers acted under.")
 
 
 @strawberry.type(name="AccessOutlier")
 class AccessOutlierNode:
-    sub: str = authorized(Action.AUDIT_READ, resolver=_field("sub"))
-    role: str = authorized(Action.AUDIT_READ, resolver=_field("role"))
-    agency: str = authorized(Action.AUDIT_READ, resolver=_field("agency"))
-    measure: AccessMeasure = authorized(Action.AUDIT_READ, resolver=_field("measure"))
-    value: int = authorized(Action.AUDIT_READ, resolver=_field("value"))
-    peer_median: float = authorized(Action.AUDIT_READ, resolver=_field("peer_median"))
+    sub: str = authorized(Action.AUDIT_READ, resolver=attribute("sub"))
+    role: str = authorized(Action.AUDIT_READ, resolver=attribute("role"))
+    agency: str = authorized(Action.AUDIT_READ, resolver=attribute("agency"))
+    measure: AccessMeasure = authorized(Action.AUDIT_READ, resolver=attribute("measure"))
+    value: int = authorized(Action.AUDIT_READ, resolver=attribute("value"))
+    peer_median: float = authorized(Action.AUDIT_READ, resolver=attribute("peer_median"))
 
 
 @strawberry.type(name="AccessReport")
 class AccessReportNode:
-    from_: date = authorized(Action.AUDIT_READ, resolver=_field("from_"), name="from")
-    to: date = authorized(Action.AUDIT_READ, resolver=_field("to"))
+    from_: date = authorized(Action.AUDIT_READ, resolver=attribute("from_"), name="from")
+    to: date = authorized(Action.AUDIT_READ, resolver=attribute("to"))
     requesters: list[RequesterAccessNode] = authorized(Action.AUDIT_READ,
-                                                       resolver=_field("requesters"))
+                                                       resolver=attribute("requesters"))
     outliers: list[AccessOutlierNode] = authorized(Action.AUDIT_READ,
-                                                   resolver=_field("outliers"))
+                                                   resolver=attribute("outliers"))
 
 
 # -- outliers ----------------------------------------------------------------------------

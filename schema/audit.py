@@ -20,7 +20,7 @@ from policies.actions import Action
 from schema import validation as check
 from schema.context import Context
 from schema.errors import BadUserInput
-from schema.fields import authorized
+from schema.fields import attribute, authorized
 from schema.pagination import PageInfo, decode_cursor, encode_cursor, page_size
 
 
@@ -44,35 +44,33 @@ class AuditView:
         return {"type": "audit", "id": self.event.event_id}
 
 
-def _field(name: str) -> Any:
-    def resolve(self: AuditView) -> Any:
-        return getattr(self.event, name)
-    return resolve
-
 
 @strawberry.type(name="AuditEvent")
 class AuditEventNode:
-    seq: int = authorized(Action.AUDIT_READ, resolver=_field("seq"))
-    event_id: str = authorized(Action.AUDIT_READ, resolver=_field("event_id"))
-    at: datetime = authorized(Action.AUDIT_READ, resolver=_field("at"))
-    sub: str = authorized(Action.AUDIT_READ, resolver=_field("sub"))
-    role: str = authorized(Action.AUDIT_READ, resolver=_field("role"))
-    agency: str = authorized(Action.AUDIT_READ, resolver=_field("agency"))
-    client_id: str = authorized(Action.AUDIT_READ, resolver=_field("client_id"))
-    request_id: str = authorized(Action.AUDIT_READ, resolver=_field("request_id"))
-    operation: str = authorized(Action.AUDIT_READ, resolver=_field("operation"))
-    action: str = authorized(Action.AUDIT_READ, resolver=_field("action"))
-    resource_type: str = authorized(Action.AUDIT_READ, resolver=_field("resource_type"))
-    resource_ids: list[str] = authorized(Action.AUDIT_READ, resolver=_field("resource_ids"))
-    purpose: str = authorized(Action.AUDIT_READ, resolver=_field("purpose"))
-    inquiry_id: str = authorized(Action.AUDIT_READ, resolver=_field("inquiry_id"))
-    case_number: str = authorized(Action.AUDIT_READ, resolver=_field("case_number"))
-    outcome: str = authorized(Action.AUDIT_READ, resolver=_field("outcome"))
-    policy_uid: str = authorized(Action.AUDIT_READ, resolver=_field("policy_uid"))
-    policy_version: int = authorized(Action.AUDIT_READ, resolver=_field("policy_version"))
-    detail: JSON = authorized(Action.AUDIT_READ, resolver=_field("detail"))
-    prev_hash: str = authorized(Action.AUDIT_READ, resolver=_field("prev_hash"))
-    hash: str = authorized(Action.AUDIT_READ, resolver=_field("hash"))
+    seq: int = authorized(Action.AUDIT_READ, resolver=attribute("seq", of="event"))
+    event_id: str = authorized(Action.AUDIT_READ, resolver=attribute("event_id", of="event"))
+    at: datetime = authorized(Action.AUDIT_READ, resolver=attribute("at", of="event"))
+    sub: str = authorized(Action.AUDIT_READ, resolver=attribute("sub", of="event"))
+    role: str = authorized(Action.AUDIT_READ, resolver=attribute("role", of="event"))
+    agency: str = authorized(Action.AUDIT_READ, resolver=attribute("agency", of="event"))
+    client_id: str = authorized(Action.AUDIT_READ, resolver=attribute("client_id", of="event"))
+    request_id: str = authorized(Action.AUDIT_READ, resolver=attribute("request_id", of="event"))
+    operation: str = authorized(Action.AUDIT_READ, resolver=attribute("operation", of="event"))
+    action: str = authorized(Action.AUDIT_READ, resolver=attribute("action", of="event"))
+    resource_type: str = authorized(Action.AUDIT_READ,
+                                    resolver=attribute("resource_type", of="event"))
+    resource_ids: list[str] = authorized(Action.AUDIT_READ,
+                                         resolver=attribute("resource_ids", of="event"))
+    purpose: str = authorized(Action.AUDIT_READ, resolver=attribute("purpose", of="event"))
+    inquiry_id: str = authorized(Action.AUDIT_READ, resolver=attribute("inquiry_id", of="event"))
+    case_number: str = authorized(Action.AUDIT_READ, resolver=attribute("case_number", of="event"))
+    outcome: str = authorized(Action.AUDIT_READ, resolver=attribute("outcome", of="event"))
+    policy_uid: str = authorized(Action.AUDIT_READ, resolver=attribute("policy_uid", of="event"))
+    policy_version: int = authorized(Action.AUDIT_READ,
+                                     resolver=attribute("policy_version", of="event"))
+    detail: JSON = authorized(Action.AUDIT_READ, resolver=attribute("detail", of="event"))
+    prev_hash: str = authorized(Action.AUDIT_READ, resolver=attribute("prev_hash", of="event"))
+    hash: str = authorized(Action.AUDIT_READ, resolver=attribute("hash", of="event"))
 
 
 @strawberry.type(name="AuditEventEdge")

@@ -42,7 +42,7 @@ from policies.store import delete_policy, latest_records, save_policy
 from policies.table import TABLE
 from schema.context import Context
 from schema.errors import BadUserInput, Conflict
-from schema.fields import authorized
+from schema.fields import attribute, authorized
 
 MAX_POLICY_BYTES = 64 * 1024
 
@@ -58,12 +58,6 @@ class PolicyView:
         return resource_attributes("policy", id=self.record.uid)
 
 
-def _record(name: str) -> Any:
-    def resolve(self: PolicyView) -> Any:
-        return getattr(self.record, name)
-    return resolve
-
-
 def _document(name: str) -> Any:
     def resolve(self: PolicyView) -> Any:
         return str(self.record.document.get(name, ""))
@@ -72,19 +66,20 @@ def _document(name: str) -> Any:
 
 @strawberry.type(name="Policy")
 class PolicyNode:
-    uid: str = authorized(Action.POLICY_READ, resolver=_record("uid"))
-    version: int = authorized(Action.POLICY_READ, resolver=_record("version"),
+    uid: str = authorized(Action.POLICY_READ, resolver=attribute("uid", of="record"))
+    version: int = authorized(Action.POLICY_READ, resolver=attribute("version", of="record"),
                               description="This policy's version: 1, 2, ... per uid.")
     set_version: int = authorized(
-        Action.POLICY_READ, resolver=_record("id"),
+        Action.POLICY_READ, resolver=attribute("id", of="record"),
         description="The policy set's version once this row was written: the "
                     "policyVersion that audit events and decisions carry.")
     description: str = authorized(Action.POLICY_READ, resolver=_document("description"))
     effect: str = authorized(Action.POLICY_READ, resolver=_document("effect"))
-    document: JSON = authorized(Action.POLICY_READ, resolver=_record("document"))
-    deleted: bool = authorized(Action.POLICY_READ, resolver=_record("deleted"))
-    author: str = authorized(Action.POLICY_READ, resolver=_record("author"))
-    created_at: datetime = authorized(Action.POLICY_READ, resolver=_record("created_at"))
+    document: JSON = authorized(Action.POLICY_READ, resolver=attribute("document", of="record"))
+    deleted: bool = authorized(Action.POLICY_READ, resolver=attribute("deleted", of="record"))
+    author: str = authorized(Action.POLICY_READ, resolver=attribute("author", of="record"))
+    created_at: datetime = authorized(Action.POLICY_READ,
+                                      resolver=attribute("created_at", of="record"))
 
 
 @dataclass
@@ -102,25 +97,19 @@ class DecisionView:
         return dict(ANY_POLICY)
 
 
-def _plain(name: str) -> Any:
-    def resolve(self: Any) -> Any:
-        return getattr(self, name)
-    return resolve
-
-
 @strawberry.type(name="Decision")
 class DecisionNode:
-    allowed: bool = authorized(Action.POLICY_READ, resolver=_plain("allowed"))
+    allowed: bool = authorized(Action.POLICY_READ, resolver=attribute("allowed"))
     deciding_policy: str | None = authorized(
-        Action.POLICY_READ, resolver=_plain("deciding_policy"),
+        Action.POLICY_READ, resolver=attribute("deciding_policy"),
         description="The policy that decided: the first deny that applied, else the first "
                     "allow; null when none applied (default deny).")
     applicable_policies: list[str] = authorized(Action.POLICY_READ,
-                                                resolver=_plain("applicable_policies"))
-    policy_version: int = authorized(Action.POLICY_READ, resolver=_plain("policy_version"))
-    reason: str = authorized(Action.POLICY_READ, resolver=_plain("reason"))
+                                                resolver=attribute("applicable_policies"))
+    policy_version: int = authorized(Action.POLICY_READ, resolver=attribute("policy_version"))
+    reason: str = authorized(Action.POLICY_READ, resolver=attribute("reason"))
     request: JSON = authorized(
-        Action.POLICY_READ, resolver=_plain("request"),
+        Action.POLICY_READ, resolver=attribute("request"),
         description="The request as decided: what was described, and every attribute the "
                     "service always sends filled in (empty where not described).")
 
@@ -145,19 +134,19 @@ class FlipView:
 
 @strawberry.type(name="DecisionFlip")
 class DecisionFlipNode:
-    row: str = authorized(Action.POLICY_READ, resolver=_plain("row"),
+    row: str = authorized(Action.POLICY_READ, resolver=attribute("row"),
                           description="The row of the policy test table, read as a rule.")
-    section: str = authorized(Action.POLICY_READ, resolver=_plain("section"))
-    principal: str = authorized(Action.POLICY_READ, resolver=_plain("principal"))
-    action: str = authorized(Action.POLICY_READ, resolver=_plain("action"))
-    resource: str = authorized(Action.POLICY_READ, resolver=_plain("resource"))
-    context: JSON = authorized(Action.POLICY_READ, resolver=_plain("context"))
-    before: bool = authorized(Action.POLICY_READ, resolver=_plain("before"))
-    after: bool = authorized(Action.POLICY_READ, resolver=_plain("after"))
-    before_policy: str | None = authorized(Action.POLICY_READ, resolver=_plain("before_policy"))
-    after_policy: str | None = authorized(Action.POLICY_READ, resolver=_plain("after_policy"))
+    section: str = authorized(Action.POLICY_READ, resolver=attribute("section"))
+    principal: str = authorized(Action.POLICY_READ, resolver=attribute("principal"))
+    action: str = authorized(Action.POLICY_READ, resolver=attribute("action"))
+    resource: str = authorized(Action.POLICY_READ, resolver=attribute("resource"))
+    context: JSON = authorized(Action.POLICY_READ, resolver=attribute("context"))
+    before: bool = authorized(Action.POLICY_READ, resolver=attribute("before"))
+    after: bool = authorized(Action.POLICY_READ, resolver=attribute("after"))
+    before_policy: str | None = authorized(Action.POLICY_READ, resolver=attribute("before_policy"))
+    after_policy: str | None = authorized(Action.POLICY_READ, resolver=attribute("after_policy"))
     expected_by_default: bool = authorized(
-        Action.POLICY_READ, resolver=_plain("expected_by_default"),
+        Action.POLICY_READ, resolver=attribute("expected_by_default"),
         description="The decision the default policy set gives this row.")
 
 
@@ -175,13 +164,13 @@ class PreviewView:
 
 @strawberry.type(name="PolicyPreview")
 class PolicyPreviewNode:
-    change: str = authorized(Action.POLICY_READ, resolver=_plain("change"),
+    change: str = authorized(Action.POLICY_READ, resolver=attribute("change"),
                              description="CREATE, UPDATE or DELETE.")
-    uid: str = authorized(Action.POLICY_READ, resolver=_plain("uid"))
-    rows_run: int = authorized(Action.POLICY_READ, resolver=_plain("rows_run"))
-    flips: list[DecisionFlipNode] = authorized(Action.POLICY_READ, resolver=_plain("flips"))
+    uid: str = authorized(Action.POLICY_READ, resolver=attribute("uid"))
+    rows_run: int = authorized(Action.POLICY_READ, resolver=attribute("rows_run"))
+    flips: list[DecisionFlipNode] = authorized(Action.POLICY_READ, resolver=attribute("flips"))
     locks_out_policy_writers: bool = authorized(
-        Action.POLICY_READ, resolver=_plain("locks_out_policy_writers"),
+        Action.POLICY_READ, resolver=attribute("locks_out_policy_writers"),
         description="True when the change would leave nobody able to write policies: "
                     "committing it would be refused.")
 
