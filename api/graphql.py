@@ -89,13 +89,13 @@ async def run_operation(state: AppState, principal: Principal, request_id: str, 
                 await session.rollback()
                 state.audit.release(session)
             await _commit_with_audit(state, session, ctx, operation_name, result.errors)
-            if ctx.policy_changed and not failed:
-                # In force here for the next request; other processes poll (DESIGN.md §2).
-                await state.policies.refresh()
         except BaseException:
             await session.rollback()
             state.audit.release(session)
             raise
+    if ctx.policy_changed and not failed:
+        # After the session is closed: the reload takes a connection of its own.
+        await _reload_policies(state, request_id)
     response: dict[str, Any] = {"data": result.data}
     if result.errors:
         response["errors"] = [format_error(e, request_id=request_id,
@@ -114,6 +114,16 @@ async def _commit_with_audit(state: AppState, session: AsyncSession, ctx: Contex
         await session.commit()
     finally:
         state.audit.release(session)
+
+
+async def _reload_policies(state: AppState, request_id: str) -> None:
+    """A committed policy change is in force here for the next request; other processes
+    poll the set's version (DESIGN.md §2). Should the reload fail, the change stands and
+    the next poll loads it: the answer to the change is not turned into an error."""
+    try:
+        await state.policies.refresh()
+    except Exception:
+        log.exception("policy reload after a change failed request_id=%s", request_id)
 
 
 def audit_records(ctx: Context, operation_name: str | None,

@@ -572,3 +572,17 @@ async def test_a_preview_needs_exactly_one_change(registry: Registry, variables:
                                                   field: str) -> None:
     body = await registry.gql(PREVIEW, variables, as_=SECURITY_ADMIN)
     assert errors_of(body)[0]["field"] == field
+
+
+async def test_a_committed_change_stands_when_this_process_fails_to_reload(
+        registry: Registry, monkeypatch: pytest.MonkeyPatch) -> None:
+    async def broken() -> None:
+        raise OSError("database went away between commit and reload")
+
+    monkeypatch.setattr(registry.app.state.registry.policies, "refresh", broken)
+    body = await registry.gql(CREATE, {"p": clerks_may_not_read_sealed()}, as_=SECURITY_ADMIN)
+    assert body["data"]["createPolicy"]["version"] == 1
+    monkeypatch.undo()
+    # the next poll (every request here: policy_poll_seconds=0) loads it
+    found = await registry.gql(POLICY, {"uid": "clerk.no-sealed-records"}, as_=SECURITY_ADMIN)
+    assert found["data"]["policy"]["version"] == 1
