@@ -321,6 +321,8 @@ async def test_cmd_audit_verify_names_the_first_bad_event(
     "UPDATE audit_event SET outcome = 'deny' WHERE seq = 2",
     "DELETE FROM audit_event WHERE seq = 2",
     "DELETE FROM audit_event",
+    "TRUNCATE audit_event",
+    "TRUNCATE audit_event, audit_checkpoint RESTART IDENTITY CASCADE",
 ])
 async def test_on_postgresql_the_database_refuses_to_edit_or_delete_an_audit_event(
     postgres_url: str, statement: str,
