@@ -19,11 +19,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from db.models import Agency
 from policies.actions import Action
+from policies.attributes import subject_attributes
 from policies.pdp import Decision, DecisionPoint, PolicyProblem
 from policies.table import TABLE, TableRow
 from policies.vocabulary import ANONYMOUS_ROLE, ROLES, VOCABULARY
 
+# The key every change of the policy set locks (db.locks.POLICY_KEYS), so the lock-out
+# guard judges the set as committed.
+POLICY_SET = "policy-set"
 # The resource a "may write policies at all" question is asked about.
 ANY_POLICY = {"type": "policy", "id": "*"}
 
@@ -58,6 +63,14 @@ def writer_candidates(requester: Mapping[str, Any],
     for agency in agencies:
         for role in ROLES:
             yield {**SUBJECT_DEFAULTS, **agency, "sub": f"lockout-check:{role}", "role": role}
+
+
+def agency_attributes(agencies: Iterable[Agency]) -> list[dict[str, Any]]:
+    """The subject attributes each agency gives whoever works there."""
+    keys = ("agency", "agency_kind", "agency_level", "region")
+    return [{k: v for k, v in subject_attributes(sub="", role="", agency=agency,
+                                                 id_number=None, scopes=()).items()
+             if k in keys} for agency in agencies]
 
 
 def someone_can_write(point: DecisionPoint, candidates: Iterable[Mapping[str, Any]]

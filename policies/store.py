@@ -20,7 +20,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from db.engine import Database, run_in_session
-from db.models import PolicyRecord
+from db.locks import POLICY_KEYS, lock_key
+from db.models import Agency, PolicyRecord
+from policies.admin import (
+    POLICY_SET,
+    SUBJECT_DEFAULTS,
+    agency_attributes,
+    someone_can_write,
+    writer_candidates,
+)
 from policies.pdp import DecisionPoint, PolicyProblem, validate_policy
 
 LOG = logging.getLogger(__name__)
@@ -244,17 +252,33 @@ def cmd_policy_import(database_url: str, directory: str, *, author: str = "cli")
         print("nothing imported")
         return 1
 
-    async def save_all(session: AsyncSession) -> tuple[int, int]:
+    async def save_all(session: AsyncSession) -> tuple[int, int] | None:
+        await lock_key(session, POLICY_KEYS, POLICY_SET)
+        before = await _point_of(session)
         changed = 0
         for document in documents:
             if await save_policy(session, document, author=author) is not None:
                 changed += 1
+        after = await _point_of(session)
+        agencies = agency_attributes(await session.scalars(select(Agency)))
+        if (someone_can_write(before, writer_candidates(SUBJECT_DEFAULTS, agencies))
+                and not someone_can_write(after, writer_candidates(SUBJECT_DEFAULTS, agencies))):
+            await session.rollback()
+            return None
         await session.commit()
         return changed, len(documents) - changed
 
-    changed, unchanged = run_in_session(database_url, save_all)
+    result = run_in_session(database_url, save_all)
+    if result is None:
+        print("refused: after this import nobody could write policies; nothing imported")
+        return 1
+    changed, unchanged = result
     print(f"imported: {changed} changed or new, {unchanged} unchanged")
     return 0
+
+
+async def _point_of(session: AsyncSession) -> DecisionPoint:
+    return DecisionPoint([r.document for r in await latest_records(session)], 0)
 
 
 def cmd_policy_export(database_url: str, directory: str) -> int:

@@ -29,14 +29,16 @@ from db.models import Agency, PolicyRecord
 from policies.actions import Action
 from policies.admin import (
     ANY_POLICY,
+    POLICY_SET,
     RequestProblem,
+    agency_attributes,
     apply_change,
     flips,
     parse_request,
     someone_can_write,
     writer_candidates,
 )
-from policies.attributes import resource_attributes, subject_attributes
+from policies.attributes import resource_attributes
 from policies.pdp import DecisionPoint, PolicyLoadError, PolicyProblem, validate_policy
 from policies.store import delete_policy, latest_records, save_policy
 from policies.table import TABLE
@@ -295,12 +297,8 @@ def _proposed(current: DecisionPoint, uid: str, document: dict[str, Any] | None,
 async def _locks_out(ctx: Context, point: DecisionPoint) -> bool:
     if someone_can_write(point, writer_candidates(ctx.authz.subject, [])):
         return False
-    agencies = await ctx.scalars(select(Agency))
-    return not someone_can_write(point, writer_candidates(ctx.authz.subject, [
-        {k: v for k, v in subject_attributes(sub="", role="", agency=a, id_number=None,
-                                             scopes=()).items()
-         if k in ("agency", "agency_kind", "agency_level", "region")}
-        for a in agencies]))
+    agencies = agency_attributes(await ctx.scalars(select(Agency)))
+    return not someone_can_write(point, writer_candidates(ctx.authz.subject, agencies))
 
 
 async def preview_policy_change(ctx: Context, policy: Any, delete_uid: str | None
@@ -332,9 +330,6 @@ async def preview_policy_change(ctx: Context, policy: Any, delete_uid: str | Non
 
 
 # --- changing ---------------------------------------------------------------------------
-
-POLICY_SET = "policy-set"
-
 
 async def _lock_set(ctx: Context) -> dict[str, PolicyRecord]:
     """Holds the whole set until the transaction ends; the policies in force, by uid."""

@@ -224,3 +224,40 @@ async def test_import_refuses_a_uid_defined_twice(database_url: str, tmp_path: P
     write(tmp_path / "a.json", document)
     write(tmp_path / "b.json", document)
     assert await asyncio.to_thread(cmd_policy_import, database_url, str(tmp_path)) == 1
+
+
+NOBODY_WRITES = {
+    "uid": "nobody.writes-policies", "description": "Denies every policy change.",
+    "effect": "deny",
+    "rules": {"subject": {}, "resource": {"$.type": {"condition": "Equals", "value": "policy"}},
+              "action": {"$.name": {"condition": "Equals", "value": "policy:write"}},
+              "context": {}},
+    "targets": {}}
+
+
+async def test_an_import_that_would_leave_nobody_able_to_write_policies_is_refused(
+    database_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    defaults, lockout = tmp_path / "defaults", tmp_path / "lockout"
+    defaults.mkdir()
+    lockout.mkdir()
+    write(defaults / "all.json", load_default_documents())
+    write(lockout / "deny.json", [NOBODY_WRITES, auditor_may_write()])
+    assert await asyncio.to_thread(cmd_policy_import, database_url, str(defaults)) == 0
+    database = Database(database_url)
+    try:
+        rows = await count_rows(database)
+        assert await asyncio.to_thread(cmd_policy_import, database_url, str(lockout)) == 1
+        assert "refused: after this import nobody could write policies" in (
+            capsys.readouterr().out)
+        assert await count_rows(database) == rows  # the auditor change did not land either
+    finally:
+        await database.dispose()
+
+
+async def test_an_import_into_a_set_where_nobody_writes_yet_is_not_a_lock_out(
+    database_url: str, tmp_path: Path
+) -> None:
+    reader_only = [d for d in load_default_documents() if d["uid"] == "auditor.reads-policies"]
+    write(tmp_path / "one.json", reader_only)
+    assert await asyncio.to_thread(cmd_policy_import, database_url, str(tmp_path)) == 0
