@@ -42,6 +42,20 @@ from schema import Limits, build_schema
 log = logging.getLogger("registry.app")
 
 
+# Loggers that write bound parameters or rows (identity numbers, names): aiosqlite at DEBUG,
+# SQLAlchemy's engine at INFO (statements with parameters) and DEBUG (rows). Capped here, so
+# a root logger at DEBUG never turns them on; the registry logs ids and codes instead.
+DRIVER_LOG_FLOORS = {"aiosqlite": logging.INFO, "sqlalchemy.engine": logging.WARNING,
+                     "sqlalchemy.pool": logging.WARNING, "psycopg": logging.INFO}
+
+
+def cap_driver_loggers() -> None:
+    for name, floor in DRIVER_LOG_FLOORS.items():
+        logger = logging.getLogger(name)
+        if logger.level < floor:  # NOTSET (0) too: inheriting the root's level is the hole
+            logger.setLevel(floor)
+
+
 def build_state(settings: Settings, *, issuer: Issuer | None = None,
                 verifier: TokenVerifier | None = None) -> AppState:
     """What every operation needs, without serving: `create_app` adds the token issuer and
@@ -67,6 +81,7 @@ def build_state(settings: Settings, *, issuer: Issuer | None = None,
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
+    cap_driver_loggers()
     issuer = None
     if settings.jwks_url is None:
         issuer = Issuer(settings, SigningKeys.load_or_create(settings.signing_key_file))

@@ -179,8 +179,8 @@ async def test_bad_input_of_every_argument_names_it_and_stores_nothing(
 async def test_a_registration_is_audited_without_identity_numbers(
         registry: Registry, caplog: pytest.LogCaptureFixture) -> None:
     value = counsel()
-    # The registry's own loggers at every level; a driver's DEBUG log of bound parameters
-    # (aiosqlite) is a deployment's logging choice, not this module's.
+    # The registry's own loggers at every level (the drivers' are capped by the app:
+    # tests/security/test_logs.py).
     caplog.set_level(logging.INFO)
     for ours in ("registry", "api", "schema", "policies", "db"):
         caplog.set_level(logging.DEBUG, logger=ours)
