@@ -61,6 +61,7 @@ def build_state(settings: Settings, *, issuer: Issuer | None = None,
     """What every operation needs, without serving: `create_app` adds the token issuer and
     verifier; the bulk importer (api/importer.py) builds its principal itself, so it verifies
     no token, signs none, and never reads or creates the signing key."""
+    cap_driver_loggers()  # the API and the bulk importer alike
     database = Database(settings.database_url, pool_size=settings.db_pool_size)
     return AppState(
         settings=settings,
@@ -81,7 +82,6 @@ def build_state(settings: Settings, *, issuer: Issuer | None = None,
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
-    cap_driver_loggers()
     issuer = None
     if settings.jwks_url is None:
         issuer = Issuer(settings, SigningKeys.load_or_create(settings.signing_key_file))
