@@ -234,10 +234,11 @@ def _policy_export(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _audit_verify(settings: Settings, args: argparse.Namespace) -> int:
+    from api.issuer import CheckpointKeyring
     from db.audit import cmd_audit_verify
 
-    keys = _checkpoint_keys(settings)
-    return cmd_audit_verify(settings.database_url, keys.verify_text if keys else None)
+    keyring = CheckpointKeyring.load(settings.audit_keyring_dir, _checkpoint_keys(settings))
+    return cmd_audit_verify(settings.database_url, keyring.verify_text if keyring else None)
 
 
 def _audit_checkpoint(settings: Settings, args: argparse.Namespace) -> int:
@@ -248,6 +249,9 @@ def _audit_checkpoint(settings: Settings, args: argparse.Namespace) -> int:
         print(f"no signing key at {settings.signing_key_file}: checkpoints are signed with the "
               "embedded issuer's key", file=sys.stderr)
         return 2
+    from api.issuer import keep_public_key
+
+    keep_public_key(settings.audit_keyring_dir, keys)
     return cmd_audit_checkpoint(settings.database_url, keys.sign_text)
 
 

@@ -10,6 +10,7 @@ where the scrypt check of the client secret does not block the event loop.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import time
@@ -114,6 +115,55 @@ class SigningKeys:
 
     def public_jwk(self) -> dict[str, Any]:
         return dict(self.private_key.as_dict(private=False))
+
+
+class CheckpointKeyring:
+    """The public keys that verify audit checkpoints, chosen by the checkpoint's `kid`: the
+    signing key's own, and each one kept in the keyring directory by `registry audit
+    checkpoint`, so that checkpoints signed before the key was replaced still verify.
+
+    The directory is trusted as the signing key file is: whoever can write one can write
+    the other, so it adds no weaker link."""
+
+    ALGORITHMS = ("RS256", "ES256")
+
+    def __init__(self, jwks: list[dict[str, Any]]) -> None:
+        self.kids = [str(j.get("kid", "")) for j in jwks]
+        self._keys = KeySet.import_key_set({"keys": jwks})
+
+    @classmethod
+    def load(cls, directory: str, current: SigningKeys | None) -> CheckpointKeyring | None:
+        """None when there is no key at all to verify with."""
+        found: dict[str, dict[str, Any]] = {}
+        for path in sorted(Path(directory).glob("*.json")):
+            try:
+                jwk = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                raise ValueError(f"audit keyring: {path} is not a JSON web key") from None
+            if not isinstance(jwk, dict) or "d" in jwk or not jwk.get("kid"):
+                raise ValueError(f"audit keyring: {path} must be a public JWK with a kid")
+            found[str(jwk["kid"])] = jwk
+        if current is not None:
+            found[current.kid] = current.public_jwk()
+        return cls(list(found.values())) if found else None
+
+    def verify_text(self, text: str, signature: str) -> bool:
+        try:
+            found = jws.deserialize_compact(signature, self._keys,
+                                            algorithms=list(self.ALGORITHMS))
+        except (JoseError, ValueError):
+            return False
+        return found.payload == text.encode()
+
+
+def keep_public_key(directory: str, keys: SigningKeys) -> Path:
+    """The signing key's public JWK in the keyring (once per kid): what lets the checkpoints
+    it signs be verified after the key is replaced."""
+    target = Path(directory) / f"{keys.kid}.json"
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(keys.public_jwk(), indent=2) + "\n", encoding="utf-8")
+    return target
 
 
 class Issuer:

@@ -27,6 +27,8 @@ class Settings:
     audience: str = "criminal-record-registry"
     jwks_url: str | None = None
     signing_key_file: str = "var/signing-key.pem"
+    # Public keys of audit checkpoints (one JWK per kid), kept across signing-key changes.
+    audit_keyring_dir: str = "var/audit-keys"
     token_ttl_seconds: int = 900
     # Query limits (CONTRACT.md §2).
     max_query_tokens: int = 2000

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from api.settings import Settings
 def cli_env(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("REGISTRY_DATABASE_URL", database_url)
     monkeypatch.setenv("REGISTRY_SIGNING_KEY_FILE", str(tmp_path / "key.pem"))
+    monkeypatch.setenv("REGISTRY_AUDIT_KEYRING_DIR", str(tmp_path / "audit-keys"))
     return database_url
 
 
@@ -97,3 +99,60 @@ def test_seed_demo_scales_past_a_thousand_people_without_identity_number_collisi
     main(["db", "upgrade"])
     assert main(["seed", "--demo", "--judgments", "1500", "--quiet"]) == 0
     assert "1500 people, 1500 judgments added" in capsys.readouterr().out
+
+
+def _fill_chain(database_url: str, first: int, count: int) -> None:
+    from db.audit import AuditChain, AuditRecord
+    from db.engine import Database
+
+    async def go() -> None:
+        database = Database(database_url)
+        chain = AuditChain(database)
+        try:
+            for n in range(first, first + count):
+                async with database.session() as session:
+                    await chain.append(session, [AuditRecord(
+                        action="judgment:read", outcome="permit", sub=f"s{n}", role="r",
+                        agency="", client_id="", request_id=f"req{n}", operation="",
+                        resource_type="judgment", resource_ids=[], purpose="",
+                        inquiry_id="", case_number="", policy_uid="p", policy_version=1,
+                        detail={})])
+                    await session.commit()
+                    chain.release(session)
+        finally:
+            await database.dispose()
+
+    asyncio.run(go())
+
+
+def test_checkpoints_signed_before_the_signing_key_was_replaced_still_verify(
+        cli_env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    main(["db", "upgrade"])
+    old_kid = SigningKeys.load_or_create(str(tmp_path / "key.pem")).kid  # the issuer's key
+    _fill_chain(cli_env, 1, 2)
+    assert main(["audit", "checkpoint"]) == 0
+    assert (tmp_path / "audit-keys" / f"{old_kid}.json").exists()
+    # The key is replaced (rotated): new checkpoints are signed with the new one.
+    (tmp_path / "key.pem").unlink()
+    new_kid = SigningKeys.load_or_create(str(tmp_path / "key.pem")).kid
+    _fill_chain(cli_env, 3, 2)
+    assert main(["audit", "checkpoint"]) == 0
+    capsys.readouterr()
+    assert main(["audit", "verify"]) == 0
+    assert "intact" in capsys.readouterr().out
+    assert {p.stem for p in (tmp_path / "audit-keys").glob("*.json")} == {old_kid, new_kid}
+    # Without the kept public key, the old checkpoint no longer verifies: it is what counts.
+    (tmp_path / "audit-keys" / f"{old_kid}.json").unlink()
+    assert main(["audit", "verify"]) == 1
+    assert "signature does not verify" in capsys.readouterr().out
+
+
+def test_a_private_key_in_the_audit_keyring_is_refused(
+        cli_env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    main(["db", "upgrade"])
+    keys = SigningKeys.load_or_create(str(tmp_path / "key.pem"))
+    (tmp_path / "audit-keys").mkdir()
+    private = keys.private_key.as_dict(private=True)
+    (tmp_path / "audit-keys" / "x.json").write_text(json.dumps(private), encoding="utf-8")
+    assert main(["audit", "verify"]) == 2
+    assert "must be a public JWK" in capsys.readouterr().err
