@@ -323,8 +323,12 @@ async def test_cmd_audit_verify_names_the_first_bad_event(
     "DELETE FROM audit_event",
     "TRUNCATE audit_event",
     "TRUNCATE audit_event, audit_checkpoint RESTART IDENTITY CASCADE",
+    # the signed heads are append-only too: deleting them would hide a rewrite
+    "DELETE FROM audit_checkpoint",
+    "UPDATE audit_checkpoint SET signature = 'x'",
+    "TRUNCATE audit_checkpoint",
 ])
-async def test_on_postgresql_the_database_refuses_to_edit_or_delete_an_audit_event(
+async def test_on_postgresql_the_database_refuses_to_edit_or_delete_the_audit_trail(
     postgres_url: str, statement: str,
 ) -> None:
     from sqlalchemy.exc import DBAPIError
@@ -334,7 +338,7 @@ async def test_on_postgresql_the_database_refuses_to_edit_or_delete_an_audit_eve
     try:
         await _fill(database, 3)
         async with database.session() as session:
-            with pytest.raises(DBAPIError, match="audit_event is append-only"):
+            with pytest.raises(DBAPIError, match="audit_(event|checkpoint) is append-only"):
                 await session.execute(text(statement))
             await session.rollback()
         assert await _verify(database) == VerifyResult(True, 3, None, None)
