@@ -87,7 +87,15 @@ async def policy_set_version(session: AsyncSession) -> int:
     return int(await session.scalar(select(func.max(col(PolicyRecord.id)))) or 0)
 
 
-async def _last_row(session: AsyncSession, uid: str) -> PolicyRecord | None:
+def point_of(records: Sequence[PolicyRecord]) -> DecisionPoint:
+    """The decision point of the newest rows per uid (`latest_records(include_deleted=True)`):
+    the undeleted documents, at the set's version (the largest id, deletions included)."""
+    version = max((r.id or 0 for r in records), default=0)
+    return DecisionPoint([r.document for r in records if not r.deleted], version)
+
+
+async def last_row(session: AsyncSession, uid: str) -> PolicyRecord | None:
+    """The newest row of `uid` (a deletion included), or None."""
     statement = (
         select(PolicyRecord)
         .where(col(PolicyRecord.uid) == uid)
@@ -105,7 +113,7 @@ async def save_policy(session: AsyncSession, document: dict[str, Any], *, author
     loser's transaction fails rather than silently overwriting. The caller commits.
     """
     uid = document["uid"]
-    last = await _last_row(session, uid)
+    last = await last_row(session, uid)
     if last is not None and not last.deleted and last.document == document:
         return None
     record = PolicyRecord(uid=uid, version=(last.version + 1) if last else 1,
@@ -117,7 +125,7 @@ async def save_policy(session: AsyncSession, document: dict[str, Any], *, author
 
 async def delete_policy(session: AsyncSession, uid: str, *, author: str) -> bool:
     """Add a deletion row for `uid`; False if there is no such (undeleted) policy."""
-    last = await _last_row(session, uid)
+    last = await last_row(session, uid)
     if last is None or last.deleted:
         return False
     session.add(PolicyRecord(uid=uid, version=last.version + 1, document=last.document,
@@ -166,15 +174,13 @@ class PolicyStore:
         invalid document must not take every decision down (writers validate first)."""
         async with self._database.session() as session:
             records = await latest_records(session, include_deleted=True)
-        version = max((r.id or 0 for r in records), default=0)
-        documents = [r.document for r in records if not r.deleted]
         try:
-            point = DecisionPoint(documents, version)
+            point = point_of(records)
         except ValueError:
             if self._point is None:
                 raise
             LOG.exception("policy set version %s does not build; keeping version %s",
-                          version, self._point.version)
+                          max((r.id or 0 for r in records), default=0), self._point.version)
             point = self._point
         self._point = point
         self._checked_at = time.monotonic()
@@ -254,12 +260,12 @@ def cmd_policy_import(database_url: str, directory: str, *, author: str = "cli")
 
     async def save_all(session: AsyncSession) -> tuple[int, int] | None:
         await lock_key(session, POLICY_KEYS, POLICY_SET)
-        before = await _point_of(session)
+        before = point_of(await latest_records(session, include_deleted=True))
         changed = 0
         for document in documents:
             if await save_policy(session, document, author=author) is not None:
                 changed += 1
-        after = await _point_of(session)
+        after = point_of(await latest_records(session, include_deleted=True))
         agencies = agency_attributes(await session.scalars(select(Agency)))
         if (someone_can_write(before, writer_candidates(SUBJECT_DEFAULTS, agencies))
                 and not someone_can_write(after, writer_candidates(SUBJECT_DEFAULTS, agencies))):
@@ -276,9 +282,6 @@ def cmd_policy_import(database_url: str, directory: str, *, author: str = "cli")
     print(f"imported: {changed} changed or new, {unchanged} unchanged")
     return 0
 
-
-async def _point_of(session: AsyncSession) -> DecisionPoint:
-    return DecisionPoint([r.document for r in await latest_records(session)], 0)
 
 
 def cmd_policy_export(database_url: str, directory: str) -> int:

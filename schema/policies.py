@@ -41,7 +41,7 @@ from policies.admin import (
 )
 from policies.attributes import resource_attributes
 from policies.pdp import DecisionPoint, PolicyLoadError, PolicyProblem, validate_policy
-from policies.store import delete_policy, latest_records, save_policy
+from policies.store import delete_policy, last_row, latest_records, point_of, save_policy
 from policies.table import TABLE
 from schema.context import Context
 from schema.errors import BadUserInput, Conflict
@@ -239,9 +239,8 @@ async def list_policies(ctx: Context) -> list[PolicyView]:
 async def read_policy(ctx: Context, uid: str) -> PolicyView | None:
     """The policy in force under `uid`, or null (missing, deleted or not permitted alike)."""
     async with ctx.db_lock:
-        records = await latest_records(ctx.session)
-    found = next((r for r in records if r.uid == uid), None)
-    if found is None:
+        found = await last_row(ctx.session, uid)
+    if found is None or found.deleted:
         ctx.authz.decide(Action.POLICY_READ, resource_attributes("policy", id=uid[:200]))
         return None
     view = PolicyView(found)
@@ -265,7 +264,7 @@ async def explain_access(ctx: Context, request: Any) -> DecisionView:
         raise BadUserInput(f"request.{path}" if path else "request",
                            problem.problem.message) from None
     async with ctx.db_lock:
-        point = await _point(ctx)
+        point = point_of(await _records(ctx))
     decision = point.decide(subject, resource, action, context)
     return DecisionView(decision.allowed, decision.policy_uid, list(decision.applicable),
                         decision.policy_version, decision.reason,
@@ -277,14 +276,8 @@ async def explain_access(ctx: Context, request: Any) -> DecisionView:
 
 
 async def _records(ctx: Context) -> list[PolicyRecord]:
+    """The newest row per uid, deletions included: the set as this transaction sees it."""
     return await latest_records(ctx.session, include_deleted=True)
-
-
-async def _point(ctx: Context, records: list[PolicyRecord] | None = None) -> DecisionPoint:
-    """The set in the database now (this transaction's view), as a DecisionPoint."""
-    rows = records if records is not None else await _records(ctx)
-    version = max((r.id or 0 for r in rows), default=0)
-    return DecisionPoint([r.document for r in rows if not r.deleted], version)
 
 
 def _proposed(current: DecisionPoint, uid: str, document: dict[str, Any] | None,
@@ -309,7 +302,7 @@ async def preview_policy_change(ctx: Context, policy: Any, delete_uid: str | Non
         raise BadUserInput("policy", "give either policy (to create or update) or deleteUid")
     async with ctx.db_lock:
         records = await _records(ctx)
-        before = await _point(ctx, records)
+        before = point_of(records)
         in_force = {r.uid for r in records if not r.deleted}
         if delete_uid is not None:
             if delete_uid not in in_force:
@@ -348,7 +341,7 @@ async def _commit_change(ctx: Context, verb: str, uid: str, document: dict[str, 
     """With the set locked: refuse a lock-out, then add the row and note the audit fact.
     Returns the new row (None for a deletion, or when nothing changed)."""
     async with ctx.db_lock:
-        after = _proposed(await _point(ctx), uid, document, field)
+        after = _proposed(point_of(await _records(ctx)), uid, document, field)
     if await _locks_out(ctx, after):
         raise Conflict("this change would leave nobody able to write policies",
                        field=field, reason="LOCKS_OUT_POLICY_WRITERS")
