@@ -72,13 +72,6 @@ class SigningKeys:
         return jws.serialize_compact({"alg": self.alg, "kid": self.kid}, text.encode(),
                                      self.private_key, algorithms=[self.alg])
 
-    def verify_text(self, text: str, signature: str) -> bool:
-        try:
-            found = jws.deserialize_compact(signature, self.private_key, algorithms=[self.alg])
-        except (JoseError, ValueError):
-            return False
-        return found.payload == text.encode()
-
     @classmethod
     def load_or_create(cls, path: str) -> SigningKeys:
         """Two processes starting at once may both generate a key; `os.link` lets only the
@@ -128,7 +121,6 @@ class CheckpointKeyring:
     ALGORITHMS = ("RS256", "ES256")
 
     def __init__(self, jwks: list[dict[str, Any]]) -> None:
-        self.kids = [str(j.get("kid", "")) for j in jwks]
         self._keys = KeySet.import_key_set({"keys": jwks})
 
     @classmethod

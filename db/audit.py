@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, RowMapping, bindparam, select, text
+from sqlalchemy import BigInteger, RowMapping, bindparam, func, select, text
 from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
@@ -283,7 +283,7 @@ def cmd_audit_verify(database_url: str,
 
 
 async def _count_checkpoints(session: AsyncSession) -> int:
-    return len((await session.scalars(select(col(AuditCheckpoint.id)))).all())
+    return int(await session.scalar(select(func.count()).select_from(AuditCheckpoint)) or 0)
 
 
 def cmd_audit_checkpoint(database_url: str, sign: Callable[[str], str]) -> int:
