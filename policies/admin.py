@@ -21,7 +21,7 @@ from typing import Any
 
 from db.models import Agency
 from policies.actions import Action
-from policies.attributes import subject_attributes
+from policies.attributes import REQUEST_CONTEXT, subject_attributes
 from policies.pdp import Decision, DecisionPoint, PolicyProblem
 from policies.table import TABLE, TableRow
 from policies.vocabulary import ANONYMOUS_ROLE, ROLES, VOCABULARY
@@ -32,12 +32,11 @@ POLICY_SET = "policy-set"
 # The resource a "may write policies at all" question is asked about.
 ANY_POLICY = {"type": "policy", "id": "*"}
 
-# What the service always sends, so a described request is decided as a real one.
-SUBJECT_DEFAULTS: dict[str, Any] = {"sub": "", "role": ANONYMOUS_ROLE, "agency": "",
-                                    "agency_kind": "", "agency_level": "", "region": "",
-                                    "id_number": "", "scopes": []}
-CONTEXT_DEFAULTS: dict[str, Any] = {"purpose": "", "case_number": "", "inquiry_id": "",
-                                    "is_counsel": "no"}
+# What the service always sends, so a described request is decided as a real one: the
+# attributes of a requester with nothing (no sub, no agency), and a request's own context.
+SUBJECT_DEFAULTS: dict[str, Any] = subject_attributes(sub="", role=ANONYMOUS_ROLE, agency=None,
+                                                      id_number=None, scopes=())
+CONTEXT_DEFAULTS: dict[str, Any] = dict(REQUEST_CONTEXT)
 REQUEST_PARTS = ("subject", "resource", "action", "context")
 
 

@@ -26,7 +26,13 @@ __all__ = [
     "offender_visibility_combinations",
     "resource_attributes",
     "subject_attributes",
+    "REQUEST_CONTEXT",
 ]
+
+# The context of a request made on nobody's behalf (no inquiry): what every decision carries
+# unless an inquiry's own purpose, case and counsel relation replace it.
+REQUEST_CONTEXT: dict[str, str] = {"purpose": "", "case_number": "", "inquiry_id": "",
+                                   "is_counsel": "no"}
 
 
 def _yes_no(value: bool) -> str:

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from db.models import Agency, Judgment, Offender
 from policies.attributes import (
+    REQUEST_CONTEXT,
     judgment_attributes,
     offender_attributes,
     resource_attributes,
@@ -85,8 +86,7 @@ class Authorizer:
         # production by Settings).
         self._pdp = decision_point
         self.subject = dict(subject)
-        self.context: dict[str, Any] = dict(context or {"purpose": "", "case_number": "",
-                                                        "inquiry_id": "", "is_counsel": "no"})
+        self.context: dict[str, Any] = dict(context or REQUEST_CONTEXT)
         self._memo: dict[tuple[str, int, tuple[tuple[str, str], ...]], bool] = {}
         self._keep: list[Any] = []  # objects memoised by id() stay alive for the request
         self._audit: dict[tuple[str, str, str, str, str], AuditEntry] = {}
