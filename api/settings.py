@@ -42,6 +42,11 @@ class Settings:
     # Benchmarks only: answers every decision with permit. Refused in production.
     authz_disabled: bool = False
     db_pool_size: int = 10
+    # Shared state of rate limits and sign-in throttles (CONTRACT.md §2): every process that
+    # names the same Redis shares one bucket per requester; without it, each process has its own.
+    redis_url: str | None = None
+    # Keys in Redis start with this prefix, so that several registries (or tests) can share one.
+    redis_prefix: str = "registry"
     # Reporting deadlines (DESIGN.md §1.2), days from the judgment's effective date, the
     # release date and the correction expiry date: a notice received later is late.
     deadline_judgment_days: int = 30
@@ -85,6 +90,12 @@ class Settings:
             raise SettingsError("REGISTRY_TOKEN_TTL_SECONDS", "must be positive")
         if self.jwks_url is not None and not self.jwks_url.startswith(("https://", "http://")):
             raise SettingsError("REGISTRY_JWKS_URL", "must be an http(s) URL")
+        if self.redis_url is not None and not self.redis_url.startswith(
+                ("redis://", "rediss://", "unix://")):
+            raise SettingsError("REGISTRY_REDIS_URL",
+                                "must be a redis://, rediss:// or unix:// URL")
+        if not self.redis_prefix:
+            raise SettingsError("REGISTRY_REDIS_PREFIX", "must not be empty")
         for name in ("max_query_tokens", "max_query_depth", "max_aliases", "max_directives",
                      "max_query_cost", "max_page_size", "deadline_judgment_days",
                      "deadline_release_days", "deadline_correction_expiry_days"):

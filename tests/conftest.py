@@ -21,6 +21,8 @@ from db.migrate import upgrade
 
 POSTGRES_URL = os.environ.get("REGISTRY_TEST_POSTGRES_URL")
 REQUIRE_POSTGRES = os.environ.get("REQUIRE_POSTGRES") == "1"
+REDIS_URL = os.environ.get("REGISTRY_TEST_REDIS_URL")
+REQUIRE_REDIS = os.environ.get("REQUIRE_REDIS") == "1"
 
 # Tables emptied between tests (children first).
 TABLES = (
@@ -103,3 +105,20 @@ async def database(database_url: str) -> AsyncIterator[Database]:
         yield db
     finally:
         await db.dispose()
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The test Redis (`REGISTRY_TEST_REDIS_URL`); skipped where unset, an error under
+    `REQUIRE_REDIS=1` (CI). Tests keep apart by a prefix of their own (`redis_prefix`)."""
+    if not REDIS_URL:
+        if REQUIRE_REDIS:
+            pytest.fail("REQUIRE_REDIS=1 but REGISTRY_TEST_REDIS_URL is not set")
+        pytest.skip("Redis tests need REGISTRY_TEST_REDIS_URL (e.g. redis://127.0.0.1:6379/0)")
+    return REDIS_URL
+
+
+@pytest.fixture
+def redis_prefix() -> str:
+    """A key prefix no other test (or xdist worker) uses."""
+    return f"registry-test-{uuid.uuid4().hex[:12]}"
