@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date
 from typing import Annotated
 
@@ -14,10 +13,8 @@ from sqlmodel import col, select
 from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     SchemaExtension,
     ValidationCache,
 )
@@ -53,7 +50,7 @@ from schema.inquiries import (
     submit_inquiry,
     verify_certificate,
 )
-from schema.limits import cost_rule, max_directives_rule
+from schema.limits import DocumentExaminer, Limits, max_directives_rule
 from schema.lookup import read_by_id
 from schema.notices import (
     AgencyComplianceNode,
@@ -269,15 +266,6 @@ class Mutation:
     rollback_policy: PolicyNode = authorized(Action.POLICY_WRITE, resolver=rollback_policy)
 
 
-@dataclass(frozen=True)
-class Limits:
-    max_tokens: int = 2000
-    max_depth: int = 10
-    max_aliases: int = 15
-    max_directives: int = 50
-    max_cost: int = 5000
-
-
 class RegistrySchema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError],
                        execution_context: ExecutionContext | None = None) -> None:
@@ -286,20 +274,17 @@ class RegistrySchema(strawberry.Schema):
 
 
 def build_schema(limits: Limits = Limits(), *, production: bool = False) -> strawberry.Schema:
-    # Factories, not instances: strawberry builds a fresh extension per request. The
-    # validation rules, strawberry's depth and alias limiters' included, are built once
-    # here: ValidationCache keys on the rule classes, and a limiter built per request
-    # makes a new class each time, so nothing would ever be served from the cache.
-    rules: list[type[ASTValidationRule]] = [
-        *QueryDepthLimiter(max_depth=limits.max_depth).validation_rules,
-        *MaxAliasesLimiter(max_alias_count=limits.max_aliases).validation_rules,
-        max_directives_rule(limits.max_directives),
-        cost_rule(limits.max_cost),
-    ]
+    # Factories, not instances: strawberry builds a fresh extension per request. Depth,
+    # aliases and cost are checked by the DocumentExaminer once the document is parsed,
+    # before any validation rule (each fragment once, so in linear time). The rules are
+    # built once here: ValidationCache keys on the rule classes.
+    examiner = DocumentExaminer(limits)
+    rules: list[type[ASTValidationRule]] = [max_directives_rule(limits.max_directives)]
     extensions: list[Callable[[], SchemaExtension]] = [
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
         lambda: AddValidationRules(rules),
         lambda: ParserCache(maxsize=256),
+        examiner.extension,
         lambda: ValidationCache(maxsize=256),
     ]
     if production:

@@ -51,13 +51,12 @@ class QueryTooComplex(RegistryError):
     code = "QUERY_TOO_COMPLEX"
 
 
-# Messages of strawberry's own limiters (MaxTokensLimiter, QueryDepthLimiter,
-# MaxAliasesLimiter), of ours in schema/limits.py, and graphql-core's bare "Validation
-# aborted." (a document that exhausts its validation budgets or recursion: too complex
-# to check, not a mistake in an input field).
+# Messages of the limits that are not QueryTooComplex errors: strawberry's MaxTokensLimiter
+# (a parse error), our directives rule (schema/limits.py), and graphql-core's bare
+# "Validation aborted." (a document that exhausts its validation budgets or recursion: too
+# complex to check, not a mistake in an input field).
 _TOO_COMPLEX = re.compile(
-    r"Document contains more than \d+ tokens|exceeds maximum operation depth"
-    r"|aliases found\. Allowed|directives found\. Allowed|query cost \d+ exceeds"
+    r"Document contains more than \d+ tokens|directives found\. Allowed"
     r"|^Validation aborted\.$"
 )
 # graphql-core < 3.3: "Variable '$input' got invalid value 'x' at 'input.a.b'";

@@ -1,16 +1,26 @@
-"""Query limits strawberry does not ship: directives per document, and a cost budget.
+"""Query limits, checked in time linear in the document (CONTRACT.md §2).
 
-Both are validation rules, so a document over a limit is refused before any resolver
-runs. Fragments are expanded (and a fragment cycle cannot loop: it is cut and left to
-graphql-core's own NoFragmentCyclesRule).
+Depth, aliases and cost are properties of a document with its fragments expanded, and a
+document of 800 bytes can spread one fragment 2^40 times (`F1` spreads `F0` twice, `F2`
+spreads `F1` twice, ...). Walking that expansion, as strawberry's QueryDepthLimiter and
+MaxAliasesLimiter do, froze the process. Here each fragment's shape is computed once and
+reused wherever it is spread, and the document is refused with QUERY_TOO_COMPLEX right
+after parsing, before any validation rule runs.
+
+A fragment cycle is cut (counted as nothing) and left to graphql-core's NoFragmentCycles
+rule; so is a spread of an unknown fragment (KnownFragmentNames).
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
     DirectiveNode,
+    DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -23,11 +33,177 @@ from graphql import (
     ValidationRule,
     VariableNode,
 )
+from strawberry.extensions import SchemaExtension
+
+from schema.errors import QueryTooComplex
 
 DEFAULT_PAGE = 20
+LIST_FIELDS = frozenset({"judgments", "offenders", "inquiries", "notices", "auditEvents"})
+# Counts past this are all "too many": it keeps the arithmetic of a fragment bomb small.
+CEILING = 10**12
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_tokens: int = 2000
+    max_depth: int = 10
+    max_aliases: int = 15
+    max_directives: int = 50
+    max_cost: int = 5000
+
+
+@dataclass(frozen=True)
+class Shape:
+    """A selection set with its fragments expanded: `cost` at a multiplier of one (each
+    field costs 1, times the page sizes of the lists around it), the depth of nested
+    selection sets (introspection fields not counted) and the number of aliased fields."""
+
+    cost: int = 0
+    depth: int = 0
+    aliases: int = 0
+
+
+NOTHING = Shape()
+
+
+class _Expansion:
+    """Shapes of one document's fragments, each computed once."""
+
+    def __init__(self, document: DocumentNode) -> None:
+        self.fragments = {d.name.value: d for d in document.definitions
+                          if isinstance(d, FragmentDefinitionNode)}
+        self.done: dict[str, Shape] = {}
+        self.open: set[str] = set()
+
+    def fragment(self, name: str) -> Shape:
+        shape = self.done.get(name)
+        if shape is not None:
+            return shape
+        if name in self.open or name not in self.fragments:
+            return NOTHING
+        self.open.add(name)
+        shape = self.selections(self.fragments[name].selection_set)
+        self.open.discard(name)
+        self.done[name] = shape
+        return shape
+
+    def selections(self, selection_set: SelectionSetNode | None) -> Shape:
+        if selection_set is None:
+            return NOTHING
+        cost = depth = aliases = 0
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                inner = self.selections(selection.selection_set)
+                cost += 1 + _page_size(selection) * inner.cost
+                aliases += inner.aliases + (selection.alias is not None)
+                if selection.selection_set is not None \
+                        and not selection.name.value.startswith("__"):
+                    depth = max(depth, 1 + inner.depth)
+                continue
+            if isinstance(selection, InlineFragmentNode):
+                inner = self.selections(selection.selection_set)
+            elif isinstance(selection, FragmentSpreadNode):
+                inner = self.fragment(selection.name.value)
+            else:  # pragma: no cover - the three kinds of selection above are all there is
+                continue
+            cost += inner.cost
+            aliases += inner.aliases
+            depth = max(depth, inner.depth)
+        return Shape(min(cost, CEILING), depth, min(aliases, CEILING))
+
+
+def _page_size(field: FieldNode) -> int:
+    for argument in field.arguments or ():
+        if argument.name.value == "first":
+            if isinstance(argument.value, IntValueNode):
+                return max(1, min(int(argument.value.value), CEILING))
+            if isinstance(argument.value, VariableNode):
+                return 100  # the largest page a variable may ask for
+    return DEFAULT_PAGE if field.name.value in LIST_FIELDS else 1
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Why a document is refused (None: it is not), and each operation's cost by name
+    (None for the anonymous one)."""
+
+    problem: str | None
+    costs: dict[str | None, int]
+
+
+def examine(document: DocumentNode, limits: Limits) -> Verdict:
+    expansion = _Expansion(document)
+    costs: dict[str | None, int] = {}
+    problem: str | None = None
+    try:
+        for definition in document.definitions:
+            if not isinstance(definition, OperationDefinitionNode):
+                continue
+            name = definition.name.value if definition.name else None
+            shape = expansion.selections(definition.selection_set)
+            costs[name] = shape.cost
+            problem = problem or _over(shape, name, limits)
+    except RecursionError:
+        problem = "the document nests too deeply to be checked"
+    return Verdict(problem, costs)
+
+
+def _over(shape: Shape, name: str | None, limits: Limits) -> str | None:
+    if shape.depth > limits.max_depth:
+        return f"'{name or 'anonymous'}' exceeds maximum operation depth of {limits.max_depth}"
+    if shape.aliases > limits.max_aliases:
+        return f"{_count(shape.aliases)} aliases found. Allowed: {limits.max_aliases}"
+    if shape.cost > limits.max_cost:
+        return f"query cost {_count(shape.cost)} exceeds the budget of {limits.max_cost}"
+    return None
+
+
+def _count(n: int) -> str:
+    return f"more than {CEILING}" if n >= CEILING else str(n)
+
+
+class DocumentExaminer:
+    """Examines each document once after parsing; the verdicts of the last `size` query
+    texts are remembered (the parser cache keys on the text as well)."""
+
+    def __init__(self, limits: Limits, size: int = 256) -> None:
+        self.limits = limits
+        self._size = size
+        self._verdicts: OrderedDict[str, Verdict] = OrderedDict()
+
+    def verdict(self, query: str, document: DocumentNode) -> Verdict:
+        found = self._verdicts.get(query)
+        if found is None:
+            found = examine(document, self.limits)
+            self._verdicts[query] = found
+            if len(self._verdicts) > self._size:
+                self._verdicts.popitem(last=False)
+        return found
+
+    def extension(self) -> SchemaExtension:
+        """A fresh extension for one operation (strawberry asks for one per request)."""
+        return _RefuseOverLimits(self)
+
+
+class _RefuseOverLimits(SchemaExtension):
+    def __init__(self, examiner: DocumentExaminer) -> None:
+        super().__init__()
+        self.examiner = examiner
+
+    def on_parse(self) -> Iterator[None]:
+        yield
+        context = self.execution_context
+        if context.graphql_document is None or context.query is None:
+            return
+        problem = self.examiner.verdict(context.query, context.graphql_document).problem
+        if problem is not None:
+            # Raised after parsing: strawberry answers it as an error before validation.
+            raise GraphQLError(problem, original_error=QueryTooComplex(problem))
 
 
 def max_directives_rule(limit: int) -> type[ValidationRule]:
+    """Directives are counted where they are written (each once): linear by nature."""
+
     class MaxDirectives(ValidationRule):
         def __init__(self, context: ValidationContext) -> None:
             super().__init__(context)
@@ -42,56 +218,3 @@ def max_directives_rule(limit: int) -> type[ValidationRule]:
                     f"{self.count} directives found. Allowed: {limit}"))
 
     return MaxDirectives
-
-
-def cost_rule(budget: int) -> type[ValidationRule]:
-    """Each field costs 1, times the page sizes (`first`) of the lists around it."""
-
-    class QueryCost(ValidationRule):
-        def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
-            fragments = {d.name.value: d for d in self.context.document.definitions
-                         if isinstance(d, FragmentDefinitionNode)}
-            variables = self.context.document
-            cost = _cost(node.selection_set, fragments, 1, frozenset(), variables, budget)
-            if cost > budget:
-                self.report_error(GraphQLError(
-                    f"query cost {cost} exceeds the budget of {budget}", node))
-
-    return QueryCost
-
-
-def _cost(selection_set: SelectionSetNode | None, fragments: dict[str, FragmentDefinitionNode],
-          multiplier: int, seen: frozenset[str], document: Any, budget: int) -> int:
-    if selection_set is None:
-        return 0
-    total = 0
-    for selection in selection_set.selections:
-        if total > budget:
-            return total
-        if isinstance(selection, FieldNode):
-            inner = multiplier * _page_size(selection)
-            total += multiplier + _cost(selection.selection_set, fragments, inner, seen,
-                                        document, budget)
-        elif isinstance(selection, InlineFragmentNode):
-            total += _cost(selection.selection_set, fragments, multiplier, seen, document,
-                           budget)
-        elif isinstance(selection, FragmentSpreadNode):
-            name = selection.name.value
-            if name in seen or name not in fragments:
-                continue
-            total += _cost(fragments[name].selection_set, fragments, multiplier,
-                           seen | {name}, document, budget)
-    return total
-
-
-def _page_size(field: FieldNode) -> int:
-    for argument in field.arguments or ():
-        if argument.name.value == "first":
-            if isinstance(argument.value, IntValueNode):
-                return max(1, int(argument.value.value))
-            if isinstance(argument.value, VariableNode):
-                return 100  # the largest page a variable may ask for
-    if field.name.value in ("judgments", "offenders", "inquiries", "notices", "auditEvents",
-                            "edges"):
-        return 1 if field.name.value == "edges" else DEFAULT_PAGE
-    return 1
