@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -25,21 +23,27 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.auth import BearerAuthMiddleware, TokenVerifier
+from api.auth import BearerAuthMiddleware, Principal, TokenVerifier
 from api.context import AgencyDirectory
-from api.graphql import graphql_endpoint
+from api.graphql import MAX_BODY_BYTES, graphql_endpoint
 from api.issuer import Issuer, SigningKeys, issuer_routes
 from api.settings import Settings
 from api.state import AppState
+from api.transport import BodyLimit, ResponseHeaders
 from db.audit import AuditChain
 from db.engine import Database
 from db.migrate import is_current
 from policies.store import PolicyStore
-from schema import Limits, build_schema
+from schema import build_schema
+from schema.limits import Limits
 
 log = logging.getLogger("registry.app")
+
+# Bodies (CONTRACT.md §2): a GraphQL document with its variables, a token request's form.
+BODY_LIMITS = {"/graphql": MAX_BODY_BYTES, "/oauth/token": 16 * 1024}
+DEFAULT_BODY_LIMIT = 16 * 1024
+METRICS_SCOPE = "metrics:read"
 
 
 # Loggers that write bound parameters or rows (identity numbers, names): aiosqlite at DEBUG,
@@ -113,6 +117,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         return JSONResponse({"status": "ready"})
 
     async def metrics_endpoint(request: Request) -> Response:
+        if settings.production:
+            refused = metrics_refusal(request.state.principal)
+            if refused is not None:
+                return refused
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     routes = [
@@ -125,10 +133,30 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes += issuer_routes(issuer, database)
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.registry = state
-    # Outermost first: request id and metrics see every response, 401s included.
-    app.add_middleware(BearerAuthMiddleware, verifier=verifier)
-    app.add_middleware(RequestIdMiddleware, metrics=metrics)
+    # Added innermost first: the response headers (request id, no-store, nosniff) and the
+    # metrics see every response, 413s and 401s included; an oversized body is refused
+    # before authentication is even looked at.
+    protected = ("/graphql", "/metrics") if settings.production else ("/graphql",)
+    app.add_middleware(BearerAuthMiddleware, verifier=verifier, protected_prefixes=protected)
+    app.add_middleware(BodyLimit, limits=BODY_LIMITS, default=DEFAULT_BODY_LIMIT)
+    app.add_middleware(ResponseHeaders, observer=metrics, known_paths=KNOWN_PATHS)
     return app
+
+
+def metrics_refusal(principal: Principal) -> Response | None:
+    """In production /metrics needs a bearer token with the `metrics:read` scope (RFC 6750
+    §3.1: a token without it is 403 insufficient_scope)."""
+    if not principal.authenticated:
+        return JSONResponse({"errors": [{"message": "authentication required",
+                                         "extensions": {"code": "UNAUTHENTICATED"}}]},
+                            status_code=401,
+                            headers={"WWW-Authenticate": 'Bearer realm="registry"'})
+    if METRICS_SCOPE not in principal.scopes:
+        return JSONResponse({"errors": [{"message": f"the token lacks the {METRICS_SCOPE} scope",
+                                         "extensions": {"code": "FORBIDDEN"}}]},
+                            status_code=403, headers={"WWW-Authenticate": (
+                                f'Bearer error="insufficient_scope", scope="{METRICS_SCOPE}"')})
+    return None
 
 
 class Metrics:
@@ -139,38 +167,10 @@ class Metrics:
         self.latency = Histogram("registry_http_request_seconds", "HTTP request latency",
                                  ["path"], registry=self.registry)
 
+    def observe(self, path: str, status: int, seconds: float) -> None:
+        self.requests.labels(path, str(status)).inc()
+        self.latency.labels(path).observe(seconds)
+
 
 KNOWN_PATHS = frozenset({"/graphql", "/healthz", "/readyz", "/metrics", "/oauth/token",
                          "/.well-known/jwks.json", "/.well-known/oauth-authorization-server"})
-
-
-class RequestIdMiddleware:
-    """Every response carries an `X-Request-ID`; the log and INTERNAL errors name it."""
-
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        request_id = uuid.uuid4().hex
-        scope.setdefault("state", {})["request_id"] = request_id
-        path = scope["path"] if scope["path"] in KNOWN_PATHS else "other"
-        started = time.perf_counter()
-        status = 500
-
-        async def send_with_id(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            self.metrics.requests.labels(path, str(status)).inc()
-            self.metrics.latency.labels(path).observe(time.perf_counter() - started)

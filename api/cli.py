@@ -181,8 +181,14 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         raise ValueError("--workers > 1 needs PostgreSQL: the embedded SQLite database "
                          "serves one process")
     uvicorn.run("api.app:create_app", factory=True, host=args.host, port=args.port,
-                workers=args.workers, log_level="info", access_log=False)
+                workers=args.workers, **SERVE_OPTIONS)
     return 0
+
+
+# How `registry serve` runs uvicorn: no `server` banner (CONTRACT.md §2), no access log (the
+# app logs request ids and codes itself).
+SERVE_OPTIONS: dict[str, Any] = {"log_level": "info", "access_log": False,
+                                 "server_header": False}
 
 
 def _agency_add(settings: Settings, args: argparse.Namespace) -> int:

@@ -43,9 +43,7 @@ async def graphql_endpoint(request: Request) -> Response:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/json":
         return _problem(415, "Content-Type must be application/json")
-    body = await request.body()
-    if len(body) > MAX_BODY_BYTES:
-        return _problem(413, "request body too large")
+    body = await request.body()  # at most MAX_BODY_BYTES: api/transport.BodyLimit
     try:
         payload = json.loads(body)
     except (ValueError, UnicodeDecodeError, RecursionError):
