@@ -28,6 +28,7 @@ from api.auth import BearerAuthMiddleware, Principal, TokenVerifier
 from api.context import AgencyDirectory
 from api.graphql import MAX_BODY_BYTES, graphql_endpoint
 from api.issuer import Issuer, SigningKeys, issuer_routes
+from api.ratelimit import buckets_for
 from api.settings import Settings
 from api.state import AppState
 from api.transport import BodyLimit, ResponseHeaders
@@ -91,13 +92,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
         issuer = Issuer(settings, SigningKeys.load_or_create(settings.signing_key_file))
     verifier = TokenVerifier(settings, issuer)
     state = build_state(settings, issuer=issuer, verifier=verifier)
+    state.buckets = buckets_for(settings.redis_url, settings.redis_prefix,
+                                settings.rate_bucket, settings.rate_restore)
     database = state.database
     metrics = Metrics()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
-        await database.dispose()
+        await state.close()
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})

@@ -20,11 +20,12 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from strawberry.http.ides import get_graphql_ide_html
 
 from api.auth import ANONYMOUS, Principal
-from api.context import context_for
+from api.context import context_for, requester_budget
 from api.state import AppState
 from db.audit import AuditRecord
 from schema.context import Context
-from schema.errors import format_error
+from schema.cost import charge_refusal
+from schema.errors import BadUserInput, format_error
 
 log = logging.getLogger("registry.graphql")
 
@@ -58,17 +59,38 @@ async def graphql_endpoint(request: Request) -> Response:
     operation_name = payload.get("operationName")
     if operation_name is not None and not isinstance(operation_name, str):
         return _problem(400, "'operationName' must be a string")
-
-    result = await execute(state, request, payload["query"], variables, operation_name)
-    return JSONResponse(result)
-
-
-async def execute(state: AppState, request: Request, query: str, variables: dict[str, Any],
-                  operation_name: str | None) -> dict[str, Any]:
     principal: Principal = getattr(request.state, "principal", ANONYMOUS)
-    response, _ = await run_operation(state, principal, request.state.request_id, query,
-                                      variables, operation_name)
+    if not payload["query"]:
+        return JSONResponse(await _empty_query(state, principal, request.state.request_id))
+    response, _ = await run_operation(state, principal, request.state.request_id,
+                                      payload["query"], variables, operation_name)
+    headers = None
+    retry = _retry_after(response)
+    if retry is not None:
+        headers = {"Retry-After": str(retry)}
+    return JSONResponse(response, headers=headers)
+
+
+async def _empty_query(state: AppState, principal: Principal, request_id: str
+                       ) -> dict[str, Any]:
+    """strawberry raises on an empty query: it is answered here as the request error it is,
+    and charged as one."""
+    error = GraphQLError("query: the query is empty",
+                         original_error=BadUserInput("query", "the query is empty"))
+    response: dict[str, Any] = {"errors": [format_error(
+        error, request_id=request_id, production=state.settings.production)]}
+    budget = requester_budget(state, principal)
+    if budget is not None:
+        response["extensions"] = await charge_refusal(budget, 0)
     return response
+
+
+def _retry_after(response: dict[str, Any]) -> int | None:
+    for error in response.get("errors", ()):
+        extensions = error.get("extensions") or {}
+        if extensions.get("code") == "RATE_LIMITED":
+            return int(extensions["retryAfter"])
+    return None
 
 
 async def run_operation(state: AppState, principal: Principal, request_id: str, query: str,
@@ -94,12 +116,23 @@ async def run_operation(state: AppState, principal: Principal, request_id: str, 
     if ctx.policy_changed and not failed:
         # After the session is closed: the reload takes a connection of its own.
         await _reload_policies(state, request_id)
-    response: dict[str, Any] = {"data": result.data}
+    response: dict[str, Any] = {}
+    if result.data is not None or not _never_executed(result.errors):
+        response["data"] = result.data
     if result.errors:
         response["errors"] = [format_error(e, request_id=request_id,
                                            production=state.settings.production)
                               for e in result.errors]
+    if result.extensions:
+        response["extensions"] = result.extensions
     return response, ctx
+
+
+def _never_executed(errors: list[GraphQLError] | None) -> bool:
+    """A request error (it did not parse, validate, fit the limits or the requester's
+    bucket, or its variables did not coerce): no field ran, so no error has a path, and
+    the answer has no `data` key at all (GraphQL spec, "Response")."""
+    return bool(errors) and all(not error.path for error in errors or ())
 
 
 async def _commit_with_audit(state: AppState, session: AsyncSession, ctx: Context,

@@ -47,6 +47,10 @@ class Settings:
     redis_url: str | None = None
     # Keys in Redis start with this prefix, so that several registries (or tests) can share one.
     redis_prefix: str = "registry"
+    # Each requester's bucket of cost points (CONTRACT.md §2): what it holds, and what it
+    # regains each second. An operation's price is its query cost.
+    rate_bucket: int = 1000
+    rate_restore: float = 50.0
     # Reporting deadlines (DESIGN.md §1.2), days from the judgment's effective date, the
     # release date and the correction expiry date: a notice received later is late.
     deadline_judgment_days: int = 30
@@ -94,10 +98,12 @@ class Settings:
                 ("redis://", "rediss://", "unix://")):
             raise SettingsError("REGISTRY_REDIS_URL",
                                 "must be a redis://, rediss:// or unix:// URL")
+        if not self.rate_restore > 0:
+            raise SettingsError("REGISTRY_RATE_RESTORE", "must be positive")
         if not self.redis_prefix:
             raise SettingsError("REGISTRY_REDIS_PREFIX", "must not be empty")
         for name in ("max_query_tokens", "max_query_depth", "max_aliases", "max_directives",
-                     "max_query_cost", "max_page_size", "deadline_judgment_days",
+                     "max_query_cost", "max_page_size", "rate_bucket", "deadline_judgment_days",
                      "deadline_release_days", "deadline_correction_expiry_days"):
             if getattr(self, name) <= 0:
                 raise SettingsError(f"REGISTRY_{name.upper()}", "must be positive")

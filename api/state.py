@@ -16,6 +16,7 @@ from policies.store import PolicyStore
 
 if TYPE_CHECKING:
     from api.context import AgencyDirectory
+    from api.ratelimit import Buckets
 
 
 @dataclass
@@ -29,3 +30,11 @@ class AppState:
     # None where no request is served: the bulk importer verifies no token.
     verifier: TokenVerifier | None
     agencies: AgencyDirectory
+    # The requesters' buckets of cost points; None where nothing is served (the importer).
+    buckets: Buckets | None = None
+
+    async def close(self) -> None:
+        """What the app's lifespan ends with (and the tests that serve without one)."""
+        await self.database.dispose()
+        if self.buckets is not None:
+            await self.buckets.close()

@@ -30,6 +30,7 @@ from schema.agencies import SubjectNode, resolve_me
 from schema.audit import AuditEventConnection, AuditFilter, list_audit_events
 from schema.context import Context
 from schema.corrections import correct_judgment
+from schema.cost import cost_extension
 from schema.counsel import register_defense_counsel
 from schema.detentions import (
     DetentionNode,
@@ -286,6 +287,7 @@ def build_schema(limits: Limits = Limits(), *, production: bool = False) -> stra
         lambda: ParserCache(maxsize=256),
         examiner.extension,
         lambda: ValidationCache(maxsize=256),
+        cost_extension(examiner),
     ]
     if production:
         extensions.append(DisableIntrospection)

@@ -35,7 +35,7 @@ from graphql import (
 )
 from strawberry.extensions import SchemaExtension
 
-from schema.errors import QueryTooComplex
+from schema.errors import BadUserInput, QueryTooComplex
 
 DEFAULT_PAGE = 20
 LIST_FIELDS = frozenset({"judgments", "offenders", "inquiries", "notices", "auditEvents"})
@@ -195,10 +195,29 @@ class _RefuseOverLimits(SchemaExtension):
         context = self.execution_context
         if context.graphql_document is None or context.query is None:
             return
-        problem = self.examiner.verdict(context.query, context.graphql_document).problem
+        verdict = self.examiner.verdict(context.query, context.graphql_document)
+        # strawberry keeps the requested name only here; its `operation_name` property falls
+        # back to the first operation, which would run one of several unnamed-for operations.
+        problem = operation_problem(verdict, context._provided_operation_name)
         if problem is not None:
+            raise GraphQLError(problem.message, original_error=problem)
+        if verdict.problem is not None:
             # Raised after parsing: strawberry answers it as an error before validation.
-            raise GraphQLError(problem, original_error=QueryTooComplex(problem))
+            raise GraphQLError(verdict.problem, original_error=QueryTooComplex(verdict.problem))
+
+
+def operation_problem(verdict: Verdict, requested: str | None) -> BadUserInput | None:
+    """The GraphQL spec's GetOperation: the named operation, or the only one."""
+    if not verdict.costs:
+        return BadUserInput("query", "the document defines no operation")
+    if requested is not None:
+        if requested not in verdict.costs:
+            return BadUserInput("operationName", "the document defines no operation of that name")
+        return None
+    if len(verdict.costs) > 1:
+        return BadUserInput("operationName",
+                            "the document defines several operations: name the one to run")
+    return None
 
 
 def max_directives_rule(limit: int) -> type[ValidationRule]:

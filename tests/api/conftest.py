@@ -29,8 +29,10 @@ async def prepare(database_url: str) -> None:
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
+    # Domain tests are not about rate limits (tests/security/abuse/test_3_rate_limits.py is,
+    # with the defaults): each subject's bucket here never runs dry.
     return Settings(database_url=database_url, signing_key_file=str(tmp_path / "key.pem"),
-                    policy_poll_seconds=0.0)
+                    policy_poll_seconds=0.0, rate_bucket=10**7, rate_restore=10.0**7)
 
 
 @pytest.fixture
@@ -40,4 +42,4 @@ async def registry(settings: Settings) -> AsyncIterator[Registry]:
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                  base_url="http://registry.test") as http:
         yield Registry(app=app, settings=settings, http=http)
-    await app.state.registry.database.dispose()
+    await app.state.registry.close()

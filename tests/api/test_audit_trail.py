@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlmodel import col, select
 
+from api.ratelimit import CLI_CLIENT_ID
 from db.audit import verify_chain
 from db.models import AuditEvent, Judgment
 from policies.store import policy_set_version
@@ -77,7 +78,7 @@ async def test_a_list_read_is_audited_with_requester_records_and_deciding_policy
     assert {rid for e in permits for rid in e.resource_ids} == ids
     for event in permits:
         assert (event.sub, event.role, event.agency) == CLERK_DONGCHENG
-        assert event.client_id == "tests"
+        assert event.client_id == CLI_CLIENT_ID
         assert event.resource_type == "judgment"
         assert event.policy_uid == CLERK_POLICY
         assert event.policy_version == await version(registry)

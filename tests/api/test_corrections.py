@@ -107,7 +107,7 @@ async def rows(registry: Registry) -> dict[str, Any]:
 
 
 def error_of(body: dict[str, Any]) -> tuple[str, str | None, str]:
-    assert body["data"] is None, body
+    assert body.get("data") is None, body  # absent where a variable did not coerce
     error = body["errors"][0]
     return error["extensions"]["code"], error["extensions"].get("field"), error["message"]
 

@@ -341,7 +341,7 @@ async def test_bad_input_of_every_field_gets_bad_user_input_naming_it_and_stores
         registry: Registry, field: str, overrides: dict[str, Any]) -> None:
     body = await register(registry, detention_input(**overrides))
     assert body["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": field}
-    assert body["data"] is None
+    assert body.get("data") is None  # absent where a variable did not coerce
     assert await count(registry, Detention) == 0
 
 

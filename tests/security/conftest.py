@@ -32,7 +32,7 @@ async def serve(settings: Settings) -> AsyncIterator[Registry]:  # noqa: F811
                                      base_url="http://registry.test") as http:
             yield Registry(app=app, settings=settings, http=http)
     finally:
-        await app.state.registry.database.dispose()
+        await app.state.registry.close()
 
 
 @pytest.fixture

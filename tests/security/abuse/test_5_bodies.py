@@ -85,6 +85,7 @@ async def _answer_to_a_partial_upload(host: str, port: int, head: bytes, body: b
         return await asyncio.wait_for(reader.read(65536), timeout=10)
     finally:
         writer.close()
+        await writer.wait_closed()
 
 
 async def test_a_server_answers_413_while_a_100_mb_upload_has_barely_started(

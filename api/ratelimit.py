@@ -1,0 +1,157 @@
+"""Token buckets of cost points, one per requester (CONTRACT.md §2).
+
+Each bucket holds at most `capacity` points (REGISTRY_RATE_BUCKET) and regains
+`restore_rate` points a second (REGISTRY_RATE_RESTORE). With REGISTRY_REDIS_URL the
+buckets live in Redis, and every process takes from the same one: a take is one Lua
+script, so two processes never both spend the last points, and the time is Redis's own,
+so the processes' clocks do not matter. Without Redis each process keeps its own.
+
+Why not the `limits` package: it counts hits in windows (fixed, moving, sliding), while
+the contract's bucket refills continuously, reports what is available now, and takes
+back the part of an estimate that the answer did not use; `limits` has no give-back.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.exceptions import RedisError
+
+from api.auth import Principal
+from schema.cost import Throttle
+
+log = logging.getLogger("registry.ratelimit")
+
+# The operator's own tokens (`registry token issue`) share this client id; their bucket is
+# the subject's. Every other client's requesters share the client's bucket.
+CLI_CLIENT_ID = "registry-cli"
+
+# KEYS[1] the bucket; ARGV capacity, restore rate, cost (negative: a give-back).
+# Returns {allowed 0/1, points available after, as a string: Lua numbers become integers}.
+_TAKE = """
+local capacity = tonumber(ARGV[1])
+local rate = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+local saved = redis.call('HMGET', KEYS[1], 'points', 'at')
+local points = tonumber(saved[1]) or capacity
+local at = tonumber(saved[2]) or now
+points = math.min(capacity, points + math.max(0, now - at) * rate)
+local allowed = 0
+if cost <= points then
+  points = math.min(capacity, points - cost)
+  allowed = 1
+end
+redis.call('HSET', KEYS[1], 'points', tostring(points), 'at', tostring(now))
+redis.call('EXPIRE', KEYS[1], math.ceil(capacity / rate) + 1)
+return {allowed, tostring(points)}
+"""
+
+
+def bucket_key(principal: Principal) -> str:
+    """The client, else the subject (DESIGN.md §3)."""
+    if principal.client_id and principal.client_id != CLI_CLIENT_ID:
+        return f"client:{principal.client_id}"
+    return f"sub:{principal.sub}"
+
+
+class MemoryBuckets:
+    """This process's buckets. Past `limit` requesters, the full ones are forgotten (a
+    forgotten bucket is a full one)."""
+
+    def __init__(self, capacity: int, restore_rate: float, *, limit: int = 100_000,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.capacity = capacity
+        self.restore_rate = restore_rate
+        self._limit = limit
+        self._clock = clock
+        self._buckets: dict[str, tuple[float, float]] = {}
+
+    async def change(self, key: str, cost: int) -> Throttle:
+        now = self._clock()
+        points, at = self._buckets.get(key, (float(self.capacity), now))
+        points = min(self.capacity, points + max(0.0, now - at) * self.restore_rate)
+        allowed = cost <= points
+        if allowed:
+            points = min(float(self.capacity), points - cost)
+        self._buckets[key] = (points, now)
+        if len(self._buckets) > self._limit:
+            self._forget_full(now)
+        return Throttle(allowed, points, self.capacity, self.restore_rate)
+
+    def _forget_full(self, now: float) -> None:
+        full = [key for key, (points, at) in self._buckets.items()
+                if points + (now - at) * self.restore_rate >= self.capacity]
+        for key in full:
+            del self._buckets[key]
+
+    async def close(self) -> None:
+        self._buckets.clear()
+
+
+class RedisBuckets:
+    """Buckets shared through Redis. While Redis cannot be reached, this process's own
+    buckets stand in (logged): the limits then hold per process instead of failing every
+    request, and the shared ones take over again as soon as Redis answers."""
+
+    def __init__(self, url: str, prefix: str, capacity: int, restore_rate: float, *,
+                 connections: int = 32, timeout: float = 2.0) -> None:
+        self.capacity = capacity
+        self.restore_rate = restore_rate
+        self._prefix = f"{prefix}:rate:"
+        # Blocking: a burst of requests waits for a connection instead of failing.
+        self._pool = BlockingConnectionPool.from_url(url, max_connections=connections,
+                                                     timeout=timeout, socket_timeout=timeout,
+                                                     socket_connect_timeout=timeout)
+        self._redis: Redis = Redis(connection_pool=self._pool)
+        self._take: Any = self._redis.register_script(_TAKE)
+        self._fallback = MemoryBuckets(capacity, restore_rate)
+        self._warned_at = -math.inf
+
+    async def change(self, key: str, cost: int) -> Throttle:
+        try:
+            allowed, points = await self._take(keys=[self._prefix + key],
+                                               args=[self.capacity, self.restore_rate, cost])
+        except RedisError as error:
+            now = time.monotonic()
+            if now - self._warned_at > 60:
+                self._warned_at = now
+                log.warning("rate-limit buckets in Redis unavailable (%s): this process's "
+                            "own buckets stand in", type(error).__name__)
+            return await self._fallback.change(key, cost)
+        return Throttle(bool(allowed), float(points), self.capacity, self.restore_rate)
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+        await self._pool.disconnect()  # a pool passed in is not the client's to close
+
+
+Buckets = MemoryBuckets | RedisBuckets
+
+
+class RequesterBudget:
+    """A requester's bucket as the schema's CostBudget sees it."""
+
+    def __init__(self, buckets: Buckets, key: str) -> None:
+        self._buckets = buckets
+        self._key = key
+        self.capacity = buckets.capacity
+
+    async def take(self, cost: int) -> Throttle:
+        return await self._buckets.change(self._key, cost)
+
+    async def give_back(self, points: int) -> Throttle:
+        return await self._buckets.change(self._key, -points)
+
+
+def buckets_for(redis_url: str | None, prefix: str, capacity: int,
+                restore_rate: float) -> Buckets:
+    if redis_url is None:
+        return MemoryBuckets(capacity, restore_rate)
+    return RedisBuckets(redis_url, prefix, capacity, restore_rate)
