@@ -30,6 +30,7 @@ from api.graphql import MAX_BODY_BYTES, graphql_endpoint
 from api.issuer import Issuer, SigningKeys, issuer_routes
 from api.settings import Settings
 from api.state import AppState
+from api.token_throttle import TokenThrottle
 from api.transport import BodyLimit, ResponseHeaders
 from db.audit import AuditChain
 from db.engine import Database
@@ -91,12 +92,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
         issuer = Issuer(settings, SigningKeys.load_or_create(settings.signing_key_file))
     verifier = TokenVerifier(settings, issuer)
     state = build_state(settings, issuer=issuer, verifier=verifier)
+    state.throttle = TokenThrottle(settings) if issuer is not None else None
     database = state.database
     metrics = Metrics()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
+        if state.throttle is not None:
+            await state.throttle.close()
         await database.dispose()
 
     async def healthz(request: Request) -> Response:
@@ -130,7 +134,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/metrics", metrics_endpoint),
     ]
     if issuer is not None:
-        routes += issuer_routes(issuer, database)
+        routes += issuer_routes(issuer, database, state.throttle)
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.registry = state
     # Added innermost first: the response headers (request id, no-store, nosniff) and the

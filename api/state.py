@@ -10,6 +10,7 @@ import strawberry
 from api.auth import TokenVerifier
 from api.issuer import Issuer
 from api.settings import Settings
+from api.token_throttle import TokenThrottle
 from db.audit import AuditChain
 from db.engine import Database
 from policies.store import PolicyStore
@@ -29,3 +30,5 @@ class AppState:
     # None where no request is served: the bulk importer verifies no token.
     verifier: TokenVerifier | None
     agencies: AgencyDirectory
+    # The token endpoint's failure counts and secret-check queue (embedded issuer only).
+    throttle: TokenThrottle | None = None
