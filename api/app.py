@@ -28,6 +28,7 @@ from api.auth import BearerAuthMiddleware, Principal, TokenVerifier
 from api.context import AgencyDirectory
 from api.graphql import MAX_BODY_BYTES, graphql_endpoint
 from api.issuer import Issuer, SigningKeys, issuer_routes
+from api.revocation import ClientDirectory
 from api.settings import Settings
 from api.state import AppState
 from api.token_throttle import TokenThrottle
@@ -92,8 +93,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         issuer = Issuer(settings, SigningKeys.load_or_create(settings.signing_key_file))
     verifier = TokenVerifier(settings, issuer)
     state = build_state(settings, issuer=issuer, verifier=verifier)
-    state.throttle = TokenThrottle(settings) if issuer is not None else None
     database = state.database
+    if issuer is not None:
+        state.throttle = TokenThrottle(settings)
+        verifier.clients = ClientDirectory(database, settings.client_poll_seconds)
     metrics = Metrics()
 
     @asynccontextmanager

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import secrets
 import time
@@ -184,6 +185,10 @@ class Issuer:
         ttl: int | None = None,
     ) -> str:
         require_role(role)
+        lifetime = ttl if ttl is not None else self.settings.token_ttl_seconds
+        if not 0 < lifetime <= self.settings.token_max_ttl:
+            raise ValueError(f"--ttl must be between 1 and {self.settings.token_max_ttl} "
+                             "seconds (REGISTRY_TOKEN_MAX_TTL)")
         now = int(time.time())
         claims: dict[str, Any] = {
             "iss": self.settings.issuer,
@@ -193,7 +198,7 @@ class Issuer:
             "role": role,
             "iat": now,
             "nbf": now,
-            "exp": now + (ttl if ttl is not None else self.settings.token_ttl_seconds),
+            "exp": now + lifetime,
             "jti": secrets.token_urlsafe(16),
         }
         if agency:
@@ -297,6 +302,11 @@ class _TokenGenerator(JWTBearerTokenGenerator):  # type: ignore[misc]
         claims: dict[str, Any] = {"role": client.row.role}
         if client.row.agency_code:
             claims["agency"] = client.row.agency_code
+        revoked = client.row.revoked_before
+        if revoked is not None and int(time.time()) < revoked.timestamp():
+            # Enabled or rotated within this second: an `iat` of the whole second would date
+            # the token before `revoked_before`; one second ahead is within the leeway.
+            claims["iat"] = math.ceil(revoked.timestamp())
         return claims
 
 
@@ -457,8 +467,9 @@ def cli_issue_token(
     ttl: int | None,
 ) -> str:
     require_role(role)
-    if ttl is not None and ttl <= 0:
-        raise ValueError("--ttl must be a positive number of seconds")
+    if ttl is not None and not 0 < ttl <= settings.token_max_ttl:
+        raise ValueError(f"--ttl must be between 1 and {settings.token_max_ttl} seconds "
+                         "(REGISTRY_TOKEN_MAX_TTL)")
     if not sub:
         raise ValueError("--sub must not be empty")
     issuer = Issuer(settings, SigningKeys.load_or_create(settings.signing_key_file))

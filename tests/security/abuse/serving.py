@@ -1,5 +1,6 @@
-"""`registry serve` processes for the attacks that need a real server: a free port, start-up
-(until /healthz answers), and a stop of the whole process group even when the test fails."""
+"""Servers for the attacks: the app in this process (`running`), and `registry serve`
+processes for those that need a real server (a free port, start-up until /healthz answers,
+and a stop of the whole process group even when the test fails)."""
 
 from __future__ import annotations
 
@@ -9,16 +10,30 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
+from api.settings import Settings
+from tests.factories import Registry
+from tests.security.conftest import serve
+
 BIN = Path(sys.executable).parent
 START_TIMEOUT = 45.0
+
+
+@asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[Registry]:
+    """`serve`, and the close of the app's token throttle (its Redis connections)."""
+    async with serve(settings) as app:
+        try:
+            yield app
+        finally:
+            await app.app.state.registry.throttle.close()
 
 
 @dataclass

@@ -18,7 +18,7 @@ import re
 import secrets
 import time
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack
 from pathlib import Path
 from statistics import median
 
@@ -29,8 +29,7 @@ from api.clients import create_client
 from api.settings import Settings
 from tests.api.conftest import prepare
 from tests.factories import Registry
-from tests.security.abuse.serving import registry_serve
-from tests.security.conftest import serve
+from tests.security.abuse.serving import registry_serve, running
 
 ATTACKER = "203.0.113.7"
 BYSTANDER = "198.51.100.20"
@@ -55,16 +54,6 @@ async def client(token_app: Registry) -> tuple[str, str]:
                                       agency_code="PSB-110101")
         await session.commit()
     return created
-
-
-@asynccontextmanager
-async def running(settings: Settings) -> AsyncIterator[Registry]:
-    """`serve`, and the close of the app's sign-in throttle (its Redis connections)."""
-    async with serve(settings) as app:
-        try:
-            yield app
-        finally:
-            await app.app.state.registry.throttle.close()
 
 
 async def attempt(app: Registry, client_id: str, secret: str, *, address: str = ATTACKER,
