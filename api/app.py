@@ -29,8 +29,10 @@ from api.context import AgencyDirectory
 from api.graphql import MAX_BODY_BYTES, graphql_endpoint
 from api.issuer import Issuer, SigningKeys, issuer_routes
 from api.ratelimit import buckets_for
+from api.revocation import ClientDirectory
 from api.settings import Settings
 from api.state import AppState
+from api.token_throttle import TokenThrottle
 from api.transport import BodyLimit, ResponseHeaders
 from db.audit import AuditChain
 from db.engine import Database
@@ -95,6 +97,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     state.buckets = buckets_for(settings.redis_url, settings.redis_prefix,
                                 settings.rate_bucket, settings.rate_restore)
     database = state.database
+    if issuer is not None:
+        state.throttle = TokenThrottle(settings)
+        verifier.clients = ClientDirectory(database, settings.client_poll_seconds)
     metrics = Metrics()
 
     @asynccontextmanager
@@ -133,7 +138,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/metrics", metrics_endpoint),
     ]
     if issuer is not None:
-        routes += issuer_routes(issuer, database)
+        routes += issuer_routes(issuer, database, state.throttle)
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.registry = state
     # Added innermost first: the response headers (request id, no-store, nosniff) and the

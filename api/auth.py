@@ -27,6 +27,7 @@ from api.settings import Settings
 
 if TYPE_CHECKING:
     from api.issuer import Issuer
+    from api.revocation import ClientDirectory
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,9 @@ JWKS_REFETCH_SECONDS = 60.0
 VERIFIED_CACHE_SECONDS = JWKS_REFETCH_SECONDS
 VERIFIED_CACHE_SIZE = 10_000
 MAX_TOKEN_LENGTH = 8192
+# The client id of the tokens the operator mints with `registry token issue`: no OAuth client
+# row stands behind it (so no revocation applies) and its requesters are told apart by `sub`.
+CLI_CLIENT_ID = "registry-cli"
 REQUIRED_CLAIMS = ("iss", "aud", "exp", "iat", "jti", "sub", "client_id", "role")
 _B64TOKEN = re.compile(r"^[A-Za-z0-9\-._~+/]+=*$")
 
@@ -111,8 +115,12 @@ class TokenVerifier:
         issuer: Issuer | None,
         *,
         http_transport: httpx.AsyncBaseTransport | None = None,
+        clients: ClientDirectory | None = None,
     ) -> None:
         self.settings = settings
+        # The embedded issuer's client table; None with REGISTRY_JWKS_URL (the identity
+        # provider's clients are not ours) and where no database is at hand.
+        self.clients = clients
         self._registry = JWSRegistry(algorithms=list(ALLOWED_ALGORITHMS))
         self._claims = JWTClaimsRegistry(
             leeway=LEEWAY_SECONDS,
@@ -126,8 +134,8 @@ class TokenVerifier:
             role={"essential": True},
         )
         self._transport = http_transport
-        # token -> (wall-clock time until which it stands verified, its principal)
-        self._verified: OrderedDict[str, tuple[float, Principal]] = OrderedDict()
+        # token -> (wall-clock time until which it stands verified, its principal, its iat)
+        self._verified: OrderedDict[str, tuple[float, Principal, float]] = OrderedDict()
         self._fetched_at: float | None = None
         self._lock = asyncio.Lock()
         if settings.jwks_url is None:
@@ -138,7 +146,8 @@ class TokenVerifier:
             self._keys = {}
 
     async def verify(self, token: str) -> Principal:
-        """Checks the token, or finds it checked already.
+        """Checks the token, or finds it checked already, then asks whether its client still
+        stands (on every call: revocation is never hidden behind this cache).
 
         A verified token is remembered until the earlier of its `exp` (without leeway) and
         VERIFIED_CACHE_SECONDS (the key set's refetch interval, so a key withdrawn from an
@@ -148,18 +157,24 @@ class TokenVerifier:
         if not token or len(token) > MAX_TOKEN_LENGTH:
             raise InvalidToken("malformed token")
         remembered = self._verified.get(token)
-        if remembered is not None:
-            if time.time() < remembered[0]:
-                self._verified.move_to_end(token)
-                return remembered[1]
+        if remembered is not None and time.time() >= remembered[0]:
             del self._verified[token]
-        principal, expires = await self._verify(token)
-        self._verified[token] = (min(expires, time.time() + VERIFIED_CACHE_SECONDS), principal)
-        if len(self._verified) > VERIFIED_CACHE_SIZE:
-            self._verified.popitem(last=False)
+            remembered = None
+        if remembered is not None:
+            self._verified.move_to_end(token)
+            _, principal, issued_at = remembered
+        else:
+            principal, expires, issued_at = await self._verify(token)
+            self._verified[token] = (min(expires, time.time() + VERIFIED_CACHE_SECONDS),
+                                     principal, issued_at)
+            if len(self._verified) > VERIFIED_CACHE_SIZE:
+                self._verified.popitem(last=False)
+        if self.clients is not None and principal.client_id is not None and \
+                await self.clients.revoked(principal.client_id, issued_at):
+            raise InvalidToken("token revoked")
         return principal
 
-    async def _verify(self, token: str) -> tuple[Principal, float]:
+    async def _verify(self, token: str) -> tuple[Principal, float, float]:
         try:
             obj = extract_compact(token.encode("ascii"))
             header = obj.headers()
@@ -193,7 +208,7 @@ class TokenVerifier:
             raise InvalidToken("malformed token") from None
         if not isinstance(claims, dict):
             raise InvalidToken("malformed token")
-        return self._principal(claims), float(claims["exp"])
+        return self._principal(claims), float(claims["exp"]), float(claims["iat"])
 
     def _principal(self, claims: dict[str, Any]) -> Principal:
         try:
@@ -202,6 +217,8 @@ class TokenVerifier:
             raise InvalidToken("token expired") from None
         except ClaimError as error:
             raise InvalidToken(f"invalid or missing claim {error.claim}") from None
+        if claims["exp"] - claims["iat"] > self.settings.token_max_ttl:
+            raise InvalidToken("token lifetime exceeds the maximum")
         strings = ("client_id", "role")
         if not all(isinstance(claims[name], str) and claims[name] for name in strings):
             raise InvalidToken("invalid or missing claim client_id or role")

@@ -37,6 +37,17 @@ interrupted. Lines already done stay done: run the same file again to finish, it
 lines come back as duplicates.
 """
 
+REVOKED_WITHIN = ("within REGISTRY_CLIENT_POLL_SECONDS of the servers (5 s by default, 30 s at "
+                  "most)")
+DISABLE_HELP = ("Disable a client. It gets no token from now on, and every token already "
+                f"issued to it stops working {REVOKED_WITHIN}.")
+ENABLE_HELP = ("Enable a disabled client. It can get tokens again; those issued before it "
+               "was disabled stay revoked.")
+ROTATE_HELP = ("Replace a client's secret and print the new one, once. The old secret is "
+               "refused at once, and the tokens issued before the rotation (a secret is "
+               f"rotated because it may have leaked, and its tokens with it) stop working "
+               f"{REVOKED_WITHIN}.")
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
@@ -94,6 +105,14 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--role", required=True)
     create.add_argument("--agency")
     create.set_defaults(handler=_client_create)
+    client.add_parser("list", help="list the clients and their status (never a secret)"
+                      ).set_defaults(handler=_client_list)
+    for action, run, text in (
+            ("disable", _client_disable, DISABLE_HELP), ("enable", _client_enable, ENABLE_HELP),
+            ("rotate-secret", _client_rotate, ROTATE_HELP)):
+        managed = client.add_parser(action, help=text.split(".")[0].lower(), description=text)
+        managed.add_argument("id", metavar="ID", help="the client_id")
+        managed.set_defaults(handler=run)
 
     policy = sub.add_parser("policy", help="the policy store").add_subparsers(metavar="ACTION")
     policy.add_parser("list").set_defaults(handler=_policy_list)
@@ -161,9 +180,11 @@ def _seed(settings: Settings, args: argparse.Namespace) -> int:
     print(f"demo data: {result.agencies} agencies, {result.offenders} people, "
           f"{result.judgments} judgments added")
     if not args.quiet:
-        print("\nDemo access tokens (8 hours):")
+        ttl = min(8 * 3600, settings.token_max_ttl)  # 8 hours unless the cap is lower
+        shown = f"{ttl // 3600} hours" if ttl % 3600 == 0 else f"{ttl} seconds"
+        print(f"\nDemo access tokens ({shown}):")
         for sub, role, agency, id_number in DEMO_PRINCIPALS:
-            token = cli_issue_token(settings, sub, role, agency, id_number, 8 * 3600)
+            token = cli_issue_token(settings, sub, role, agency, id_number, ttl)
             print(f"\n  {role} ({sub}, {agency}):\n  export TOKEN_{role.upper()}={token}")
         print("\nExample query:\n  curl -s http://127.0.0.1:8000/graphql "
               "-H \"Authorization: Bearer $TOKEN_REGISTRY_CLERK\" "
@@ -212,6 +233,48 @@ def _client_create(settings: Settings, args: argparse.Namespace) -> int:
 
     client_id, secret = cli_create_client(settings, args.name, args.role, args.agency)
     print(f"client_id={client_id}\nclient_secret={secret}")
+    return 0
+
+
+def _client_list(settings: Settings, args: argparse.Namespace) -> int:
+    from api.clients import cli_list_clients
+
+    rows = cli_list_clients(settings)
+    if not rows:
+        print("no clients")
+        return 0
+    print(f"{'CLIENT_ID':<31}  {'STATUS':<8}  {'ROLE':<22}  {'AGENCY':<14}  {'CREATED':<10}  NAME")
+    for row in rows:
+        status = "active" if row.active else "disabled"
+        print(f"{row.client_id:<31}  {status:<8}  {row.role:<22}  {row.agency_code or '-':<14}  "
+              f"{row.created_at:%Y-%m-%d}  {row.name}")
+    return 0
+
+
+def _client_disable(settings: Settings, args: argparse.Namespace) -> int:
+    from api.clients import cli_disable_client
+
+    cli_disable_client(settings, args.id)
+    print(f"client {args.id} disabled: no new token; the tokens issued to it stop working "
+          f"{REVOKED_WITHIN}")
+    return 0
+
+
+def _client_enable(settings: Settings, args: argparse.Namespace) -> int:
+    from api.clients import cli_enable_client
+
+    cli_enable_client(settings, args.id)
+    print(f"client {args.id} enabled; the tokens issued before it was disabled stay revoked")
+    return 0
+
+
+def _client_rotate(settings: Settings, args: argparse.Namespace) -> int:
+    from api.clients import cli_rotate_client_secret
+
+    client_id, secret = cli_rotate_client_secret(settings, args.id)
+    print(f"client_id={client_id}\nclient_secret={secret}")
+    print(f"the old secret is refused from now on, and the tokens issued before now stop "
+          f"working {REVOKED_WITHIN}; this secret is not shown again", file=sys.stderr)
     return 0
 
 

@@ -1,4 +1,5 @@
-"""OAuth2 clients of the embedded issuer: creation and secret checks.
+"""OAuth2 clients of the embedded issuer: creation, secret checks, and the management
+commands (`registry client list / disable / enable / rotate-secret`).
 
 A secret is stored only as `scrypt$<n>$<r>$<p>$<salt>$<hash>` (base64url, no padding),
 so the cost parameters can be raised later without breaking stored hashes.
@@ -11,6 +12,8 @@ import base64
 import hashlib
 import hmac
 import secrets
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -19,7 +22,10 @@ from api.auth import require_role
 from api.settings import Settings
 from db.engine import run_in_session
 from db.models.agencies import Agency
+from db.models.base import utcnow
 from db.models.clients import Client
+
+T = TypeVar("T")
 
 SCRYPT_N = 2**14
 SCRYPT_R = 8
@@ -102,14 +108,71 @@ async def authenticate_client(session: AsyncSession, client_id: str, secret: str
     return row
 
 
+async def _row(session: AsyncSession, client_id: str) -> Client:
+    row = (await session.execute(
+        select(Client).where(col(Client.client_id) == client_id)
+    )).scalar_one_or_none()
+    if row is None:
+        raise ValueError(f"ID: no client with id {client_id!r}")
+    return row
+
+
+async def set_client_active(session: AsyncSession, client_id: str, active: bool) -> Client:
+    """Disabling also revokes every token issued so far; enabling does not bring them back."""
+    row = await _row(session, client_id)
+    row.active = active
+    if not active:
+        row.revoked_before = utcnow()
+    await session.flush()
+    return row
+
+
+async def rotate_client_secret(session: AsyncSession, client_id: str) -> str:
+    """A new secret; the old one is refused from the commit on, and so are the tokens issued
+    before it (a secret is rotated because it may have leaked, and so may its tokens)."""
+    row = await _row(session, client_id)
+    secret = secrets.token_urlsafe(32)
+    row.secret_hash = await asyncio.to_thread(hash_client_secret, secret)
+    row.revoked_before = utcnow()
+    await session.flush()
+    return secret
+
+
+def _committed(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    async def run(session: AsyncSession) -> T:
+        result = await work(session)
+        await session.commit()
+        return result
+
+    return run_in_session(settings.database_url, run)
+
+
 def cli_create_client(
     settings: Settings, name: str, role: str, agency: str | None
 ) -> tuple[str, str]:
     require_role(role)
+    return _committed(settings, lambda s: create_client(s, name=name, role=role,
+                                                        agency_code=agency))
 
-    async def create(session: AsyncSession) -> tuple[str, str]:
-        created = await create_client(session, name=name, role=role, agency_code=agency)
-        await session.commit()
-        return created
 
-    return run_in_session(settings.database_url, create)
+def cli_list_clients(settings: Settings) -> list[Client]:
+    async def rows(session: AsyncSession) -> list[Client]:
+        return list((await session.execute(
+            select(Client).order_by(col(Client.created_at), col(Client.id)))).scalars())
+
+    return run_in_session(settings.database_url, rows)
+
+
+def cli_disable_client(settings: Settings, client_id: str) -> Client:
+    return _committed(settings, lambda s: set_client_active(s, client_id, False))
+
+
+def cli_enable_client(settings: Settings, client_id: str) -> Client:
+    return _committed(settings, lambda s: set_client_active(s, client_id, True))
+
+
+def cli_rotate_client_secret(settings: Settings, client_id: str) -> tuple[str, str]:
+    async def rotate(session: AsyncSession) -> tuple[str, str]:
+        return client_id, await rotate_client_secret(session, client_id)
+
+    return _committed(settings, rotate)

@@ -4,13 +4,16 @@ metadata and the client-credentials token endpoint.
 The token endpoint runs authlib's RFC 6749 `AuthorizationServer` and
 `ClientCredentialsGrant` (authlib has no starlette server integration, so this module
 adapts the request and the response). authlib's server is synchronous: the handler
-loads the client row asynchronously first, then runs authlib in a worker thread,
-where the scrypt check of the client secret does not block the event loop.
+loads the client row asynchronously first, then runs authlib in the throttle's one worker
+thread (api/token_throttle.py), where the scrypt check of the client secret neither blocks
+the event loop nor runs 40 times at once.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import math
 import os
 import secrets
 import time
@@ -34,17 +37,20 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet, RSAKey
+from limits.errors import StorageError
 from sqlmodel import col, select
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from api.auth import require_role
+from api.auth import CLI_CLIENT_ID, require_role
 from api.clients import verify_client_secret
 from api.settings import Settings
+from api.token_throttle import BUSY_RETRY_AFTER, Busy, TokenThrottle
 from db.engine import Database
 from db.models.clients import Client
+
+log = logging.getLogger(__name__)
 
 RSA_BITS = 2048
 AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
@@ -179,6 +185,10 @@ class Issuer:
         ttl: int | None = None,
     ) -> str:
         require_role(role)
+        lifetime = ttl if ttl is not None else self.settings.token_ttl_seconds
+        if not 0 < lifetime <= self.settings.token_max_ttl:
+            raise ValueError(f"--ttl must be between 1 and {self.settings.token_max_ttl} "
+                             "seconds (REGISTRY_TOKEN_MAX_TTL)")
         now = int(time.time())
         claims: dict[str, Any] = {
             "iss": self.settings.issuer,
@@ -188,7 +198,7 @@ class Issuer:
             "role": role,
             "iat": now,
             "nbf": now,
-            "exp": now + (ttl if ttl is not None else self.settings.token_ttl_seconds),
+            "exp": now + lifetime,
             "jti": secrets.token_urlsafe(16),
         }
         if agency:
@@ -292,6 +302,11 @@ class _TokenGenerator(JWTBearerTokenGenerator):  # type: ignore[misc]
         claims: dict[str, Any] = {"role": client.row.role}
         if client.row.agency_code:
             claims["agency"] = client.row.agency_code
+        revoked = client.row.revoked_before
+        if revoked is not None and int(time.time()) < revoked.timestamp():
+            # Enabled or rotated within this second: an `iat` of the whole second would date
+            # the token before `revoked_before`; one second ahead is within the leeway.
+            claims["iat"] = math.ceil(revoked.timestamp())
         return claims
 
 
@@ -362,8 +377,33 @@ async def _read_form(request: Request) -> dict[str, str]:
     return form
 
 
-def issuer_routes(issuer: Issuer, database: Database) -> list[Route]:
+def _refusal(status: int, retry_after: int, description: str) -> JSONResponse:
+    """One answer for every throttled request, whichever counter refused it, so that it tells
+    nothing about the client id (RFC 6749's `temporarily_unavailable`, RFC 9110 Retry-After)."""
+    return JSONResponse({"error": "temporarily_unavailable", "error_description": description},
+                        status_code=status, headers={"Retry-After": str(retry_after),
+                                                     "Cache-Control": "no-store",
+                                                     "Pragma": "no-cache"})
+
+
+THROTTLED = "Too many failed attempts: retry after the number of seconds in Retry-After."
+BUSY = "The token endpoint is busy: retry after the number of seconds in Retry-After."
+
+
+async def _load_client(database: Database, client_id: str | None) -> _RegisteredClient | None:
+    if not client_id:
+        return None
+    async with database.session() as session:
+        row = (await session.execute(
+            select(Client).where(col(Client.client_id) == client_id)
+        )).scalar_one_or_none()
+    return _RegisteredClient(client_id, row)
+
+
+def issuer_routes(issuer: Issuer, database: Database,
+                  throttle: TokenThrottle | None = None) -> list[Route]:
     generator = _TokenGenerator(issuer)
+    guard = throttle or TokenThrottle(issuer.settings.with_(redis_url=None))
 
     async def jwks(request: Request) -> Response:
         return JSONResponse(issuer.jwks(), headers={"Cache-Control": "public, max-age=300"})
@@ -380,20 +420,35 @@ def issuer_routes(issuer: Issuer, database: Database) -> list[Route]:
         if basic_id and ("client_secret" in form or "client_id" in form):
             # RFC 6749 §2.3: a client uses one authentication method per request.
             return _error(InvalidRequestError("Use one client authentication method."))
-        client_id = basic_id or form.get("client_id")
-        client: _RegisteredClient | None = None
-        if client_id:
-            async with database.session() as session:
-                row = (await session.execute(
-                    select(Client).where(col(Client.client_id) == client_id)
-                )).scalar_one_or_none()
-            client = _RegisteredClient(client_id, row)
-        server = _Server(generator, client)
         try:
             oauth_request = _Request(issuer.token_endpoint, request.headers, form)
         except OAuth2Error as error:  # the issuer URL is plain http on a non-loopback host
             return _error(error)
-        response: Response = await run_in_threadpool(server.create_token_response, oauth_request)
+        client_id = basic_id or form.get("client_id")
+        # The peer as the server sees it: X-Forwarded-For is the attacker's to write.
+        address = request.client.host if request.client else None
+        try:
+            return await authenticate(client_id, address, oauth_request)
+        except Busy:
+            return _refusal(503, BUSY_RETRY_AFTER, BUSY)
+        except StorageError:
+            log.warning("token endpoint: the failure counts in Redis are unreachable")
+            return _refusal(503, BUSY_RETRY_AFTER, BUSY)
+
+    async def authenticate(client_id: str | None, address: str | None,
+                           oauth_request: _Request) -> Response:
+        if wait := await guard.retry_after(client_id, address):
+            return _refusal(429, wait, THROTTLED)
+        async with guard.slot():
+            # Again, now that this request's turn has come: failures of the requests that
+            # were ahead of it in the queue count too.
+            if wait := await guard.retry_after(client_id, address):
+                return _refusal(429, wait, THROTTLED)
+            server = _Server(generator, await _load_client(database, client_id))
+            response: Response = await guard.run(
+                lambda: server.create_token_response(oauth_request))
+        if response.status_code == 401:
+            await guard.failed(client_id, address)
         return response
 
     return [
@@ -412,10 +467,11 @@ def cli_issue_token(
     ttl: int | None,
 ) -> str:
     require_role(role)
-    if ttl is not None and ttl <= 0:
-        raise ValueError("--ttl must be a positive number of seconds")
+    if ttl is not None and not 0 < ttl <= settings.token_max_ttl:
+        raise ValueError(f"--ttl must be between 1 and {settings.token_max_ttl} seconds "
+                         "(REGISTRY_TOKEN_MAX_TTL)")
     if not sub:
         raise ValueError("--sub must not be empty")
     issuer = Issuer(settings, SigningKeys.load_or_create(settings.signing_key_file))
-    return issuer.issue(sub=sub, role=role, client_id="registry-cli", agency=agency,
+    return issuer.issue(sub=sub, role=role, client_id=CLI_CLIENT_ID, agency=agency,
                         id_number=id_number, ttl=ttl)

@@ -22,14 +22,11 @@ from typing import Any
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
 
-from api.auth import Principal
+from api.auth import CLI_CLIENT_ID, Principal
 from schema.cost import Throttle
 
 log = logging.getLogger("registry.ratelimit")
 
-# The operator's own tokens (`registry token issue`) share this client id; their bucket is
-# the subject's. Every other client's requesters share the client's bucket.
-CLI_CLIENT_ID = "registry-cli"
 
 # KEYS[1] the bucket; ARGV capacity, restore rate, cost (negative: a give-back).
 # Returns {allowed 0/1, points available after, as a string: Lua numbers become integers}.
@@ -55,7 +52,8 @@ return {allowed, tostring(points)}
 
 
 def bucket_key(principal: Principal) -> str:
-    """The client, else the subject (DESIGN.md §3)."""
+    """The client, else the subject (DESIGN.md §3). Every requester of one client shares its
+    bucket; the operator's own tokens (`registry token issue`) are each the subject's."""
     if principal.client_id and principal.client_id != CLI_CLIENT_ID:
         return f"client:{principal.client_id}"
     return f"sub:{principal.sub}"

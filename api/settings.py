@@ -11,6 +11,9 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 ENVIRONMENTS = ("development", "production")
+# Revocation of a client's tokens takes effect within 60 s (CONTRACT.md §1): the client table
+# is reloaded at least this often, which leaves room for a slow reload.
+MAX_CLIENT_POLL_SECONDS = 30.0
 
 
 class SettingsError(ValueError):
@@ -30,6 +33,11 @@ class Settings:
     # Public keys of audit checkpoints (one JWK per kid), kept across signing-key changes.
     audit_keyring_dir: str = "var/audit-keys"
     token_ttl_seconds: int = 900
+    # The longest token lifetime (exp - iat) accepted and issued (CONTRACT.md §3): 8 hours.
+    token_max_ttl: int = 28800
+    # Seconds between reloads of the client table by the resource server, so that a client
+    # disabled (or rotated) in another process loses its tokens within this interval.
+    client_poll_seconds: float = 5.0
     # Query limits (CONTRACT.md §2).
     max_query_tokens: int = 2000
     max_query_depth: int = 10
@@ -92,6 +100,14 @@ class Settings:
             raise SettingsError("REGISTRY_AUTHZ_DISABLED", "is refused in production")
         if self.token_ttl_seconds <= 0:
             raise SettingsError("REGISTRY_TOKEN_TTL_SECONDS", "must be positive")
+        if self.token_max_ttl <= 0:
+            raise SettingsError("REGISTRY_TOKEN_MAX_TTL", "must be positive")
+        if self.token_ttl_seconds > self.token_max_ttl:
+            raise SettingsError("REGISTRY_TOKEN_TTL_SECONDS",
+                                f"must not exceed REGISTRY_TOKEN_MAX_TTL ({self.token_max_ttl})")
+        if not 0 <= self.client_poll_seconds <= MAX_CLIENT_POLL_SECONDS:
+            raise SettingsError("REGISTRY_CLIENT_POLL_SECONDS",
+                                f"must be between 0 and {MAX_CLIENT_POLL_SECONDS:g} seconds")
         if self.jwks_url is not None and not self.jwks_url.startswith(("https://", "http://")):
             raise SettingsError("REGISTRY_JWKS_URL", "must be an http(s) URL")
         if self.redis_url is not None and not self.redis_url.startswith(

@@ -10,6 +10,7 @@ import strawberry
 from api.auth import TokenVerifier
 from api.issuer import Issuer
 from api.settings import Settings
+from api.token_throttle import TokenThrottle
 from db.audit import AuditChain
 from db.engine import Database
 from policies.store import PolicyStore
@@ -32,9 +33,13 @@ class AppState:
     agencies: AgencyDirectory
     # The requesters' buckets of cost points; None where nothing is served (the importer).
     buckets: Buckets | None = None
+    # The token endpoint's failure counts and secret-check queue (embedded issuer only).
+    throttle: TokenThrottle | None = None
 
     async def close(self) -> None:
         """What the app's lifespan ends with (and the tests that serve without one)."""
         await self.database.dispose()
         if self.buckets is not None:
             await self.buckets.close()
+        if self.throttle is not None:
+            await self.throttle.close()

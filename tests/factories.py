@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 from starlette.applications import Starlette
 
-from api.ratelimit import CLI_CLIENT_ID
+from api.auth import CLI_CLIENT_ID
 from api.settings import Settings
 from policies.identity import id_number_check_char
 

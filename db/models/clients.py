@@ -20,3 +20,6 @@ class Client(SQLModel, table=True):
     scopes: str = Field(default="", max_length=500)
     active: bool = True
     created_at: datetime = Field(default_factory=utcnow)
+    # Tokens issued to the client before this moment are refused (set by `registry client
+    # disable` and `rotate-secret`, kept by `enable`, so that enabling does not revive them).
+    revoked_before: datetime | None = None

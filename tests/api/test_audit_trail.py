@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from api.ratelimit import CLI_CLIENT_ID
+from api.auth import CLI_CLIENT_ID
 from db.audit import verify_chain
 from db.models import AuditEvent, Judgment
 from policies.store import policy_set_version

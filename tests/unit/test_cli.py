@@ -156,3 +156,76 @@ def test_a_private_key_in_the_audit_keyring_is_refused(
     (tmp_path / "audit-keys" / "x.json").write_text(json.dumps(private), encoding="utf-8")
     assert main(["audit", "verify"]) == 2
     assert "must be a public JWK" in capsys.readouterr().err
+
+
+def _created(out: str) -> tuple[str, str]:
+    values = dict(line.split("=", 1) for line in out.strip().splitlines())
+    return values["client_id"], values["client_secret"]
+
+
+def test_client_list_shows_each_client_and_its_status_but_never_a_secret(
+        cli_env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    main(["db", "upgrade"])
+    capsys.readouterr()
+    assert main(["client", "list"]) == 0
+    assert capsys.readouterr().out.strip() == "no clients"
+    assert main(["client", "create", "--name", "Employer portal", "--role", "employer"]) == 0
+    first, secret = _created(capsys.readouterr().out)
+    assert main(["client", "create", "--name", "Case system", "--role", "judge"]) == 0
+    second, _ = _created(capsys.readouterr().out)
+    assert main(["client", "disable", second]) == 0
+    capsys.readouterr()
+    assert main(["client", "list"]) == 0
+    out = capsys.readouterr().out
+    lines = out.strip().splitlines()
+    assert lines[0].split() == ["CLIENT_ID", "STATUS", "ROLE", "AGENCY", "CREATED", "NAME"]
+    assert lines[1].split()[:4] == [first, "active", "employer", "-"]
+    assert lines[1].endswith("Employer portal")
+    assert lines[2].split()[:3] == [second, "disabled", "judge"]
+    assert secret not in out and "scrypt" not in out
+
+
+def test_client_disable_enable_and_rotate_secret_change_what_the_issuer_accepts(
+        cli_env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from api.clients import authenticate_client
+    from db.engine import run_in_session
+
+    main(["db", "upgrade"])
+    capsys.readouterr()
+    main(["client", "create", "--name", "Portal", "--role", "employer"])
+    client_id, secret = _created(capsys.readouterr().out)
+
+    def authenticates(candidate: str) -> bool:
+        return run_in_session(cli_env, lambda s: authenticate_client(s, client_id, candidate)
+                              ) is not None
+
+    assert main(["client", "disable", client_id]) == 0
+    assert "disabled" in capsys.readouterr().out
+    assert not authenticates(secret)
+    assert main(["client", "enable", client_id]) == 0
+    assert "stay revoked" in capsys.readouterr().out
+    assert authenticates(secret)
+    assert main(["client", "rotate-secret", client_id]) == 0
+    captured = capsys.readouterr()
+    rotated_id, new_secret = _created(captured.out)
+    assert rotated_id == client_id and new_secret != secret and len(new_secret) >= 43
+    assert "not shown again" in captured.err and new_secret not in captured.err
+    assert not authenticates(secret)
+    assert authenticates(new_secret)
+
+
+def test_client_commands_refuse_an_unknown_id_naming_it(
+        cli_env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    main(["db", "upgrade"])
+    capsys.readouterr()
+    for action in ("disable", "enable", "rotate-secret"):
+        assert main(["client", action, "client-000000000000000000000000"]) == 2
+        err = capsys.readouterr().err
+        assert "ID" in err and "client-000000000000000000000000" in err
+
+
+def test_client_rotate_secret_help_says_that_earlier_tokens_are_revoked(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["client", "rotate-secret", "--help"])
+    assert "tokens issued before the rotation" in " ".join(capsys.readouterr().out.split())

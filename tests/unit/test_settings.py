@@ -14,6 +14,10 @@ from api.settings import Settings, SettingsError
     ("REGISTRY_AUTHZ_DISABLED", "maybe"),
     ("REGISTRY_JWKS_URL", "file:///etc/keys.json"),
     ("REGISTRY_POLICY_POLL_SECONDS", "often"),
+    ("REGISTRY_TOKEN_MAX_TTL", "0"),
+    ("REGISTRY_TOKEN_TTL_SECONDS", "28801"),
+    ("REGISTRY_CLIENT_POLL_SECONDS", "61"),
+    ("REGISTRY_CLIENT_POLL_SECONDS", "-1"),
 ])
 def test_a_bad_setting_is_refused_naming_its_variable(variable: str, value: str) -> None:
     with pytest.raises(SettingsError) as caught:
