@@ -61,6 +61,19 @@ def require_role(role: str, option: str = "--role") -> str:
     return role
 
 
+# RFC 6749 §3.3 scope-token: printable ASCII but space, '"' and '\\'.
+_SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]{1,64}")
+
+
+def require_scopes(scopes: str, option: str = "--scope") -> str:
+    """Space-separated scope tokens, normalised; a malformed one names the option."""
+    tokens = scopes.split()
+    for token in tokens:
+        if not _SCOPE_TOKEN.fullmatch(token):
+            raise ValueError(f"{option}: {token!r} is not a scope (RFC 6749 section 3.3)")
+    return " ".join(dict.fromkeys(tokens))
+
+
 @dataclass(frozen=True)
 class Principal:
     sub: str

@@ -49,6 +49,10 @@ ROTATE_HELP = ("Replace a client's secret and print the new one, once. The old s
                f"{REVOKED_WITHIN}.")
 
 
+SCOPE_HELP = ("OAuth2 scopes, space separated: metrics:read lets the token read /metrics in "
+              "production")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
@@ -97,6 +101,7 @@ def _parser() -> argparse.ArgumentParser:
     issue.add_argument("--agency")
     issue.add_argument("--id-number")
     issue.add_argument("--ttl", type=int)
+    issue.add_argument("--scope", default="", help=SCOPE_HELP)
     issue.set_defaults(handler=_token_issue)
 
     client = sub.add_parser("client", help="OAuth2 clients").add_subparsers(metavar="ACTION")
@@ -104,6 +109,7 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--name", required=True)
     create.add_argument("--role", required=True)
     create.add_argument("--agency")
+    create.add_argument("--scope", default="", help=SCOPE_HELP)
     create.set_defaults(handler=_client_create)
     client.add_parser("list", help="list the clients and their status (never a secret)"
                       ).set_defaults(handler=_client_list)
@@ -224,14 +230,16 @@ def _agency_add(settings: Settings, args: argparse.Namespace) -> int:
 def _token_issue(settings: Settings, args: argparse.Namespace) -> int:
     from api.issuer import cli_issue_token
 
-    print(cli_issue_token(settings, args.sub, args.role, args.agency, args.id_number, args.ttl))
+    print(cli_issue_token(settings, args.sub, args.role, args.agency, args.id_number, args.ttl,
+                          scopes=args.scope))
     return 0
 
 
 def _client_create(settings: Settings, args: argparse.Namespace) -> int:
     from api.clients import cli_create_client
 
-    client_id, secret = cli_create_client(settings, args.name, args.role, args.agency)
+    client_id, secret = cli_create_client(settings, args.name, args.role, args.agency,
+                                          scopes=args.scope)
     print(f"client_id={client_id}\nclient_secret={secret}")
     return 0
 

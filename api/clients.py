@@ -18,7 +18,7 @@ from typing import TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from api.auth import require_role
+from api.auth import require_role, require_scopes
 from api.settings import Settings
 from db.engine import run_in_session
 from db.models.agencies import Agency
@@ -148,11 +148,12 @@ def _committed(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]])
 
 
 def cli_create_client(
-    settings: Settings, name: str, role: str, agency: str | None
+    settings: Settings, name: str, role: str, agency: str | None, *, scopes: str = ""
 ) -> tuple[str, str]:
     require_role(role)
+    scopes = require_scopes(scopes)
     return _committed(settings, lambda s: create_client(s, name=name, role=role,
-                                                        agency_code=agency))
+                                                        agency_code=agency, scopes=scopes))
 
 
 def cli_list_clients(settings: Settings) -> list[Client]:

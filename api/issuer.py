@@ -43,7 +43,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from api.auth import CLI_CLIENT_ID, require_role
+from api.auth import CLI_CLIENT_ID, require_role, require_scopes
 from api.clients import verify_client_secret
 from api.settings import Settings
 from api.token_throttle import BUSY_RETRY_AFTER, Busy, TokenThrottle
@@ -465,8 +465,11 @@ def cli_issue_token(
     agency: str | None,
     id_number: str | None,
     ttl: int | None,
+    *,
+    scopes: str = "",
 ) -> str:
     require_role(role)
+    scopes = require_scopes(scopes)
     if ttl is not None and not 0 < ttl <= settings.token_max_ttl:
         raise ValueError(f"--ttl must be between 1 and {settings.token_max_ttl} seconds "
                          "(REGISTRY_TOKEN_MAX_TTL)")
@@ -474,4 +477,4 @@ def cli_issue_token(
         raise ValueError("--sub must not be empty")
     issuer = Issuer(settings, SigningKeys.load_or_create(settings.signing_key_file))
     return issuer.issue(sub=sub, role=role, client_id=CLI_CLIENT_ID, agency=agency,
-                        id_number=id_number, ttl=ttl)
+                        id_number=id_number, ttl=ttl, scopes=scopes)

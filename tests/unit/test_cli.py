@@ -229,3 +229,38 @@ def test_client_rotate_secret_help_says_that_earlier_tokens_are_revoked(
     with pytest.raises(SystemExit):
         main(["client", "rotate-secret", "--help"])
     assert "tokens issued before the rotation" in " ".join(capsys.readouterr().out.split())
+
+
+def test_token_issue_with_the_metrics_scope_opens_metrics_in_production(
+        cli_env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["token", "issue", "--sub", "prometheus", "--role", "auditor",
+                 "--scope", "metrics:read  metrics:read"]) == 0
+    token = capsys.readouterr().out.strip()
+    settings = Settings(database_url=cli_env, signing_key_file=str(tmp_path / "key.pem"))
+    verifier = TokenVerifier(settings, Issuer(settings, SigningKeys.load_or_create(
+        settings.signing_key_file)))
+    assert asyncio.run(verifier.verify(token)).scopes == frozenset({"metrics:read"})
+
+
+@pytest.mark.parametrize("command", [
+    ["token", "issue", "--sub", "p", "--role", "auditor"],
+    ["client", "create", "--name", "Scraper", "--role", "auditor"],
+])
+def test_a_malformed_scope_is_refused_naming_the_flag(
+        cli_env: str, command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    main(["db", "upgrade"])
+    assert main([*command, "--scope", 'metrics:read "quoted"']) == 2
+    assert "--scope" in capsys.readouterr().err
+
+
+def test_client_create_stores_the_scopes_its_tokens_may_carry(
+        cli_env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from api.clients import cli_list_clients
+
+    main(["db", "upgrade"])
+    capsys.readouterr()
+    assert main(["client", "create", "--name", "Scraper", "--role", "auditor",
+                 "--scope", "metrics:read"]) == 0
+    settings = Settings.from_env()
+    [client] = cli_list_clients(settings)
+    assert client.scopes == "metrics:read"
