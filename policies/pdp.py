@@ -15,18 +15,21 @@ the policy documents, and almost every decision after the first is a dict lookup
 import logging
 import re
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import re2  # google-re2, untyped: mypy sees Any
+from marshmallow import post_load
 from py_abac import Policy
 from py_abac.context import EvaluationContext
 from py_abac.exceptions import PolicyCreateError
 from py_abac.policy.conditions.schema import ConditionSchema
+from py_abac.policy.conditions.string.base import StringConditionSchema
+from py_abac.policy.conditions.string.regex_match import RegexMatch as AbacRegexMatch
 from py_abac.request import AccessRequest
 from py_abac.storage.memory import MemoryStorage
 
-from policies.regex_safety import regex_problem
 from policies.vocabulary import VOCABULARY
 
 LOG = logging.getLogger(__name__)
@@ -62,6 +65,98 @@ def top_level_name(path: str) -> str | None:
     """`$.role` -> `role`, `$.a.b` -> `a`; anything fancier (filters, `..`) -> None."""
     match = _SIMPLE_PATH.fullmatch(path)
     return match.group(1).split(".")[1] if match else None
+
+
+# --- patterns ---------------------------------------------------------------------------
+#
+# py-abac runs RegexMatch with Python's re, which backtracks: `a*a*a*a*a*a*a*a*b` takes
+# seconds on 40 letters. RE2 takes time linear in the text times the size of its program,
+# and refuses what it cannot run that way (backreferences, lookaround). Two bounds keep the
+# factors small: a compile budget caps the program (RE2 refuses a bigger one), and a text
+# longer than any attribute value has (OIDC caps `sub` at 255) is not read by a pattern or a
+# target glob at all: the condition cannot be decided, so its policy fails closed.
+
+PATTERN_BUDGET = 64 * 1024  # bytes for one pattern's RE2 program and its DFA cache
+MAX_MATCHED_LENGTH = 256  # characters
+
+
+class PatternError(ValueError):
+    """A pattern or target glob that cannot be decided; its policy fails closed."""
+
+
+def compile_pattern(pattern: str, *, case_insensitive: bool = False
+                    ) -> tuple[Any, str | None]:
+    """(its RE2 program, None), or (None, why RE2 cannot run `pattern`, for its author)."""
+    options = re2.Options()
+    options.max_mem = PATTERN_BUDGET
+    options.never_capture = True  # only "does it match": the DFA, no submatches
+    options.log_errors = False
+    options.case_sensitive = not case_insensitive
+    try:
+        return re2.compile(pattern, options), None
+    except UnicodeError:  # a lone surrogate, as JSON's "\\ud800"
+        return None, "RE2 cannot run this pattern: it is not valid Unicode"
+    except re2.error as error:
+        reason = error.args[0] if error.args else ""
+        if isinstance(reason, bytes):
+            reason = reason.decode("utf-8", "replace")
+        return None, (f"RE2 cannot run this pattern: {reason} (RE2 syntax: no backreferences "
+                      "or lookaround, end of text is \\z, counts up to 1000)")
+
+
+class RegexMatch(AbacRegexMatch):  # type: ignore[misc]
+    """py-abac's RegexMatch run by RE2 (same name: py-abac dumps a condition by class name).
+
+    A pattern RE2 cannot run still loads (a policy stored before RE2 decided must not stop
+    the service); it raises when evaluated, so its policy fails closed."""
+
+    def __init__(self, value: str, case_insensitive: bool = False) -> None:
+        super().__init__(value, case_insensitive)
+        self._program, self._problem = compile_pattern(
+            value, case_insensitive=self.case_insensitive)
+
+    def _is_satisfied(self, what: str) -> bool:
+        if self._program is None:
+            raise PatternError(self._problem)
+        if len(what) > MAX_MATCHED_LENGTH:
+            raise PatternError(f"a text longer than {MAX_MATCHED_LENGTH} characters")
+        try:
+            return self._program.search(what) is not None
+        except UnicodeError:
+            raise PatternError("a text that is not valid Unicode") from None
+
+
+class _RegexMatchSchema(StringConditionSchema):  # type: ignore[misc]
+    """`value` and `case_insensitive` as py-abac's other string conditions; no re.compile."""
+
+    @post_load
+    def post_load(self, data: dict[str, Any], **_: Any) -> RegexMatch:
+        return RegexMatch(**data)
+
+
+# py-abac finds a condition's schema by name in this table: RegexMatch is RE2's from here on.
+ConditionSchema.type_schemas[AbacRegexMatch.__name__] = _RegexMatchSchema
+
+
+def _globs(ids: Any) -> bool:
+    """Whether a target (a glob or a list of them) reads the id at all."""
+    return any(glob != "*" for glob in (ids if isinstance(ids, list) else [ids]))
+
+
+def _fits(policy: Policy, ctx: EvaluationContext) -> bool:
+    """`policy.fits`, except that a target glob only reads ids of MAX_MATCHED_LENGTH.
+
+    fnmatch (Python's re with atomic groups) is linear in the id, times the glob's length;
+    bounding the id keeps the product small whatever the glob."""
+    if not policy.rules.is_satisfied(ctx):
+        return False
+    targets = policy.targets
+    for ids, value in ((targets.subject_id, ctx.subject_id),
+                       (targets.resource_id, ctx.resource_id),
+                       (targets.action_id, ctx.action_id)):
+        if _globs(ids) and len(value) > MAX_MATCHED_LENGTH:
+            raise PatternError(f"an id longer than {MAX_MATCHED_LENGTH} characters")
+    return bool(targets.match(ctx))
 
 
 # --- what the documents reference -------------------------------------------------------
@@ -175,6 +270,8 @@ class DecisionPoint:
                 raise PolicyLoadError(f"policy {document.get('uid')!r}: {error}") from error
             self._storage.add(policy)
             self._policies.append(policy)
+            for path, problem in _pattern_problems(document):
+                LOG.warning("policy %s: %s: %s; it fails closed", policy.uid, path, problem)
         self._cache: OrderedDict[tuple[Any, ...], Decision] = OrderedDict()
         self._cache_size = cache_size
         self._specs: dict[str, _KeySpec] = {}
@@ -283,7 +380,10 @@ class DecisionPoint:
         fitting: list[Policy] = []
         for policy in self._storage.get_for_target(ctx.subject_id, ctx.resource_id, action):
             try:
-                fits = policy.fits(ctx)
+                fits = _fits(policy, ctx)
+            except PatternError as error:
+                LOG.warning("policy %s could not be evaluated: %s", policy.uid, error)
+                fits = not policy.is_allowed
             except Exception:
                 # Fail closed: a deny policy that cannot be evaluated counts as fitting,
                 # an allow policy as not fitting.
@@ -339,28 +439,71 @@ def _flatten(errors: Any, path: list[str], out: list[PolicyProblem]) -> None:
         out.append(PolicyProblem(".".join(path), str(errors)))
 
 
-def _check_conditions(condition: Any, path: str, problems: list[PolicyProblem]) -> None:
-    """Unknown condition names, attribute references outside the vocabulary, unsafe regexes."""
+def _conditions(condition: Any, path: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every condition document nested in `condition`, with its path."""
     if isinstance(condition, list):
         for index, item in enumerate(condition):
-            _check_conditions(item, f"{path}.{index}", problems)
+            yield from _conditions(item, f"{path}.{index}")
         return
     if not isinstance(condition, dict):
         return
-    name = condition.get("condition")
-    if name is not None and name not in CONDITION_NAMES:
-        problems.append(PolicyProblem(f"{path}.condition", f"unknown condition {name!r}"))
-    if name == "RegexMatch" and isinstance(condition.get("value"), str):
-        problem = regex_problem(condition["value"])
-        if problem:
-            problems.append(PolicyProblem(f"{path}.value", problem))
-    ace, ref = condition.get("ace"), condition.get("path")
-    if isinstance(ace, str) and isinstance(ref, str) and ace in VOCABULARY:
-        _check_name(ace, ref, f"{path}.path", problems)
-    for key in ("value", "values"):
-        nested = condition.get(key)
-        if name in {"Not", "AllOf", "AnyOf"} and isinstance(nested, dict | list):
-            _check_conditions(nested, f"{path}.{key}", problems)
+    yield path, condition
+    if condition.get("condition") in {"Not", "AllOf", "AnyOf"}:
+        for key in ("value", "values"):
+            nested = condition.get(key)
+            if isinstance(nested, dict | list):
+                yield from _conditions(nested, f"{path}.{key}")
+
+
+def _rule_conditions(document: Mapping[str, Any]) -> Iterator[tuple[str, str, str, Any]]:
+    """(part, attribute path, problem path, condition) of every rule of a document."""
+    rules = document.get("rules")
+    if not isinstance(rules, dict):
+        return
+    for part in PARTS:
+        value = rules.get(part)
+        groups = (
+            [(f"rules.{part}", value)]
+            if isinstance(value, dict)
+            else [(f"rules.{part}.{i}", g) for i, g in enumerate(value)]
+            if isinstance(value, list)
+            else []
+        )
+        for prefix, group in groups:
+            if isinstance(group, dict):
+                for attribute_path, condition in group.items():
+                    yield part, str(attribute_path), f"{prefix}.{attribute_path}", condition
+
+
+def _pattern_problem_of(condition: Mapping[str, Any]) -> str | None:
+    if condition.get("condition") != "RegexMatch" or not isinstance(condition.get("value"), str):
+        return None
+    _, problem = compile_pattern(condition["value"],
+                                 case_insensitive=bool(condition.get("case_insensitive")))
+    return problem
+
+
+def _pattern_problems(document: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    for _, _, rule_path, rule in _rule_conditions(document):
+        for path, condition in _conditions(rule, rule_path):
+            problem = _pattern_problem_of(condition)
+            if problem:
+                yield f"{path}.value", problem
+
+
+def _check_conditions(condition: Any, path: str, problems: list[PolicyProblem]) -> None:
+    """Unknown condition names, attribute references outside the vocabulary, patterns RE2
+    cannot run."""
+    for where, node in _conditions(condition, path):
+        name = node.get("condition")
+        if name is not None and name not in CONDITION_NAMES:
+            problems.append(PolicyProblem(f"{where}.condition", f"unknown condition {name!r}"))
+        pattern = _pattern_problem_of(node)
+        if pattern:
+            problems.append(PolicyProblem(f"{where}.value", pattern))
+        ace, ref = node.get("ace"), node.get("path")
+        if isinstance(ace, str) and isinstance(ref, str) and ace in VOCABULARY:
+            _check_name(ace, ref, f"{where}.path", problems)
 
 
 def _check_name(part: str, attribute_path: str, path: str, problems: list[PolicyProblem]) -> None:
@@ -403,22 +546,9 @@ def validate_policy(document: Any) -> list[PolicyProblem]:
         for part in rules:
             if part not in PARTS:
                 problems.append(PolicyProblem(f"rules.{part}", "unknown rules part"))
-        for part in PARTS:
-            value = rules.get(part)
-            groups = (
-                [(f"rules.{part}", value)]
-                if isinstance(value, dict)
-                else [(f"rules.{part}.{i}", g) for i, g in enumerate(value)]
-                if isinstance(value, list)
-                else []
-            )
-            for prefix, group in groups:
-                if not isinstance(group, dict):
-                    continue
-                for attribute_path, condition in group.items():
-                    path = f"{prefix}.{attribute_path}"
-                    _check_name(part, str(attribute_path), path, problems)
-                    _check_conditions(condition, path, problems)
+    for part, attribute_path, path, condition in _rule_conditions(document):
+        _check_name(part, attribute_path, path, problems)
+        _check_conditions(condition, path, problems)
 
     schema_problems: list[PolicyProblem] = []
     try:
