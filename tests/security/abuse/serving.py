@@ -1,6 +1,6 @@
-"""Servers for the attacks: the app in this process (`running`), and `registry serve`
-processes for those that need a real server (a free port, start-up until /healthz answers,
-and a stop of the whole process group even when the test fails)."""
+"""For the attacks on the token endpoint and on clients: a registered client, and
+`registry serve` processes for those that need a real server (a free port, start-up until
+/healthz answers, and a stop of the whole process group even when the test fails)."""
 
 from __future__ import annotations
 
@@ -10,30 +10,28 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
-from api.settings import Settings
+from api.clients import create_client
 from tests.factories import Registry
-from tests.security.conftest import serve
 
 BIN = Path(sys.executable).parent
 START_TIMEOUT = 45.0
 
 
-@asynccontextmanager
-async def running(settings: Settings) -> AsyncIterator[Registry]:
-    """`serve`, and the close of the app's token throttle (its Redis connections)."""
-    async with serve(settings) as app:
-        try:
-            yield app
-        finally:
-            await app.app.state.registry.throttle.close()
+async def case_system(app: Registry) -> tuple[str, str]:
+    """A police case system registered as a client-credentials client: (id, secret)."""
+    async with app.app.state.registry.database.session() as session:
+        created = await create_client(session, name="Case system", role="police_officer",
+                                      agency_code="PSB-110101")
+        await session.commit()
+    return created
 
 
 @dataclass

@@ -29,7 +29,8 @@ from api.clients import create_client
 from api.settings import Settings
 from tests.api.conftest import prepare
 from tests.factories import Registry
-from tests.security.abuse.serving import registry_serve, running
+from tests.security.abuse.serving import case_system, registry_serve
+from tests.security.conftest import serve
 
 ATTACKER = "203.0.113.7"
 BYSTANDER = "198.51.100.20"
@@ -43,17 +44,13 @@ async def token_app(request: pytest.FixtureRequest, settings: Settings
     if request.param == "redis":
         settings = settings.with_(redis_url=request.getfixturevalue("redis_url"),
                                   redis_prefix=request.getfixturevalue("redis_prefix"))
-    async with running(settings) as app:
+    async with serve(settings) as app:
         yield app
 
 
 @pytest.fixture
 async def client(token_app: Registry) -> tuple[str, str]:
-    async with token_app.app.state.registry.database.session() as session:
-        created = await create_client(session, name="Case system", role="police_officer",
-                                      agency_code="PSB-110101")
-        await session.commit()
-    return created
+    return await case_system(token_app)
 
 
 async def attempt(app: Registry, client_id: str, secret: str, *, address: str = ATTACKER,
@@ -135,7 +132,7 @@ async def test_failures_counted_by_one_process_throttle_the_others_through_redis
         settings: Settings, redis_url: str, redis_prefix: str) -> None:
     await prepare(settings.database_url)
     shared = settings.with_(redis_url=redis_url, redis_prefix=redis_prefix)
-    async with running(shared) as first, running(shared) as second:
+    async with serve(shared) as first, serve(shared) as second:
         async with first.app.state.registry.database.session() as session:
             client_id, secret = await create_client(session, name="Portal", role="employer")
             await session.commit()
@@ -150,7 +147,7 @@ async def test_with_redis_unreachable_no_secret_is_checked_and_no_token_issued(
         settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
     """Failing open would lift the throttle whenever Redis is down: refused with 503."""
     await prepare(settings.database_url)
-    async with running(settings.with_(redis_url="redis://127.0.0.1:1/0")) as app:
+    async with serve(settings.with_(redis_url="redis://127.0.0.1:1/0")) as app:
         async with app.app.state.registry.database.session() as session:
             client_id, secret = await create_client(session, name="Portal", role="employer")
             await session.commit()

@@ -35,7 +35,8 @@ from api.settings import Settings, SettingsError
 from db.models.clients import Client
 from tests.api.conftest import prepare
 from tests.factories import Registry
-from tests.security.abuse.serving import registry_serve, running
+from tests.security.abuse.serving import case_system, registry_serve
+from tests.security.conftest import serve
 
 ME = "{ me { sub } }"
 
@@ -45,17 +46,13 @@ async def app(settings: Settings) -> AsyncIterator[Registry]:
     """The API, reloading the client table on every request (the poll interval's own bound
     is tested with two processes below)."""
     await prepare(settings.database_url)
-    async with running(settings.with_(client_poll_seconds=0.0)) as registry:
+    async with serve(settings.with_(client_poll_seconds=0.0)) as registry:
         yield registry
 
 
 @pytest.fixture
 async def client(app: Registry) -> tuple[str, str]:
-    async with app.app.state.registry.database.session() as session:
-        created = await create_client(session, name="Case system", role="police_officer",
-                                      agency_code="PSB-110101")
-        await session.commit()
-    return created
+    return await case_system(app)
 
 
 async def obtain(http: httpx.AsyncClient, client_id: str, secret: str) -> httpx.Response:
@@ -223,7 +220,7 @@ async def test_with_the_default_poll_interval_a_disabled_clients_token_falls_wit
     default = Settings().client_poll_seconds
     assert 0 < default < 60
     await prepare(settings.database_url)
-    async with running(settings) as app:
+    async with serve(settings) as app:
         async with app.app.state.registry.database.session() as session:
             client_id, secret = await create_client(session, name="Portal", role="employer")
             await session.commit()
