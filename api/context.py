@@ -9,7 +9,6 @@ from sqlalchemy.orm import object_session
 from sqlmodel import col, select
 
 from api.auth import Principal
-from api.ratelimit import RequesterBudget, bucket_key
 from api.state import AppState
 from db.models import Agency
 from policies.attributes import subject_attributes
@@ -46,13 +45,6 @@ class AgencyDirectory:
         return agency
 
 
-def requester_budget(state: AppState, principal: Principal) -> RequesterBudget | None:
-    """The principal's bucket of cost points: its client's, else its own (api/ratelimit.py)."""
-    if state.buckets is None:
-        return None
-    return RequesterBudget(state.buckets, bucket_key(principal))
-
-
 async def context_for(state: AppState, principal: Principal, request_id: str,
                       session: AsyncSession) -> Context:
     """The context of one operation by `principal` (an HTTP request, or a line of a bulk
@@ -69,7 +61,6 @@ async def context_for(state: AppState, principal: Principal, request_id: str,
                           client_id=principal.client_id, authenticated=principal.authenticated)
     return Context(request_id=request_id, requester=requester, session=session,
                    authz=Authorizer(decision_point, subject),
-                   budget=requester_budget(state, principal),
                    max_page_size=state.settings.max_page_size,
                    production=state.settings.production,
                    deadlines=state.settings.deadlines)

@@ -20,11 +20,11 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from strawberry.http.ides import get_graphql_ide_html
 
 from api.auth import ANONYMOUS, Principal
-from api.context import context_for, requester_budget
+from api.context import context_for
+from api.ratelimit import Charge, RateLimited
 from api.state import AppState
 from db.audit import AuditRecord
 from schema.context import Context
-from schema.cost import charge_refusal
 from schema.errors import BadUserInput, format_error
 
 log = logging.getLogger("registry.graphql")
@@ -60,37 +60,35 @@ async def graphql_endpoint(request: Request) -> Response:
     if operation_name is not None and not isinstance(operation_name, str):
         return _problem(400, "'operationName' must be a string")
     principal: Principal = getattr(request.state, "principal", ANONYMOUS)
-    if not payload["query"]:
-        return JSONResponse(await _empty_query(state, principal, request.state.request_id))
-    response, _ = await run_operation(state, principal, request.state.request_id,
-                                      payload["query"], variables, operation_name)
+    query: str = payload["query"]
+    request_id: str = request.state.request_id
+    charge = None if state.buckets is None else Charge(state.buckets, principal)
+    refusal = None
+    if charge is not None:
+        refusal = await charge.before(state.schema.examiner.examine(query).price(operation_name)
+                                      if query else None)
+    if refusal is not None:
+        response = _request_error(state, refusal, request_id)
+    elif not query:
+        # strawberry raises on an empty query: it is a request error like any other.
+        response = _request_error(state, GraphQLError(
+            "query: the query is empty",
+            original_error=BadUserInput("query", "the query is empty")), request_id)
+    else:
+        response, _ = await run_operation(state, principal, request_id, query, variables,
+                                          operation_name)
     headers = None
-    retry = _retry_after(response)
-    if retry is not None:
-        headers = {"Retry-After": str(retry)}
+    if charge is not None:
+        await charge.settle(response)
+        if isinstance(refusal, GraphQLError) and isinstance(refusal.original_error, RateLimited):
+            headers = {"Retry-After": str(refusal.original_error.retry_after)}
     return JSONResponse(response, headers=headers)
 
 
-async def _empty_query(state: AppState, principal: Principal, request_id: str
-                       ) -> dict[str, Any]:
-    """strawberry raises on an empty query: it is answered here as the request error it is,
-    and charged as one."""
-    error = GraphQLError("query: the query is empty",
-                         original_error=BadUserInput("query", "the query is empty"))
-    response: dict[str, Any] = {"errors": [format_error(
-        error, request_id=request_id, production=state.settings.production)]}
-    budget = requester_budget(state, principal)
-    if budget is not None:
-        response["extensions"] = await charge_refusal(budget, 0)
-    return response
-
-
-def _retry_after(response: dict[str, Any]) -> int | None:
-    for error in response.get("errors", ()):
-        extensions = error.get("extensions") or {}
-        if extensions.get("code") == "RATE_LIMITED":
-            return int(extensions["retryAfter"])
-    return None
+def _request_error(state: AppState, error: GraphQLError, request_id: str) -> dict[str, Any]:
+    """The answer to a request refused before anything ran: errors, and no `data` key."""
+    return {"errors": [format_error(error, request_id=request_id,
+                                    production=state.settings.production)]}
 
 
 async def run_operation(state: AppState, principal: Principal, request_id: str, query: str,

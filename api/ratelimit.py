@@ -1,4 +1,12 @@
-"""Token buckets of cost points, one per requester (CONTRACT.md §2).
+"""What an operation costs its requester: token buckets of cost points (CONTRACT.md §2,
+DESIGN.md §3 "Abuse").
+
+The price is the operation's query cost (schema/limits.py: each field 1, times the page
+sizes around it). It is taken from the requester's bucket before the operation runs (no
+session is opened for one that does not fit: RATE_LIMITED), and the part of the estimate
+the answer did not use is given back afterwards. A request refused before it runs (it does
+not parse, validate or fit a limit) costs one point, so a flood of junk empties the bucket
+too. Every answer says so in `extensions.cost`.
 
 Each bucket holds at most `capacity` points (REGISTRY_RATE_BUCKET) and regains
 `restore_rate` points a second (REGISTRY_RATE_RESTORE). With REGISTRY_REDIS_URL the
@@ -17,15 +25,60 @@ import logging
 import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+from graphql import GraphQLError
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
 
 from api.auth import CLI_CLIENT_ID, Principal
-from schema.cost import Throttle
+from schema.errors import QueryTooComplex, RegistryError
 
 log = logging.getLogger("registry.ratelimit")
+
+REFUSED_PRICE = 1
+
+
+@dataclass(frozen=True)
+class Throttle:
+    """A bucket's state after one take or give-back."""
+
+    allowed: bool
+    available: float
+    capacity: int
+    restore_rate: float
+
+    def retry_after(self, cost: int) -> int:
+        """Whole seconds until `cost` points are back (at least 1)."""
+        missing = max(0.0, cost - self.available)
+        return max(1, math.ceil(missing / self.restore_rate))
+
+    def status(self) -> dict[str, Any]:
+        return {"maximumAvailable": self.capacity,
+                "currentlyAvailable": int(self.available),
+                "restoreRate": self.restore_rate}
+
+
+class RateLimited(RegistryError):
+    code = "RATE_LIMITED"
+
+    def __init__(self, cost: int, throttle: Throttle) -> None:
+        self.retry_after = throttle.retry_after(cost)
+        super().__init__(f"this operation costs {cost} points and "
+                         f"{int(throttle.available)} are available; retry in "
+                         f"{self.retry_after} s", retryAfter=self.retry_after)
+
+
+def actual_cost(data: Any) -> int:
+    """The fields the answer holds, each instance counted once (a page of 3 rows costs its 3
+    rows, not the 20 the estimate assumed)."""
+    if isinstance(data, dict):
+        return len(data) + sum(actual_cost(value) for value in data.values()
+                               if isinstance(value, dict | list))
+    if isinstance(data, list):
+        return sum(actual_cost(item) for item in data if isinstance(item, dict | list))
+    return 0
 
 
 # KEYS[1] the bucket; ARGV capacity, restore rate, cost (negative: a give-back).
@@ -133,19 +186,50 @@ class RedisBuckets:
 Buckets = MemoryBuckets | RedisBuckets
 
 
-class RequesterBudget:
-    """A requester's bucket as the schema's CostBudget sees it."""
+class Charge:
+    """What one request pays: `before` it runs (an error where it may not run), `settle`d
+    once it is answered."""
 
-    def __init__(self, buckets: Buckets, key: str) -> None:
+    def __init__(self, buckets: Buckets, principal: Principal) -> None:
         self._buckets = buckets
-        self._key = key
-        self.capacity = buckets.capacity
+        self._key = bucket_key(principal)
+        self.requested = 0
+        self.taken = 0
+        self.throttle: Throttle | None = None
 
-    async def take(self, cost: int) -> Throttle:
-        return await self._buckets.change(self._key, cost)
+    async def before(self, price: int | None) -> GraphQLError | None:
+        """`price` None: the request will be refused before it runs; it pays when settled."""
+        if price is None:
+            return None
+        self.requested = price
+        if price > self._buckets.capacity:
+            message = (f"query cost {price} exceeds the {self._buckets.capacity} points a "
+                       "requester's bucket holds")  # it could never run: not RATE_LIMITED
+            return GraphQLError(message, original_error=QueryTooComplex(message))
+        self.throttle = await self._buckets.change(self._key, price)
+        if not self.throttle.allowed:
+            return GraphQLError("rate limited", original_error=RateLimited(price, self.throttle))
+        self.taken = price
+        return None
 
-    async def give_back(self, points: int) -> Throttle:
-        return await self._buckets.change(self._key, -points)
+    async def settle(self, response: dict[str, Any]) -> None:
+        """Gives back what the answer did not use, or takes the price of a refusal, and adds
+        `extensions.cost` to the answer."""
+        if self.taken:
+            executed = "data" in response
+            actual = max(REFUSED_PRICE, min(self.taken, actual_cost(response.get("data")))) \
+                if executed else REFUSED_PRICE
+            if actual < self.taken:
+                self.throttle = await self._buckets.change(self._key, actual - self.taken)
+        elif self.throttle is None:  # refused before it ran, its bucket never asked
+            self.throttle = await self._buckets.change(self._key, REFUSED_PRICE)
+            actual = REFUSED_PRICE if self.throttle.allowed else 0
+        else:
+            actual = 0  # RATE_LIMITED: nothing ran, nothing is charged
+        assert self.throttle is not None
+        extensions = response.setdefault("extensions", {})
+        extensions["cost"] = {"requestedQueryCost": self.requested, "actualQueryCost": actual,
+                              "throttleStatus": self.throttle.status()}
 
 
 def buckets_for(redis_url: str | None, prefix: str, capacity: int,

@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import strawberry
-
 from api.auth import TokenVerifier
 from api.issuer import Issuer
 from api.settings import Settings
@@ -14,6 +12,7 @@ from api.token_throttle import TokenThrottle
 from db.audit import AuditChain
 from db.engine import Database
 from policies.store import PolicyStore
+from schema import RegistrySchema
 
 if TYPE_CHECKING:
     from api.context import AgencyDirectory
@@ -24,7 +23,7 @@ if TYPE_CHECKING:
 class AppState:
     settings: Settings
     database: Database
-    schema: strawberry.Schema
+    schema: RegistrySchema
     policies: PolicyStore
     audit: AuditChain
     issuer: Issuer | None

@@ -7,17 +7,10 @@ from datetime import date
 from typing import Annotated
 
 import strawberry
-from graphql import ASTValidationRule, GraphQLError
+from graphql import GraphQLError
 from sqlalchemy import ColumnElement
 from sqlmodel import col, select
-from strawberry.extensions import (
-    AddValidationRules,
-    DisableIntrospection,
-    MaxTokensLimiter,
-    ParserCache,
-    SchemaExtension,
-    ValidationCache,
-)
+from strawberry.extensions import DisableIntrospection, SchemaExtension, ValidationCache
 from strawberry.scalars import JSON
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext, Info
@@ -30,7 +23,6 @@ from schema.agencies import SubjectNode, resolve_me
 from schema.audit import AuditEventConnection, AuditFilter, list_audit_events
 from schema.context import Context
 from schema.corrections import correct_judgment
-from schema.cost import cost_extension
 from schema.counsel import register_defense_counsel
 from schema.detentions import (
     DetentionNode,
@@ -39,6 +31,7 @@ from schema.detentions import (
     register_detention,
     resolve_detention,
 )
+from schema.documents import DocumentExaminer
 from schema.fields import authorized
 from schema.inquiries import (
     CertificateVerificationNode,
@@ -51,7 +44,7 @@ from schema.inquiries import (
     submit_inquiry,
     verify_certificate,
 )
-from schema.limits import DocumentExaminer, Limits, max_directives_rule
+from schema.limits import Limits, max_directives_rule
 from schema.lookup import read_by_id
 from schema.notices import (
     AgencyComplianceNode,
@@ -268,28 +261,28 @@ class Mutation:
 
 
 class RegistrySchema(strawberry.Schema):
+    # What the API prices an operation with before running it (api/graphql.py).
+    examiner: DocumentExaminer
+
     def process_errors(self, errors: list[GraphQLError],
                        execution_context: ExecutionContext | None = None) -> None:
         """Strawberry's default logs each error with its message and traceback, which can
         carry input values; api/graphql.py logs request ids and codes instead."""
 
 
-def build_schema(limits: Limits = Limits(), *, production: bool = False) -> strawberry.Schema:
-    # Factories, not instances: strawberry builds a fresh extension per request. Depth,
-    # aliases and cost are checked by the DocumentExaminer once the document is parsed,
-    # before any validation rule (each fragment once, so in linear time). The rules are
-    # built once here: ValidationCache keys on the rule classes.
-    examiner = DocumentExaminer(limits)
-    rules: list[type[ASTValidationRule]] = [max_directives_rule(limits.max_directives)]
+def build_schema(limits: Limits = Limits(), *, production: bool = False) -> RegistrySchema:
+    # Factories, not instances: strawberry builds a fresh extension per request. The
+    # examiner parses each query text once and refuses a document over the limits before
+    # any validation rule (schema/documents.py); the rules are built once here, since
+    # ValidationCache keys on the rule classes.
+    examiner = DocumentExaminer(limits, rules=[max_directives_rule(limits.max_directives)])
     extensions: list[Callable[[], SchemaExtension]] = [
-        lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
-        lambda: AddValidationRules(rules),
-        lambda: ParserCache(maxsize=256),
         examiner.extension,
         lambda: ValidationCache(maxsize=256),
-        cost_extension(examiner),
     ]
     if production:
         extensions.append(DisableIntrospection)
-    return RegistrySchema(query=Query, mutation=Mutation, extensions=extensions,
-                             config=StrawberryConfig(auto_camel_case=True))
+    schema = RegistrySchema(query=Query, mutation=Mutation, extensions=extensions,
+                            config=StrawberryConfig(auto_camel_case=True))
+    schema.examiner = examiner
+    return schema

@@ -13,7 +13,6 @@ from sqlalchemy.sql import Executable
 
 from db.locks import lock_key
 from schema.authz import Authorizer
-from schema.cost import CostBudget
 from schema.loaders import Loaders
 
 T = TypeVar("T")
@@ -49,8 +48,6 @@ class Context:
     wrote: bool = False
     # A policy was changed: once committed, this process reloads its policy set at once.
     policy_changed: bool = False
-    # The requester's bucket of cost points (schema/cost.py); None: nothing is charged.
-    budget: CostBudget | None = None
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self)

@@ -51,7 +51,7 @@ class QueryTooComplex(RegistryError):
     code = "QUERY_TOO_COMPLEX"
 
 
-# Messages of the limits that are not QueryTooComplex errors: strawberry's MaxTokensLimiter
+# Messages of the limits that are not QueryTooComplex errors: the parser's token limit
 # (a parse error), our directives rule (schema/limits.py), and graphql-core's bare
 # "Validation aborted." (a document that exhausts its validation budgets or recursion: too
 # complex to check, not a mistake in an input field).

@@ -1,11 +1,11 @@
-"""Query limits, checked in time linear in the document (CONTRACT.md §2).
+"""Query limits, measured in time linear in the document (CONTRACT.md §2).
 
 Depth, aliases and cost are properties of a document with its fragments expanded, and a
 document of 800 bytes can spread one fragment 2^40 times (`F1` spreads `F0` twice, `F2`
 spreads `F1` twice, ...). Walking that expansion, as strawberry's QueryDepthLimiter and
 MaxAliasesLimiter do, froze the process. Here each fragment's shape is computed once and
-reused wherever it is spread, and the document is refused with QUERY_TOO_COMPLEX right
-after parsing, before any validation rule runs.
+reused wherever it is spread; schema/documents.py refuses a document over a limit with
+QUERY_TOO_COMPLEX right after parsing, before any validation rule runs.
 
 A fragment cycle is cut (counted as nothing) and left to graphql-core's NoFragmentCycles
 rule; so is a spread of an unknown fragment (KnownFragmentNames).
@@ -13,8 +13,6 @@ rule; so is a spread of an unknown fragment (KnownFragmentNames).
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,9 +31,6 @@ from graphql import (
     ValidationRule,
     VariableNode,
 )
-from strawberry.extensions import SchemaExtension
-
-from schema.errors import BadUserInput, QueryTooComplex
 
 DEFAULT_PAGE = 20
 LIST_FIELDS = frozenset({"judgments", "offenders", "inquiries", "notices", "auditEvents"})
@@ -160,64 +155,6 @@ def _over(shape: Shape, name: str | None, limits: Limits) -> str | None:
 
 def _count(n: int) -> str:
     return f"more than {CEILING}" if n >= CEILING else str(n)
-
-
-class DocumentExaminer:
-    """Examines each document once after parsing; the verdicts of the last `size` query
-    texts are remembered (the parser cache keys on the text as well)."""
-
-    def __init__(self, limits: Limits, size: int = 256) -> None:
-        self.limits = limits
-        self._size = size
-        self._verdicts: OrderedDict[str, Verdict] = OrderedDict()
-
-    def verdict(self, query: str, document: DocumentNode) -> Verdict:
-        found = self._verdicts.get(query)
-        if found is None:
-            found = examine(document, self.limits)
-            self._verdicts[query] = found
-            if len(self._verdicts) > self._size:
-                self._verdicts.popitem(last=False)
-        return found
-
-    def extension(self) -> SchemaExtension:
-        """A fresh extension for one operation (strawberry asks for one per request)."""
-        return _RefuseOverLimits(self)
-
-
-class _RefuseOverLimits(SchemaExtension):
-    def __init__(self, examiner: DocumentExaminer) -> None:
-        super().__init__()
-        self.examiner = examiner
-
-    def on_parse(self) -> Iterator[None]:
-        yield
-        context = self.execution_context
-        if context.graphql_document is None or context.query is None:
-            return
-        verdict = self.examiner.verdict(context.query, context.graphql_document)
-        # strawberry keeps the requested name only here; its `operation_name` property falls
-        # back to the first operation, which would run one of several unnamed-for operations.
-        problem = operation_problem(verdict, context._provided_operation_name)
-        if problem is not None:
-            raise GraphQLError(problem.message, original_error=problem)
-        if verdict.problem is not None:
-            # Raised after parsing: strawberry answers it as an error before validation.
-            raise GraphQLError(verdict.problem, original_error=QueryTooComplex(verdict.problem))
-
-
-def operation_problem(verdict: Verdict, requested: str | None) -> BadUserInput | None:
-    """The GraphQL spec's GetOperation: the named operation, or the only one."""
-    if not verdict.costs:
-        return BadUserInput("query", "the document defines no operation")
-    if requested is not None:
-        if requested not in verdict.costs:
-            return BadUserInput("operationName", "the document defines no operation of that name")
-        return None
-    if len(verdict.costs) > 1:
-        return BadUserInput("operationName",
-                            "the document defines several operations: name the one to run")
-    return None
 
 
 def max_directives_rule(limit: int) -> type[ValidationRule]:
