@@ -114,7 +114,8 @@ def bucket_key(principal: Principal) -> str:
 
 class MemoryBuckets:
     """This process's buckets. Past `limit` requesters, the full ones are forgotten (a
-    forgotten bucket is a full one)."""
+    forgotten bucket is a full one); should that not free half of them, the longest idle
+    go too, so that a crowd of requesters costs a scan now and then, not one per request."""
 
     def __init__(self, capacity: int, restore_rate: float, *, limit: int = 100_000,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -137,10 +138,14 @@ class MemoryBuckets:
         return Throttle(allowed, points, self.capacity, self.restore_rate)
 
     def _forget_full(self, now: float) -> None:
-        full = [key for key, (points, at) in self._buckets.items()
-                if points + (now - at) * self.restore_rate >= self.capacity]
-        for key in full:
-            del self._buckets[key]
+        buckets = self._buckets
+        for key in [key for key, (points, at) in buckets.items()
+                    if points + (now - at) * self.restore_rate >= self.capacity]:
+            del buckets[key]
+        if len(buckets) > self._limit // 2:
+            idle = sorted(buckets, key=lambda key: buckets[key][1])
+            for key in idle[:len(buckets) - self._limit // 2]:
+                del buckets[key]
 
     async def close(self) -> None:
         self._buckets.clear()

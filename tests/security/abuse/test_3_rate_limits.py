@@ -248,6 +248,19 @@ async def test_a_bucket_in_memory_refills_continuously_up_to_its_capacity() -> N
     assert (await buckets.change("k", -50)).available == 100  # nor by a give-back
 
 
+async def test_a_crowd_of_requesters_costs_a_scan_now_and_then_not_one_per_request() -> None:
+    now = [0.0]
+    buckets = MemoryBuckets(10, 0.001, limit=100, clock=lambda: now[0])
+    for n in range(101):  # none of them refills: nothing is full to forget
+        now[0] += 1.0
+        await buckets.change(f"k{n}", 10)
+    assert len(buckets._buckets) == 50  # the 51 idlest went
+    assert "k100" in buckets._buckets and "k0" not in buckets._buckets
+    for n in range(101, 150):
+        await buckets.change(f"k{n}", 10)
+    assert len(buckets._buckets) == 99  # no scan until the limit is passed again
+
+
 async def test_a_forgotten_requester_is_one_with_a_full_bucket() -> None:
     now = [0.0]
     buckets = MemoryBuckets(10, 1.0, limit=3, clock=lambda: now[0])
