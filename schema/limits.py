@@ -111,7 +111,11 @@ def _page_size(field: FieldNode) -> int:
     for argument in field.arguments or ():
         if argument.name.value == "first":
             if isinstance(argument.value, IntValueNode):
-                return max(1, min(int(argument.value.value), CEILING))
+                digits = argument.value.value
+                if digits.startswith("-"):
+                    return 1  # the resolver refuses it
+                # int() refuses thousands of digits; a dozen already pass the ceiling.
+                return CEILING if len(digits) > 12 else max(1, min(int(digits), CEILING))
             if isinstance(argument.value, VariableNode):
                 return 100  # the largest page a variable may ask for
     return DEFAULT_PAGE if field.name.value in LIST_FIELDS else 1
