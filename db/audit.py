@@ -70,6 +70,19 @@ class AuditRecord:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
+# The VARCHAR(n) columns of the trail: PostgreSQL refuses a longer value (SQLite keeps it).
+_LENGTHS = {c.name: c.type.length for c in _TABLE.columns
+            if getattr(c.type, "length", None) is not None}
+
+
+def _fitted(values: dict[str, Any]) -> dict[str, Any]:
+    """The record's text cut to its columns. Some of it comes from outside (the client's
+    operation name, a remote issuer's claims); an event too long to store would fail the
+    whole request on PostgreSQL and never be written, and the trail must hold every one."""
+    return {name: value[:_LENGTHS[name]] if isinstance(value, str) and name in _LENGTHS
+            else value for name, value in values.items()}
+
+
 def _utc_iso(value: datetime | str) -> str:
     """The same instant must hash the same however the driver returns it (aware or naive,
     any offset, or the raw SQLite text), so it is hashed as UTC with microseconds."""
@@ -127,7 +140,7 @@ class AuditChain:
         for record in records:
             seq += 1
             # asdict copies the lists and dicts, so the caller's record stays its own.
-            audit_event = AuditEvent(**asdict(record), seq=seq, event_id=new_id("evt"),
+            audit_event = AuditEvent(**_fitted(asdict(record)), seq=seq, event_id=new_id("evt"),
                                      at=datetime.now(UTC), prev_hash=prev_hash, hash="")
             audit_event.hash = prev_hash = event_hash(audit_event)
             events.append(audit_event)

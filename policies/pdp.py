@@ -448,7 +448,7 @@ def _conditions(condition: Any, path: str) -> Iterator[tuple[str, dict[str, Any]
     if not isinstance(condition, dict):
         return
     yield path, condition
-    if condition.get("condition") in {"Not", "AllOf", "AnyOf"}:
+    if condition.get("condition") in ("Not", "AllOf", "AnyOf"):  # a tuple: a list is no key
         for key in ("value", "values"):
             nested = condition.get(key)
             if isinstance(nested, dict | list):
@@ -496,6 +496,9 @@ def _check_conditions(condition: Any, path: str, problems: list[PolicyProblem]) 
     cannot run."""
     for where, node in _conditions(condition, path):
         name = node.get("condition")
+        if name is not None and not isinstance(name, str):  # a list or object: unhashable
+            problems.append(PolicyProblem(f"{where}.condition", "must be the name of a condition"))
+            continue
         if name is not None and name not in CONDITION_NAMES:
             problems.append(PolicyProblem(f"{where}.condition", f"unknown condition {name!r}"))
         pattern = _pattern_problem_of(node)

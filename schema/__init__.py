@@ -33,6 +33,7 @@ from schema.detentions import (
 )
 from schema.documents import DocumentExaminer
 from schema.fields import authorized
+from schema.inputs import NamedValuesOfCorrectTypeRule
 from schema.inquiries import (
     CertificateVerificationNode,
     InquiryConnection,
@@ -86,6 +87,7 @@ from schema.reporting import (
     report_judgment,
     report_release,
 )
+from schema.scalars import SCALARS
 
 
 @strawberry.input
@@ -275,7 +277,8 @@ def build_schema(limits: Limits = Limits(), *, production: bool = False) -> Regi
     # examiner parses each query text once and refuses a document over the limits before
     # any validation rule (schema/documents.py); the rules are built once here, since
     # ValidationCache keys on the rule classes.
-    examiner = DocumentExaminer(limits, rules=[max_directives_rule(limits.max_directives)])
+    examiner = DocumentExaminer(limits, rules=[max_directives_rule(limits.max_directives),
+                                               NamedValuesOfCorrectTypeRule])
     extensions: list[Callable[[], SchemaExtension]] = [
         examiner.extension,
         lambda: ValidationCache(maxsize=256),
@@ -283,6 +286,7 @@ def build_schema(limits: Limits = Limits(), *, production: bool = False) -> Regi
     if production:
         extensions.append(DisableIntrospection)
     schema = RegistrySchema(query=Query, mutation=Mutation, extensions=extensions,
-                            config=StrawberryConfig(auto_camel_case=True))
+                            config=StrawberryConfig(auto_camel_case=True),
+                            scalar_overrides=SCALARS)
     schema.examiner = examiner
     return schema

@@ -21,7 +21,7 @@ from schema import validation as check
 from schema.context import Context
 from schema.errors import BadUserInput
 from schema.fields import attribute, authorized
-from schema.pagination import PageInfo, decode_cursor, encode_cursor, page_size
+from schema.pagination import PageInfo, decode_sequence_cursor, encode_cursor, page_size
 
 
 @strawberry.input
@@ -112,15 +112,13 @@ async def list_audit_events(ctx: Context, filter: AuditFilter | None, first: int
                             after: str | None) -> AuditEventConnection:
     ctx.authz.require(Action.AUDIT_READ, {"type": "audit", "id": "*"})
     size = page_size(first, ctx.max_page_size)
-    start = decode_cursor(after)
+    start = decode_sequence_cursor(after)
     where = _conditions(filter)
     total = int(await ctx.scalar(select(func.count()).select_from(AuditEvent).where(*where))
                 or 0)
     query = select(AuditEvent).where(*where)
     if start is not None:
-        if not start.isdigit():
-            raise BadUserInput("after", "not a cursor from this API")
-        query = query.where(col(AuditEvent.seq) < int(start))
+        query = query.where(col(AuditEvent.seq) < start)
     rows = list(await ctx.scalars(query.order_by(col(AuditEvent.seq).desc()).limit(size + 1)))
     views = [AuditView(r) for r in rows]
     views = [v for v in views if ctx.authz.check_object(Action.AUDIT_READ, v)]

@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from sqlalchemy.engine import Result
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Executable
 
 from db.locks import lock_key
+from db.settled import SettledSession
 from schema.authz import Authorizer
 from schema.loaders import Loaders
 
@@ -51,6 +52,8 @@ class Context:
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self)
+        # A statement a failing sibling field cancels still ends (db/settled.py).
+        self.session = cast(AsyncSession, SettledSession(self.session))
 
     async def execute(self, statement: Executable) -> Result[Any]:
         async with self.db_lock:

@@ -18,10 +18,11 @@ from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from graphql import ASTValidationRule, DocumentNode, GraphQLError, parse
+from graphql import ASTValidationRule, DocumentNode, ExecutionResult, GraphQLError, parse
 from strawberry.extensions import SchemaExtension
 
 from schema.errors import BadUserInput, QueryTooComplex
+from schema.inputs import unstorable_variable
 from schema.limits import Limits, Verdict, examine
 
 
@@ -76,7 +77,8 @@ class DocumentExaminer:
     def __init__(self, limits: Limits, rules: Sequence[type[ASTValidationRule]] = (),
                  size: int = 256) -> None:
         self.limits = limits
-        # Validation rules beside graphql-core's own (ValidationCache keys on them).
+        # Validation rules beside graphql-core's own (ValidationCache keys on them); one that
+        # extends one of graphql-core's takes its place.
         self.rules = tuple(rules)
         self._size = size
         self._examined: OrderedDict[str, Examined] = OrderedDict()
@@ -108,7 +110,10 @@ class _ExaminedDocument(SchemaExtension):
 
     def on_operation(self) -> Iterator[None]:
         context = self.execution_context
-        context.validation_rules = (*context.validation_rules, *self.examiner.rules)
+        ours = self.examiner.rules
+        replaced = {base for rule in ours for base in rule.__mro__[1:]}
+        context.validation_rules = (
+            *(rule for rule in context.validation_rules if rule not in replaced), *ours)
         yield
 
     def on_parse(self) -> Iterator[None]:
@@ -122,4 +127,12 @@ class _ExaminedDocument(SchemaExtension):
                 # Raised before strawberry parses: it answers it as an error, unvalidated.
                 raise refusal
             context.graphql_document = examined.document
+        yield
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context
+        refusal = unstorable_variable(context.variables)
+        if refusal is not None:
+            # A result already there is what strawberry answers instead of executing.
+            context.result = ExecutionResult(data=None, errors=[refusal])
         yield

@@ -64,6 +64,10 @@ _TOO_COMPLEX = re.compile(
 _VARIABLE_PATH = re.compile(r"^Variable '\$(\w+)' got invalid value .*? at '([\w.\[\]]+)'")
 _VARIABLE_SUBPATH = re.compile(r"^Variable '\$(\w+)' has invalid value at ((?:\.\w+|\[\d+\])+):")
 _VARIABLE_NAME = re.compile(r"^Variable '\$(\w+)'")
+# graphql-core stops after 50 bad variable values, or 100 errors of validation (bad
+# literals), and says so in one error more.
+_TOO_MANY_VARIABLES = "Too many errors processing variables"
+_TOO_MANY_LITERALS = "Too many validation errors"
 _SUGGESTION = re.compile(r"\s*Did you mean .*?\?")
 
 
@@ -93,12 +97,18 @@ def format_error(error: GraphQLError, *, request_id: str, production: bool) -> d
         formatted["extensions"] = {"code": "QUERY_TOO_COMPLEX"}
         return formatted
     extensions: dict[str, Any] = {"code": "BAD_USER_INPUT"}
-    if match := _VARIABLE_PATH.match(message):
+    if field := (error.extensions or {}).get("field"):  # a literal (schema/inputs.py)
+        extensions["field"] = field
+    elif match := _VARIABLE_PATH.match(message):
         extensions["field"] = match.group(2)
     elif match := _VARIABLE_SUBPATH.match(message):
         extensions["field"] = match.group(1) + match.group(2)
     elif match := _VARIABLE_NAME.match(message):
         extensions["field"] = match.group(1)
+    elif message.startswith(_TOO_MANY_VARIABLES):
+        extensions["field"] = "variables"  # the errors before this one name theirs
+    elif message.startswith(_TOO_MANY_LITERALS):
+        extensions["field"] = "query"
     formatted["extensions"] = extensions
     return formatted
 

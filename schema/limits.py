@@ -36,6 +36,7 @@ DEFAULT_PAGE = 20
 LIST_FIELDS = frozenset({"judgments", "offenders", "inquiries", "notices", "auditEvents"})
 # Counts past this are all "too many": it keeps the arithmetic of a fragment bomb small.
 CEILING = 10**12
+INT_MAX = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -112,10 +113,11 @@ def _page_size(field: FieldNode) -> int:
         if argument.name.value == "first":
             if isinstance(argument.value, IntValueNode):
                 digits = argument.value.value
-                if digits.startswith("-"):
-                    return 1  # the resolver refuses it
-                # int() refuses thousands of digits; a dozen already pass the ceiling.
-                return CEILING if len(digits) > 12 else max(1, min(int(digits), CEILING))
+                # Not a GraphQL Int (32 bits; int() refuses thousands of digits), or below 1:
+                # validation or the resolver refuses it, naming `first`.
+                if len(digits) > 10 or int(digits) > INT_MAX:
+                    return 1
+                return max(1, int(digits))
             if isinstance(argument.value, VariableNode):
                 return 100  # the largest page a variable may ask for
     return DEFAULT_PAGE if field.name.value in LIST_FIELDS else 1

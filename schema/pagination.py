@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -29,16 +30,34 @@ def encode_cursor(key: str) -> str:
     return base64.urlsafe_b64encode(f"c1:{key}".encode()).decode().rstrip("=")
 
 
+# What this API puts in a cursor: a public id (db/ids.py) or an audit sequence number.
+_KEY = re.compile(r"[A-Za-z0-9_-]{1,60}")
+_SEQUENCE = re.compile(r"[0-9]{1,18}")  # below 2^63: a BIGINT on both databases
+
+
 def decode_cursor(cursor: str | None, field: str = "after") -> str | None:
+    """The key in a cursor this API made; anything else (a NUL byte, 30 digits, text)
+    is refused here, before it reaches a database that would choke on it."""
     if cursor is None:
         return None
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raw = base64.urlsafe_b64decode(cursor.encode("ascii") + b"=" * (-len(cursor) % 4))
+        text = raw.decode("ascii")
+    except (binascii.Error, UnicodeError, ValueError):
         raise BadUserInput(field, "not a cursor from this API") from None
-    if not raw.startswith("c1:") or len(raw) > 64:
+    if not text.startswith("c1:") or not _KEY.fullmatch(text[3:]):
         raise BadUserInput(field, "not a cursor from this API")
-    return raw[3:]
+    return text[3:]
+
+
+def decode_sequence_cursor(cursor: str | None, field: str = "after") -> int | None:
+    """A cursor holding a sequence number (the audit trail's), as that number."""
+    key = decode_cursor(cursor, field)
+    if key is None:
+        return None
+    if not _SEQUENCE.fullmatch(key):
+        raise BadUserInput(field, "not a cursor from this API")
+    return int(key)
 
 
 def page_size(first: int, maximum: int, field: str = "first") -> int:

@@ -56,7 +56,9 @@ class Registry:
     app: Starlette
     settings: Settings
     http: httpx.AsyncClient
-    tokens: dict[tuple[str, str, str | None, str | None], str] = field(default_factory=dict)
+    # Out of every repr (hypothesis prints its test's arguments): no token in a test log.
+    tokens: dict[tuple[str, str, str | None, str | None], str] = field(
+        default_factory=dict, init=False, repr=False)
 
     def token(self, sub: str, role: str, agency: str | None = None,
               id_number: str | None = None) -> str:
