@@ -21,6 +21,7 @@ back the part of an estimate that the answer did not use; `limits` has no give-b
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import time
@@ -81,26 +82,33 @@ def actual_cost(data: Any) -> int:
     return 0
 
 
-# KEYS[1] the bucket; ARGV capacity, restore rate, cost (negative: a give-back).
-# Returns {allowed 0/1, points available after, as a string: Lua numbers become integers}.
+# KEYS[1] the bucket; ARGV capacity, restore rate, cost (negative: a give-back), points a
+# lease gives back, points wanted for a new lease (taken only from the bucket's upper half).
+# Returns {allowed 0/1, points available after (a string: Lua numbers become integers),
+# points leased}.
 _TAKE = """
 local capacity = tonumber(ARGV[1])
 local rate = tonumber(ARGV[2])
 local cost = tonumber(ARGV[3])
+local returned = tonumber(ARGV[4])
+local wanted = tonumber(ARGV[5])
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
 local saved = redis.call('HMGET', KEYS[1], 'points', 'at')
 local points = tonumber(saved[1]) or capacity
 local at = tonumber(saved[2]) or now
-points = math.min(capacity, points + math.max(0, now - at) * rate)
+points = math.min(capacity, points + math.max(0, now - at) * rate + returned)
 local allowed = 0
+local leased = 0
 if cost <= points then
   points = math.min(capacity, points - cost)
   allowed = 1
+  leased = math.max(0, math.min(wanted, math.floor(points - capacity / 2)))
+  points = points - leased
 end
 redis.call('HSET', KEYS[1], 'points', tostring(points), 'at', tostring(now))
 redis.call('EXPIRE', KEYS[1], math.ceil(capacity / rate) + 1)
-return {allowed, tostring(points)}
+return {allowed, tostring(points), leased}
 """
 
 
@@ -151,13 +159,38 @@ class MemoryBuckets:
         self._buckets.clear()
 
 
+@dataclass
+class _Lease:
+    """Points of one bucket that this process took from Redis ahead of need."""
+
+    points: int
+    until: float  # monotonic; past it, the rest goes back at this bucket's next take
+    shared: float  # the bucket's points in Redis when this lease was taken
+
+
 class RedisBuckets:
     """Buckets shared through Redis. While Redis cannot be reached, this process's own
     buckets stand in (logged): the limits then hold per process instead of failing every
-    request, and the shared ones take over again as soon as Redis answers."""
+    request, and the shared ones take over again as soon as Redis answers.
+
+    A take costs one Redis round trip, ~110-150 µs of this process's CPU with redis-py:
+    a third of a `{ me }`. So a process leases points ahead: a take that cheap requests
+    could repeat (cost under LEASE_SHARE of the bucket) asks for a lease of that many points
+    besides, which Redis grants only from the upper half of the bucket; the next takes are
+    served from it without a round trip. Below half, every take is Redis's again, so the
+    edge of a limit is as exact as without leases (every point spent was taken from Redis
+    first). A lease lives LEASE_SECONDS: its rest goes back with the bucket's next take
+    in this process, or, where none comes, is forfeited (at most LEASE_SHARE of the bucket,
+    from its upper half). Takes of one bucket wait for its round trip in flight rather than
+    start their own, and then use the lease it brought. `currentlyAvailable` counts the
+    lease and the bucket's points as they were when it was taken."""
+
+    LEASE_SHARE = 0.05
+    LEASE_SECONDS = 1.0
 
     def __init__(self, url: str, prefix: str, capacity: int, restore_rate: float, *,
-                 connections: int = 32, timeout: float = 2.0) -> None:
+                 connections: int = 32, timeout: float = 2.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.capacity = capacity
         self.restore_rate = restore_rate
         self._prefix = f"{prefix}:rate:"
@@ -169,19 +202,65 @@ class RedisBuckets:
         self._take: Any = self._redis.register_script(_TAKE)
         self._fallback = MemoryBuckets(capacity, restore_rate)
         self._warned_at = -math.inf
+        self._clock = clock
+        self._lease_size = int(capacity * self.LEASE_SHARE)
+        self._leases: dict[str, _Lease] = {}
+        self._in_flight: dict[str, asyncio.Future[None]] = {}
+        self._swept_at = clock()
 
     async def change(self, key: str, cost: int) -> Throttle:
+        if (throttle := self._from_lease(key, cost)) is not None:
+            return throttle
+        if cost <= 0 or cost >= self._lease_size:
+            return await self._round_trip(key, cost, wanted=0)
+        while (pending := self._in_flight.get(key)) is not None:
+            await asyncio.wait({pending})  # not cancelled with this take
+            if (throttle := self._from_lease(key, cost)) is not None:
+                return throttle
+        done = self._in_flight[key] = asyncio.get_running_loop().create_future()
         try:
-            allowed, points = await self._take(keys=[self._prefix + key],
-                                               args=[self.capacity, self.restore_rate, cost])
+            return await self._round_trip(key, cost, wanted=self._lease_size)
+        finally:
+            del self._in_flight[key]
+            done.set_result(None)
+
+    def _from_lease(self, key: str, cost: int) -> Throttle | None:
+        """The take served by this process's lease, or None where it cannot be (no lease,
+        one past its time, too few points, or a give-back that would make it too big)."""
+        lease = self._leases.get(key)
+        if lease is None or lease.until <= self._clock():
+            return None
+        left = lease.points - cost
+        if not 0 <= left <= self._lease_size:
+            return None
+        lease.points = left
+        return Throttle(True, lease.shared + left, self.capacity, self.restore_rate)
+
+    async def _round_trip(self, key: str, cost: int, *, wanted: int) -> Throttle:
+        lease = self._leases.pop(key, None)
+        returned = lease.points if lease is not None else 0
+        now = self._clock()
+        if now - self._swept_at > self.LEASE_SECONDS:
+            self._forfeit_expired(now)
+        try:
+            allowed, points, leased = await self._take(
+                keys=[self._prefix + key],
+                args=[self.capacity, self.restore_rate, cost, returned, wanted])
         except RedisError as error:
-            now = time.monotonic()
             if now - self._warned_at > 60:
                 self._warned_at = now
                 log.warning("rate-limit buckets in Redis unavailable (%s): this process's "
                             "own buckets stand in", type(error).__name__)
             return await self._fallback.change(key, cost)
-        return Throttle(bool(allowed), float(points), self.capacity, self.restore_rate)
+        shared = float(points)
+        if leased:
+            self._leases[key] = _Lease(int(leased), self._clock() + self.LEASE_SECONDS, shared)
+        return Throttle(bool(allowed), shared + int(leased), self.capacity, self.restore_rate)
+
+    def _forfeit_expired(self, now: float) -> None:
+        self._swept_at = now
+        for key in [key for key, lease in self._leases.items() if lease.until <= now]:
+            del self._leases[key]
 
     async def close(self) -> None:
         await self._redis.aclose()
