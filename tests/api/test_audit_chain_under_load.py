@@ -17,11 +17,8 @@ import asyncio
 import os
 import random
 import re
-import signal
-import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -51,16 +48,15 @@ from tests.factories import (
     report_input,
     without_cost,
 )
+from tests.live import BIN, registry_serve
 
 REQUESTS = 200
 WORKERS = 4
 SEEDED = 5  # judgments reported before the load, so that the clerk's reads return records
 LOAD_TIMEOUT = 60.0  # a guard against a hang, not a performance bound
-START_TIMEOUT = 45.0
 
 LIST = "query Listing { judgments(first: 50) { totalCount edges { node { id } } } }"
 TABLE = AuditEvent.__table__  # type: ignore[attr-defined]
-BIN = Path(sys.executable).parent
 
 
 @dataclass(frozen=True)
@@ -238,52 +234,6 @@ class Server:
                                                       agency=agency)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM to the server's process group (supervisor and workers), SIGKILL if needed."""
-    if process.poll() is None:
-        for sig, wait in ((signal.SIGTERM, 5), (signal.SIGKILL, 5)):
-            try:
-                os.killpg(process.pid, sig)
-            except ProcessLookupError:
-                break
-            try:
-                process.wait(timeout=wait)
-                break
-            except subprocess.TimeoutExpired:
-                continue
-    # Workers left behind by a supervisor that died first are in the same group.
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def _wait_until_serving(process: subprocess.Popen[bytes], base_url: str, log: Path) -> bool:
-    """True once /healthz answers and every worker has logged its start-up; False when the
-    port was taken meanwhile (by another xdist worker), so that a new one can be tried."""
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            if "address already in use" in log.read_text().lower():
-                return False
-            pytest.fail(f"registry serve exited with {process.returncode}:\n{log.read_text()}")
-        started = log.read_text().count("Application startup complete")
-        try:
-            healthy = httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            healthy = False
-        if healthy and started >= WORKERS:
-            return True
-        time.sleep(0.1)
-    pytest.fail(f"registry serve did not start within {START_TIMEOUT}s:\n{log.read_text()}")
-
-
 @pytest.fixture
 def server(postgres_url: str, tmp_path: Path) -> Iterator[Server]:
     """`registry serve --workers 4` on a free port, on this xdist worker's PostgreSQL
@@ -293,31 +243,15 @@ def server(postgres_url: str, tmp_path: Path) -> Iterator[Server]:
     asyncio.run(prepare(postgres_url))
     key_file = str(tmp_path / "signing-key.pem")
     keys = SigningKeys.load_or_create(key_file)
-    for attempt in range(3):
-        port = _free_port()
-        base_url = f"http://127.0.0.1:{port}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
-        env.update(REGISTRY_DATABASE_URL=postgres_url, REGISTRY_SIGNING_KEY_FILE=key_file,
-                   REGISTRY_ISSUER=base_url, REGISTRY_DB_POOL_SIZE="3", PYTHONUNBUFFERED="1",
+    environment = {"REGISTRY_DATABASE_URL": postgres_url, "REGISTRY_SIGNING_KEY_FILE": key_file,
+                   "REGISTRY_DB_POOL_SIZE": "3",
                    # The audit chain under load, not rate limits: bottomless buckets.
-                   REGISTRY_RATE_BUCKET=str(10**7), REGISTRY_RATE_RESTORE=str(10**7))
-        log = tmp_path / f"serve-{attempt}.log"
-        with log.open("wb") as output:
-            process = subprocess.Popen(  # noqa: S603 - the registry CLI of this venv
-                [str(BIN / "registry"), "serve", "--host", "127.0.0.1", "--port", str(port),
-                 "--workers", str(WORKERS)],
-                env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            if not _wait_until_serving(process, base_url, log):
-                continue
-            settings = Settings(database_url=postgres_url, signing_key_file=key_file,
-                                issuer=base_url)
-            yield Server(base_url=base_url, settings=settings, keys=keys, process=process,
-                         log=log)
-            return
-        finally:
-            _stop(process)
-    pytest.fail("registry serve found no free port in three attempts")
+                   "REGISTRY_RATE_BUCKET": str(10**7), "REGISTRY_RATE_RESTORE": str(10**7)}
+    with registry_serve(environment, tmp_path, workers=WORKERS) as served:
+        settings = Settings(database_url=postgres_url, signing_key_file=key_file,
+                            issuer=served.base_url)
+        yield Server(base_url=served.base_url, settings=settings, keys=keys,
+                     process=served.process, log=served.log)
 
 
 def _database_connections(pids: list[int], db_port: int) -> dict[int, int]:

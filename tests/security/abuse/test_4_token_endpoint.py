@@ -29,7 +29,8 @@ from api.clients import create_client
 from api.settings import Settings
 from tests.api.conftest import prepare
 from tests.factories import Registry
-from tests.security.abuse.serving import case_system, registry_serve
+from tests.live import registry_serve
+from tests.security.abuse.serving import case_system
 from tests.security.conftest import serve
 
 ATTACKER = "203.0.113.7"

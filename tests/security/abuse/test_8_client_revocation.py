@@ -35,7 +35,8 @@ from api.settings import Settings, SettingsError
 from db.models.clients import Client
 from tests.api.conftest import prepare
 from tests.factories import Registry
-from tests.security.abuse.serving import case_system, registry_serve
+from tests.live import registry_serve
+from tests.security.abuse.serving import case_system
 from tests.security.conftest import serve
 
 ME = "{ me { sub } }"
