@@ -160,9 +160,11 @@ async def test_the_bucket_is_the_clients_else_the_subjects(bucket_settings: Sett
 async def test_the_bucket_refills_at_the_restore_rate(bucket_settings: Settings) -> None:
     async with serve(bucket_settings.with_(rate_bucket=9, rate_restore=20.0)) as app:
         clerk = token(app, "clerk.refill", "portal-d")
-        for _ in range(3):
-            assert "data" in (await ask(app, ME, clerk)).json()
-        limited = (await ask(app, ME, clerk)).json()
+        # Until refused: on a loaded machine a few points may come back meanwhile.
+        for _ in range(20):
+            limited = (await ask(app, ME, clerk)).json()
+            if "errors" in limited:
+                break
         assert limited["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
         await asyncio.sleep(0.2)  # 4 points back at 20 a second
         assert "data" in (await ask(app, ME, clerk)).json()
