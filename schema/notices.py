@@ -12,11 +12,9 @@ one chosen from the notice's own fields: the residence it states, else the sende
 
 from __future__ import annotations
 
-import statistics
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from enum import Enum
 from typing import Any
 
@@ -38,7 +36,6 @@ from policies.attributes import (
 from policies.routing import route_to_authority
 from schema.agencies import AgencyNode
 from schema.context import Context
-from schema.errors import BadUserInput
 from schema.fields import authorized
 from schema.lookup import read_by_id
 from schema.pagination import PageInfo, connection_of, decode_cursor, fetch_page, page_size
@@ -206,53 +203,6 @@ class NoticeConnection:
     total_count: int
 
 
-@dataclass
-class ComplianceView:
-    """One sending agency's reporting in a period, counted from the notices the requester
-    may account for (the root resolver filtered them in SQL)."""
-
-    agency: Agency
-    received: int
-    late: int
-    median_delay_days: float
-    unresolved: int
-
-    def authz_resource(self) -> dict[str, Any]:
-        return {"type": "compliance", "id": self.agency.code, "owner_agency": self.agency.code}
-
-
-@strawberry.type(name="AgencyCompliance")
-class AgencyComplianceNode:
-    """How one sending agency reported in a period (DESIGN.md §1.2: timeliness is part of
-    accountability)."""
-
-    @authorized(Action.NOTICE_COMPLIANCE)
-    def agency(self: ComplianceView) -> AgencyNode:  # type: ignore[misc]
-        return self.agency  # type: ignore[return-value]
-
-    @authorized(Action.NOTICE_COMPLIANCE)
-    def received(self: ComplianceView) -> int:  # type: ignore[misc]
-        return self.received
-
-    @authorized(Action.NOTICE_COMPLIANCE)
-    def on_time(self: ComplianceView) -> int:  # type: ignore[misc]
-        return self.received - self.late
-
-    @authorized(Action.NOTICE_COMPLIANCE)
-    def late(self: ComplianceView) -> int:  # type: ignore[misc]
-        return self.late
-
-    @authorized(Action.NOTICE_COMPLIANCE)
-    def median_delay_days(self: ComplianceView) -> float:  # type: ignore[misc]
-        """Median days from the event date (effective, release, expiry) to receipt."""
-        return self.median_delay_days
-
-    @authorized(Action.NOTICE_COMPLIANCE)
-    def unresolved(self: ComplianceView) -> int:  # type: ignore[misc]
-        """Of these notices, those still waiting in an exception queue."""
-        return self.unresolved
-
-
 def _camel(value: Any) -> Any:
     if isinstance(value, dict):
         return {_camel_name(k): _camel(v) for k, v in value.items()}
@@ -374,7 +324,7 @@ def reads_every_record(ctx: Context) -> bool:
 
 # -- lists ------------------------------------------------------------------------------
 
-async def _visible_notices(ctx: Context, action: str) -> tuple[ColumnElement[bool], bool]:
+async def visible_notices(ctx: Context, action: str) -> tuple[ColumnElement[bool], bool]:
     """The SQL filter of the notices `action` may reach, and whether any may be reached."""
     combos = ctx.authz.visible(action, notice_visibility_combinations(ctx.authz.subject),
                                "notice")
@@ -396,7 +346,7 @@ async def list_notices(ctx: Context, status: NoticeStatus | None, first: int,
     division; a reporting agency, what it sent."""
     size = page_size(first, ctx.max_page_size)
     start = decode_cursor(after)
-    visible, _ = await _visible_notices(ctx, Action.NOTICE_LIST)
+    visible, _ = await visible_notices(ctx, Action.NOTICE_LIST)
     where = [visible]
     if status is not None:
         where.append(col(Notice.status) == status.value)
@@ -409,42 +359,3 @@ async def list_notices(ctx: Context, status: NoticeStatus | None, first: int,
 async def read_notice(ctx: Context, id: str) -> NoticeView | None:
     return await read_by_id(  # type: ignore[no-any-return]
         ctx, Notice, Action.NOTICE_READ, "notice", id, view=lambda row: notice_view(ctx, row))
-
-
-async def reporting_compliance(ctx: Context, from_: date, to: date
-                               ) -> list[AgencyComplianceNode]:
-    """Per sending agency, the notices received from `from_` to `to` (inclusive) that the
-    requester may account for: on time, late, the median delay, and those still queued."""
-    if to < from_:
-        raise BadUserInput("to", "must not be before from")
-    if (to - from_).days > 3660:
-        raise BadUserInput("to", "the period may be at most ten years")
-    visible, reachable = await _visible_notices(ctx, Action.NOTICE_COMPLIANCE)
-    begin = datetime.combine(from_, time(), tzinfo=UTC)
-    end = datetime.combine(to + timedelta(days=1), time(), tzinfo=UTC)
-    result = await ctx.execute(
-        select(col(Notice.sender_agency_id), col(Notice.late), col(Notice.delay_days),
-               col(Notice.status))
-        .where(visible, col(Notice.created_at) >= begin, col(Notice.created_at) < end,
-               # A correction is no report of an event and has no deadline.
-               col(Notice.kind).in_(REPORTED_KINDS)))
-    rows: Sequence[Any] = result.all()
-    delays: dict[int, list[int]] = defaultdict(list)
-    late: dict[int, int] = defaultdict(int)
-    queued: dict[int, int] = defaultdict(int)
-    for sender_id, is_late, delay, status in rows:
-        delays[sender_id].append(int(delay or 0))
-        late[sender_id] += int(bool(is_late))
-        queued[sender_id] += int(status == "UNMATCHED")
-    report: list[Any] = []
-    for sender_id, found in delays.items():
-        agency = await ctx.loaders.agency.load(sender_id)
-        assert agency is not None  # a foreign key
-        report.append(ComplianceView(agency, received=len(found), late=late[sender_id],
-                                     median_delay_days=float(statistics.median(found)),
-                                     unresolved=queued[sender_id]))
-    if reachable:
-        # The notices themselves were not read, only counted: one event for the report.
-        ctx.authz.note(Action.NOTICE_COMPLIANCE, "permit", "notice",
-                       [f"{from_.isoformat()}..{to.isoformat()}"])
-    return sorted(report, key=lambda r: str(r.agency.code))
