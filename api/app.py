@@ -38,7 +38,7 @@ from db.audit import AuditChain
 from db.engine import Database
 from db.migrate import is_current
 from policies.store import PolicyStore
-from schema import build_schema
+from schema import shared_schema
 from schema.limits import Limits
 
 log = logging.getLogger("registry.app")
@@ -73,7 +73,7 @@ def build_state(settings: Settings, *, issuer: Issuer | None = None,
     return AppState(
         settings=settings,
         database=database,
-        schema=build_schema(Limits(max_tokens=settings.max_query_tokens,
+        schema=shared_schema(Limits(max_tokens=settings.max_query_tokens,
                                    max_depth=settings.max_query_depth,
                                    max_aliases=settings.max_aliases,
                                    max_directives=settings.max_directives,

@@ -60,6 +60,13 @@ def postgres_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def signing_key_file(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """One issuer key for this test process's applications: generating an RSA key costs
+    ~50 ms and parsing one ~100 ms (api/issuer.SigningKeys keeps a parsed file), per app."""
+    return str(tmp_path_factory.mktemp("keys") / "signing-key.pem")
+
+
+@pytest.fixture(scope="session")
 def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     path: Path = tmp_path_factory.mktemp("sqlite") / "registry.db"
     url = f"sqlite:///{path}"
