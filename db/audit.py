@@ -340,7 +340,8 @@ async def _link_problem(session: AsyncSession, row: RowMapping, prev_seq: int) -
     other = await _elsewhere(session, row["prev_hash"], int(row["seq"]))
     if other is not None:
         return f"reordered: it follows event {other}, not event {prev_seq}"
-    return f"deleted: the event it follows is gone (prev_hash does not match event {prev_seq})"
+    return (f"rewritten or deleted: the event it was chained to is gone (prev_hash does not "
+            f"match event {prev_seq})")
 
 
 async def _elsewhere(session: AsyncSession, hash_: str, seq: int) -> int | None:
