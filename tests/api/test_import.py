@@ -169,7 +169,7 @@ async def test_an_import_is_authorized_and_audited_like_the_api(settings: Settin
         async with state.database.session() as session:
             events = (await session.scalars(select(AuditEvent).order_by(
                 col(AuditEvent.seq)))).all()
-            assert (await verify_chain(session)).intact
+            assert (await verify_chain(session, state.audit.keys)).intact
     finally:
         await state.database.dispose()
     denials = [(e.sub, e.role, e.action, e.outcome) for e in events if e.outcome == "deny"]
