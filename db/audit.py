@@ -324,6 +324,8 @@ async def _seal_problem(session: AsyncSession, row: RowMapping, chain_id: str,
     else:
         if keys is None:
             return "cannot be checked: the audit key (REGISTRY_AUDIT_KEY_FILE) is missing"
+        if not chain_id:
+            return "rewritten: the database's chain id (audit_chain) is gone"
         if not keys.knows(kid):
             return f"forged: sealed with a key the service does not have ({kid})"
         if row["hash"] == event_mac(row, chain_id, keys):

@@ -360,6 +360,18 @@ def test_one_witness_serves_two_databases_without_confusing_them(
         "witness: 2 checkpoints of this chain, the newest at event 6\n"))
 
 
+def test_deleting_the_chains_id_is_named(
+        database_url: str, keys: AuditKeys, witness: str,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    fill(database_url, keys, 2)
+    checkpoint(database_url, keys, witness)
+    sql(database_url, "DELETE FROM audit_chain")
+
+    code, out = verify(database_url, keys, witness, capsys)
+    assert code == 1
+    assert out.endswith("): rewritten: the database's chain id (audit_chain) is gone\n")
+
+
 def test_an_empty_chain_gets_no_checkpoint(database_url: str, keys: AuditKeys, witness: str,
                                            capsys: pytest.CaptureFixture[str]) -> None:
     assert cmd_audit_checkpoint(database_url, keys, witness) == 1
