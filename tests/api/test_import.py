@@ -313,3 +313,10 @@ def test_the_cli_prints_the_summary_and_exits_non_zero_on_invalid_lines(
     for report in reports:
         assert report["input"]["defendant"]["idNumber"] not in printed
     assert not (tmp_path / "key.pem").exists()
+
+    # Each import handed the chain's head to the witness as it ended (DESIGN.md §1.5).
+    capsys.readouterr()
+    assert main(["audit", "verify"]) == 0
+    intact, witnessed = capsys.readouterr().out.splitlines()
+    events = intact.removeprefix("audit chain intact: ").removesuffix(" events")
+    assert witnessed.endswith(f", the newest at event {events}"), witnessed
