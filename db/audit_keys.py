@@ -182,6 +182,7 @@ def read_witness(path: str, chain_id: str, keys: AuditKeys | None) -> Iterator[W
     if not target.exists():
         return
     with target.open(encoding="utf-8") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_SH)  # no half-written line of a writer
         for number, text in enumerate(handle, 1):
             if not text.strip():
                 continue
