@@ -52,11 +52,12 @@ async def test_the_running_service_hands_checkpoints_to_the_witness_periodically
     witness = settings.audit_witness_path
     async with app.router.lifespan_context(app):
         await _append(app, 3)
-        for _ in range(100):
-            if _witness_lines(witness):
+        for _ in range(100):  # the writer's turns come every 0.2 s while the service runs
+            if any(line["seq"] == 3 for line in _witness_lines(witness)):
                 break
             await asyncio.sleep(0.05)
-        assert [line["seq"] for line in _witness_lines(witness)] == [3]
+        seqs = [line["seq"] for line in _witness_lines(witness)]
+        assert seqs[-1] == 3 and seqs == sorted(seqs), seqs
         await _append(app, 2)  # then stopped before its next turn, or not: either way...
     # ... the shutdown checkpoint covers the head.
     lines = _witness_lines(witness)
@@ -67,6 +68,19 @@ async def test_the_running_service_hands_checkpoints_to_the_witness_periodically
     assert await asyncio.to_thread(cmd_audit_verify, database_url, keys, witness) == 0
     assert capsys.readouterr().out.splitlines()[1].startswith(
         f"witness: {len(lines)} checkpoints of this chain, the newest at event 5")
+
+
+async def test_the_service_hands_the_head_to_the_witness_at_shutdown(
+        database_url: str, tmp_path: Path) -> None:
+    settings = Settings(database_url=database_url, signing_key_file=str(tmp_path / "key.pem"))
+    await prepare(database_url)
+    app = create_app(settings)  # a turn every 60 s: the first one, at start, finds no event
+    async with app.router.lifespan_context(app):
+        await asyncio.sleep(0.2)
+        await _append(app, 2)
+        assert _witness_lines(settings.audit_witness_path) == []
+    assert [(line["n"], line["seq"]) for line in _witness_lines(settings.audit_witness_path)
+            ] == [(1, 2)]
 
 
 def _as_app_role(url: str) -> str:
