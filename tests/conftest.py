@@ -26,7 +26,7 @@ REQUIRE_REDIS = os.environ.get("REQUIRE_REDIS") == "1"
 
 # Tables emptied between tests (children first).
 TABLES = (
-    "audit_checkpoint", "audit_event", "seal_event", "execution_event", "notice",
+    "audit_checkpoint", "audit_event", "audit_chain", "seal_event", "execution_event", "notice",
     "judgment_version", "detention", "certificate", "inquiry_record", "inquiry",
     "defense_counsel",
     "judgment", "offender", "oauth_client", "policy", "agency",
