@@ -474,7 +474,7 @@ async def read_inquiry(ctx: Context, id: str) -> InquiryView | None:
         ctx, Inquiry, Action.INQUIRY_READ, "inquiry", id, view=view)
 
 
-async def list_inquiries(ctx: Context, status: InquiryStatus | None, first: int,
+async def list_inquiries(ctx: Context, status: InquiryStatus | None, first: int | None,
                          after: str | None, *, overdue: bool | None = None
                          ) -> InquiryConnection:
     """The requester's own inquiries; for an examining officer, those of their division;

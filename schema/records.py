@@ -256,7 +256,7 @@ class OffenderNode:
 
     @authorized(Action.OFFENDER_READ)
     async def judgments(self: Offender, info: Info[Context, None],  # type: ignore[misc]
-                        first: int = 20, after: str | None = None) -> JudgmentConnection:
+                        first: int | None = 20, after: str | None = None) -> JudgmentConnection:
         ctx = info.context
         size = page_size(first, ctx.max_page_size)
         loader = ctx.loaders.named("offender_judgments",
@@ -302,8 +302,8 @@ def _offender_visibility(ctx: Context) -> ColumnElement[bool]:
                                         "record_kind": "offender"})
 
 
-async def list_judgments(ctx: Context, where: Sequence[ColumnElement[bool]], first: int,
-                         after: str | None) -> JudgmentConnection:
+async def list_judgments(ctx: Context, where: Sequence[ColumnElement[bool]],
+                         first: int | None, after: str | None) -> JudgmentConnection:
     return await _list(ctx, Judgment, _judgment_visibility, Action.JUDGMENT_READ, JudgmentEdge,
                        JudgmentConnection, where, first, after)
 
@@ -338,15 +338,16 @@ async def _offender_judgments(ctx: Context, keys: Sequence[tuple[int, int, str |
     return [answers[k] for k in keys]
 
 
-async def list_offenders(ctx: Context, where: Sequence[ColumnElement[bool]], first: int,
-                         after: str | None) -> OffenderConnection:
+async def list_offenders(ctx: Context, where: Sequence[ColumnElement[bool]],
+                         first: int | None, after: str | None) -> OffenderConnection:
     return await _list(ctx, Offender, _offender_visibility, Action.OFFENDER_READ, OffenderEdge,
                        OffenderConnection, where, first, after)
 
 
 async def _list(ctx: Context, model: Any, visibility: Callable[[Context], ColumnElement[bool]],
                 action: str, edge: type[Any], connection: type[T],
-                where: Sequence[ColumnElement[bool]], first: int, after: str | None) -> T:
+                where: Sequence[ColumnElement[bool]], first: int | None,
+                after: str | None) -> T:
     """A page of visible rows: filtered in SQL, each row decided again (fail-safe)."""
     size = page_size(first, ctx.max_page_size)
     start = decode_cursor(after)
