@@ -99,6 +99,11 @@ class InquiryView:
     def authz_resource(self) -> dict[str, Any]:
         return inquiry_attributes(self.inquiry, subject=self.subject)
 
+    async def readable(self, ctx: Context, record_type: str) -> list[Disclosed]:
+        """What the inquiry disclosed of `record_type` that the reader may read (a
+        `Disclosure`: the records' persons reach their judgments and detentions here)."""
+        return await _readable(ctx, self, record_type)
+
 
 @dataclass
 class CertificateView:
@@ -439,7 +444,7 @@ async def _readable(ctx: Context, view: InquiryView, record_type: str) -> list[D
         rows = await _disclosed(ctx, view, record_type)
         if record_type == "detention":
             rows = await views_of(ctx, rows)
-        view.disclosed[record_type] = [Disclosed(r, view.context) for r in rows]
+        view.disclosed[record_type] = [Disclosed(r, view.context, view) for r in rows]
     action = Action.JUDGMENT_READ if record_type == "judgment" else Action.DETENTION_READ
     return [d for d in view.disclosed[record_type] if ctx.authz.check_object(action, d)]
 
