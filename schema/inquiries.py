@@ -11,6 +11,7 @@ result serves its inquiry alone, and a certificate never changes once issued.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -91,6 +92,7 @@ class InquiryView:
     # one costs a counsel lookup) and the records it disclosed, per record type.
     context: dict[str, Any] | None = field(default=None, repr=False)
     disclosed: dict[str, list[Disclosed]] = field(default_factory=dict, repr=False)
+    finding: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
     @property
     def public_id(self) -> str:
@@ -438,13 +440,16 @@ def new_certificate_number() -> str:
 async def _readable(ctx: Context, view: InquiryView, record_type: str) -> list[Disclosed]:
     """What the inquiry disclosed of `record_type` that the reader may read, each decided in
     the inquiry's context."""
-    if view.context is None:
-        view.context = await inquiry_context(ctx, view.inquiry)
-    if record_type not in view.disclosed:
-        rows = await _disclosed(ctx, view, record_type)
-        if record_type == "detention":
-            rows = await views_of(ctx, rows)
-        view.disclosed[record_type] = [Disclosed(r, view.context, view) for r in rows]
+    # Fields of every record under `records` ask at once (their persons' judgments and
+    # detentions): the first finds them, the others wait for it instead of asking again.
+    async with view.finding:
+        if view.context is None:
+            view.context = await inquiry_context(ctx, view.inquiry)
+        if record_type not in view.disclosed:
+            rows = await _disclosed(ctx, view, record_type)
+            if record_type == "detention":
+                rows = await views_of(ctx, rows)
+            view.disclosed[record_type] = [Disclosed(r, view.context, view) for r in rows]
     action = Action.JUDGMENT_READ if record_type == "judgment" else Action.DETENTION_READ
     return [d for d in view.disclosed[record_type] if ctx.authz.check_object(action, d)]
 

@@ -33,6 +33,7 @@ from tests.api.test_inquiry_disclosure_table import (
     row_id,
     submit,
 )
+from tests.api.test_query_count import counting
 from tests.factories import JUDGE, LAWYER, POLICE, REPORT, Registry, report_input
 
 PAGE = "totalCount edges { cursor node { judgmentNumber sealStatus } } " \
@@ -202,3 +203,21 @@ async def test_the_offenders_judgments_in_an_inquiry_are_those_it_disclosed_not_
     fresh = await submit(registry, POLICE, "CASE_HANDLING", person.id_number)
     now = await read_nested(registry, POLICE, fresh["data"]["submitInquiry"]["id"])
     assert now["records"][0]["offender"]["judgments"]["totalCount"] == 2
+
+
+async def test_reading_the_records_persons_judgments_and_detentions_costs_the_same_statements_for_one_record_and_three(  # noqa: E501
+        registry: Registry) -> None:
+    one = await make_person(registry, {OPEN, CRIMINAL}, tag="-1")
+    three = await make_person(registry, {OPEN, SEALED, ACQUITTAL, CRIMINAL, ADMINISTRATIVE},
+                              tag="-3")
+    counts = []
+    for person in (one, three):
+        body = await submit(registry, JUDGE, "CASE_HANDLING", person.id_number)
+        inquiry_id = body["data"]["submitInquiry"]["id"]
+        await read_nested(registry, JUDGE, inquiry_id)  # warm the caches
+        with counting(registry) as statements:
+            inquiry = await read_nested(registry, JUDGE, inquiry_id)
+        assert len(inquiry["records"]) == len(person.labels) - len(
+            [s for s in person.labels.values() if "detention" in s])
+        counts.append(len(statements))
+    assert counts[0] == counts[1], counts
