@@ -350,7 +350,9 @@ async def _disclosed_judgments(ctx: Context, offender: Disclosed, size: int,
     that the inquiry disclosed and the reader may read in its context, paged as any list
     (they are few, and already in hand: no query)."""
     disclosed = await offender.disclosed_by.readable(ctx, "judgment")
-    rows = [d for d in disclosed if d.offender_id == offender.id]
+    # Ordered and cut here, alike (a database's collation may order ids otherwise).
+    rows = sorted((d for d in disclosed if d.offender_id == offender.id),
+                  key=lambda d: str(d.public_id))
     after = [d for d in rows if start is None or d.public_id > start]
     return connection_of(JudgmentEdge, JudgmentConnection, after[:size + 1], len(rows), size)
 
