@@ -309,7 +309,7 @@ async def _visible_notices(ctx: Context, action: str) -> tuple[ColumnElement[boo
     return clause, bool(combos)
 
 
-async def list_notices(ctx: Context, status: NoticeStatus | None, first: int,
+async def list_notices(ctx: Context, status: NoticeStatus | None, first: int | None,
                        after: str | None) -> NoticeConnection:
     """The notices the requester may see: a clerk, the queue of the authorities in their
     division; a reporting agency, what it sent."""
