@@ -3,8 +3,9 @@
 # REGISTRY_ENV stays `development` (the default) so the image runs out of the box; set
 # REGISTRY_ENV=production for a real deployment (it refuses REGISTRY_AUTHZ_DISABLED and
 # demo data, and hides GraphiQL). The signing key (REGISTRY_SIGNING_KEY_FILE) lives
-# under /app/var, with the audit checkpoints' public keys: mount a volume there to keep
-# them, and the SQLite database if used.
+# under /app/var, with the audit key and the audit checkpoints' public keys: mount a volume
+# there to keep them, and the SQLite database if used. The audit witness
+# (REGISTRY_AUDIT_WITNESS) belongs on storage the database's administrator cannot rewrite.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -13,7 +14,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     REGISTRY_DATABASE_URL=sqlite:////app/var/registry.db \
     REGISTRY_SIGNING_KEY_FILE=/app/var/signing-key.pem \
-    REGISTRY_AUDIT_KEYRING_DIR=/app/var/audit-keys
+    REGISTRY_AUDIT_KEYRING_DIR=/app/var/audit-keys \
+    REGISTRY_AUDIT_KEY_FILE=/app/var/audit-key \
+    REGISTRY_AUDIT_WITNESS=/app/var/audit-witness.jsonl
 
 WORKDIR /app
 

@@ -7,6 +7,7 @@ has its own database, policy store, keys and schema.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -34,11 +35,12 @@ from api.settings import Settings
 from api.state import AppState
 from api.token_throttle import TokenThrottle
 from api.transport import BodyLimit, ResponseHeaders
-from db.audit import AuditChain
+from db.audit import AuditChain, CheckpointWriter
+from db.audit_keys import AuditKeys
 from db.engine import Database
 from db.migrate import is_current
 from policies.store import PolicyStore
-from schema import build_schema
+from schema import shared_schema
 from schema.limits import Limits
 
 log = logging.getLogger("registry.app")
@@ -73,14 +75,14 @@ def build_state(settings: Settings, *, issuer: Issuer | None = None,
     return AppState(
         settings=settings,
         database=database,
-        schema=build_schema(Limits(max_tokens=settings.max_query_tokens,
+        schema=shared_schema(Limits(max_tokens=settings.max_query_tokens,
                                    max_depth=settings.max_query_depth,
                                    max_aliases=settings.max_aliases,
                                    max_directives=settings.max_directives,
                                    max_cost=settings.max_query_cost),
                             production=settings.production),
         policies=PolicyStore(database, poll_seconds=settings.policy_poll_seconds),
-        audit=AuditChain(database),
+        audit=AuditChain(database, AuditKeys.load_or_create(settings.audit_key_path)),
         issuer=issuer,
         verifier=verifier,
         agencies=AgencyDirectory(ttl=settings.policy_poll_seconds),
@@ -102,10 +104,22 @@ def create_app(settings: Settings | None = None) -> Starlette:
         verifier.clients = ClientDirectory(database, settings.client_poll_seconds)
     metrics = Metrics()
 
+    checkpoints = CheckpointWriter(database, state.audit.keys, settings.audit_witness_path,
+                                   settings.audit_checkpoint_seconds)
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
-        await state.close()
+        # DESIGN.md §1.5: the chain's head goes to the witness as the service starts, at least
+        # every minute while it runs, and once more as it stops.
+        writer = asyncio.create_task(checkpoints.run())
+        try:
+            yield
+        finally:
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await writer
+            await checkpoints.write()
+            await state.close()
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})

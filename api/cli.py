@@ -131,10 +131,12 @@ def _parser() -> argparse.ArgumentParser:
         p.set_defaults(handler=globals()[handler])
 
     audit = sub.add_parser("audit", help="the audit trail").add_subparsers(metavar="ACTION")
-    audit.add_parser("verify", help="verify the hash chain and the signed checkpoints"
+    audit.add_parser("verify", help="verify the keyed chain and every witness checkpoint"
                      ).set_defaults(handler=_audit_verify)
-    audit.add_parser("checkpoint", help="write a signed (sequence, hash) head of the chain"
+    audit.add_parser("checkpoint", help="hand a signed head of the chain to the witness now"
                      ).set_defaults(handler=_audit_checkpoint)
+    audit.add_parser("rotate-key", help="add a new audit key (the old ones keep verifying)"
+                     ).set_defaults(handler=_audit_rotate_key)
 
     bulk = sub.add_parser("import", help="bulk loading").add_subparsers(metavar="WHAT")
     notices = bulk.add_parser(
@@ -313,23 +315,29 @@ def _policy_export(settings: Settings, args: argparse.Namespace) -> int:
 def _audit_verify(settings: Settings, args: argparse.Namespace) -> int:
     from api.issuer import CheckpointKeyring
     from db.audit import cmd_audit_verify
+    from db.audit_keys import AuditKeys
 
+    # The key is never created here, so that verify cannot mint a key to check against.
+    keys = AuditKeys.load(settings.audit_key_path)
     keyring = CheckpointKeyring.load(settings.audit_keyring_dir, _checkpoint_keys(settings))
-    return cmd_audit_verify(settings.database_url, keyring.verify_text if keyring else None)
+    return cmd_audit_verify(settings.database_url, keys, settings.audit_witness_path,
+                            keyring.verify_text if keyring else None)
 
 
 def _audit_checkpoint(settings: Settings, args: argparse.Namespace) -> int:
     from db.audit import cmd_audit_checkpoint
+    from db.audit_keys import AuditKeys
 
-    keys = _checkpoint_keys(settings)
-    if keys is None:
-        print(f"no signing key at {settings.signing_key_file}: checkpoints are signed with the "
-              "embedded issuer's key", file=sys.stderr)
-        return 2
-    from api.issuer import keep_public_key
+    keys = AuditKeys.load_or_create(settings.audit_key_path)
+    return cmd_audit_checkpoint(settings.database_url, keys, settings.audit_witness_path)
 
-    keep_public_key(settings.audit_keyring_dir, keys)
-    return cmd_audit_checkpoint(settings.database_url, keys.sign_text)
+
+def _audit_rotate_key(settings: Settings, args: argparse.Namespace) -> int:
+    from db.audit_keys import AuditKeys
+
+    keys = AuditKeys.rotate(settings.audit_key_path)
+    print(f"audit key {keys.current} added: it seals events from the service's next start")
+    return 0
 
 
 def _checkpoint_keys(settings: Settings) -> Any:

@@ -15,6 +15,7 @@ names are ever printed: never an identity number or anything else a line contain
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -244,8 +245,16 @@ def cmd_import_notices(settings: Settings, path: str, *, agency: str, sub: str |
         raise ValueError(f"{path}: {exc.strerror}") from None
 
     async def go() -> Summary:
+        from db.audit import CheckpointWriter
+
         state = build_state(settings)
         stop = _stop_on_interrupt()
+        # The import appends audit events as the service does, so it hands checkpoints of
+        # the head to the witness as the service does: now, periodically and at the end.
+        checkpoints = CheckpointWriter(state.database, state.audit.keys,
+                                       settings.audit_witness_path,
+                                       settings.audit_checkpoint_seconds)
+        writer = asyncio.create_task(checkpoints.run())
         try:
             principal = await importer_principal(state, agency, sub)
             # By bytes, so no pass counts the lines first; off where stderr is no terminal.
@@ -254,6 +263,10 @@ def cmd_import_notices(settings: Settings, path: str, *, agency: str, sub: str |
                       disable=None if progress else True, mininterval=0.5) as bar:
                 return await import_notices(state, principal, stream, bar.update, stop)
         finally:
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await writer
+            await checkpoints.write()
             await state.database.dispose()
 
     with stream:

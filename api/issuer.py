@@ -53,11 +53,18 @@ from db.models.clients import Client
 log = logging.getLogger(__name__)
 
 RSA_BITS = 2048
+# (resolved path, inode, mtime_ns, size) -> its keys: SigningKeys.load_or_create.
+_LOADED: dict[tuple[str, int, int, int], SigningKeys] = {}
 AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
 
 
 class SigningKeys:
-    """The issuer's private signing key (RS256 on RSA, or ES256 on P-256), kid = RFC 7638."""
+    """The issuer's private signing key (RS256 on RSA, or ES256 on P-256), kid = RFC 7638.
+
+    A key file is parsed once per process while it stays the same file (inode, size and
+    modification time): parsing an RSA key checks it, ~100 ms, and every application built
+    in a process (the tests build thousands) loaded it again. A replaced file is read anew.
+    """
 
     def __init__(self, key: RSAKey | ECKey) -> None:
         if not key.is_private:
@@ -99,7 +106,21 @@ class SigningKeys:
                     pass
             finally:
                 temporary.unlink(missing_ok=True)
-        pem = target.read_bytes()
+        with target.open("rb") as handle:  # what is read is what was looked at
+            status = os.fstat(handle.fileno())
+            identity = (str(target.resolve()), status.st_ino, status.st_mtime_ns,
+                        status.st_size)
+            if (known := _LOADED.get(identity)) is not None:
+                return known
+            pem = handle.read()
+        keys = cls._from_pem(pem, path)
+        if len(_LOADED) >= 64:
+            _LOADED.clear()
+        _LOADED[identity] = keys
+        return keys
+
+    @classmethod
+    def _from_pem(cls, pem: bytes, path: str) -> SigningKeys:
         try:
             loaded = serialization.load_pem_private_key(pem, password=None)
         except (ValueError, TypeError):

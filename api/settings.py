@@ -32,6 +32,13 @@ class Settings:
     signing_key_file: str = "var/signing-key.pem"
     # Public keys of audit checkpoints (one JWK per kid), kept across signing-key changes.
     audit_keyring_dir: str = "var/audit-keys"
+    # The key the audit chain is sealed with, and the witness its checkpoints go to
+    # (CONTRACT.md §1): both outside the database. Empty: `audit-key` and
+    # `audit-witness.jsonl` beside the signing key file (var/ by default).
+    audit_key_file: str = ""
+    audit_witness: str = ""
+    # Seconds between the running service's witness checkpoints (DESIGN.md §1.5: at most 60).
+    audit_checkpoint_seconds: float = 60.0
     token_ttl_seconds: int = 900
     # The longest token lifetime (exp - iat) accepted and issued (CONTRACT.md §3): 8 hours.
     token_max_ttl: int = 28800
@@ -71,6 +78,16 @@ class Settings:
         return {"JUDGMENT": self.deadline_judgment_days,
                 "RELEASE": self.deadline_release_days,
                 "CORRECTION_EXPIRY": self.deadline_correction_expiry_days}
+
+    @property
+    def audit_key_path(self) -> str:
+        return self.audit_key_file or os.path.join(
+            os.path.dirname(self.signing_key_file), "audit-key")
+
+    @property
+    def audit_witness_path(self) -> str:
+        return self.audit_witness or os.path.join(
+            os.path.dirname(self.signing_key_file), "audit-witness.jsonl")
 
     @property
     def production(self) -> bool:
@@ -114,6 +131,9 @@ class Settings:
                 ("redis://", "rediss://", "unix://")):
             raise SettingsError("REGISTRY_REDIS_URL",
                                 "must be a redis://, rediss:// or unix:// URL")
+        if not 0 < self.audit_checkpoint_seconds <= 60:
+            raise SettingsError("REGISTRY_AUDIT_CHECKPOINT_SECONDS",
+                                "must be more than 0 and at most 60 seconds")
         if not self.rate_restore > 0:
             raise SettingsError("REGISTRY_RATE_RESTORE", "must be positive")
         if not self.redis_prefix:

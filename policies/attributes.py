@@ -74,6 +74,10 @@ def _in_requester_division(subject: Mapping[str, Any], region: str) -> str:
 
 
 def judgment_attributes(judgment: Judgment, subject: Mapping[str, Any]) -> dict[str, Any]:
+    """A judgment as it is read and listed. `owner_agency` (the reporting court) is empty
+    here, meaning "nobody's" to the sealed-record deny: it is stated only where a decision
+    is about the court's own act on its judgment, a correction and its read-back
+    (schema.corrections.CorrectionTarget), so that no grant keyed on it reaches further."""
     return {
         "type": "judgment",
         "id": judgment.public_id,

@@ -920,20 +920,35 @@ CORRECTION_RESOURCES: dict[str, Mapping[str, Any]] = {
     "the court's judgment": _correction(),
     "the court's judgment's person": _correction(person="yes"),
     "the court's sealed judgment": _correction(seal_status="sealed"),
+    "the court's sealed judgment's person": _correction(seal_status="sealed", person="yes"),
     "another court's judgment": _correction(court="COURT-110105"),
+    "another court's sealed judgment": _correction(court="COURT-110105", seal_status="sealed"),
     "a judgment another authority keeps": _correction(authority="REG-310000"),
     # A forged relation: neither court nor authority recorded.
     "a judgment of no court or authority": _correction(court="", authority=""),
+    "a sealed judgment of no court or authority": _correction(court="", authority="",
+                                                              seal_status="sealed"),
 }
 
 CORRECTIONS = _section("corrections", CORRECTION_PRINCIPALS, CORRECTION_RESOURCES, [
     # the reporting court corrects its judgment's own facts, not the person
     ("dongcheng judge", A.JUDGMENT_CORRECT, "the court's judgment", True),
     ("dongcheng judge", A.JUDGMENT_CORRECT, "the court's judgment's person", False),
-    # (the sealed-record deny spares clerks only: a court never corrects its sealed judgment)
-    ("dongcheng judge", A.JUDGMENT_CORRECT, "the court's sealed judgment", False),
+    # ... sealed or not, and reports its retrial (DESIGN.md 1.2: sealing hides a record from
+    # others, not from the organ that made it: the sealed-record deny spares the court that
+    # reported the judgment, owner_agency)
+    ("dongcheng judge", A.JUDGMENT_CORRECT, "the court's sealed judgment", True),
+    ("dongcheng judge", A.JUDGMENT_CORRECT, "the court's sealed judgment's person", False),
     ("dongcheng judge", A.JUDGMENT_CORRECT, "another court's judgment", False),
     ("chaoyang judge", A.JUDGMENT_CORRECT, "the court's judgment", False),
+    # bypass: another court, the court's staff who are not judges, the court's code claimed
+    # by a principal of another kind, no agency code on either side
+    ("dongcheng judge", A.JUDGMENT_CORRECT, "another court's sealed judgment", False),
+    ("chaoyang judge", A.JUDGMENT_CORRECT, "the court's sealed judgment", False),
+    *[(p, A.JUDGMENT_CORRECT, "the court's sealed judgment", False)
+      for p in ("clerk at a court", "employer named like the court", "prosecutor")],
+    ("judge without an agency code", A.JUDGMENT_CORRECT,
+     "a sealed judgment of no court or authority", False),
     # the keeping authority's clerk corrects all of it, sealed or not
     *[("dongcheng clerk", A.JUDGMENT_CORRECT, r, True)
       for r in ("the court's judgment", "the court's judgment's person",
@@ -947,8 +962,14 @@ CORRECTIONS = _section("corrections", CORRECTION_PRINCIPALS, CORRECTION_RESOURCE
                 "clerk at a court", "employer named like the court")],
     *[(p, A.JUDGMENT_CORRECT, "a judgment of no court or authority", False)
       for p in ("judge without an agency code", "clerk without an agency code")],
-    # correcting grants no read
+    # correcting grants no read: the court does not read back what it corrected (the
+    # payload's `judgment`, decided on this resource), sealed or not; its seal status is
+    # decided over all of the person's judgments, other courts' too. The keeping clerk does.
     ("dongcheng judge", A.JUDGMENT_READ, "the court's judgment", False),
+    ("dongcheng judge", A.JUDGMENT_READ, "the court's sealed judgment", False),
+    ("dongcheng clerk", A.JUDGMENT_READ, "the court's sealed judgment", True),
+    ("judge without an agency code", A.JUDGMENT_READ,
+     "a sealed judgment of no court or authority", False),
 ])
 
 TABLE: tuple[TableRow, ...] = (RECORDS + REPORTING + EVERYONE + ADMINISTRATION + DETENTIONS

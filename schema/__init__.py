@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import date
 from typing import Annotated
@@ -20,7 +21,7 @@ from policies.actions import Action
 from schema import validation as check
 from schema.access_report import AccessReportNode, access_report
 from schema.agencies import SubjectNode, resolve_me
-from schema.audit import AuditEventConnection, AuditFilter, list_audit_events
+from schema.audit import AUDIT_PAGE_SIZE, AuditEventConnection, AuditFilter, list_audit_events
 from schema.compliance import AgencyComplianceNode, reporting_compliance
 from schema.context import Context
 from schema.corrections import correct_judgment
@@ -114,7 +115,7 @@ class Query:
 
     @authorized(Action.OFFENDER_LIST)
     async def offenders(self, info: Info[Context, None], filter: OffenderFilter | None = None,
-                        first: int = 20, after: str | None = None) -> OffenderConnection:
+                        first: int | None = 20, after: str | None = None) -> OffenderConnection:
         where: list[ColumnElement[bool]] = []
         if filter is not None:
             if filter.id_number is not None:
@@ -134,7 +135,7 @@ class Query:
 
     @authorized(Action.JUDGMENT_LIST)
     async def judgments(self, info: Info[Context, None], filter: JudgmentFilter | None = None,
-                        first: int = 20, after: str | None = None) -> JudgmentConnection:
+                        first: int | None = 20, after: str | None = None) -> JudgmentConnection:
         where: list[ColumnElement[bool]] = []
         if filter is not None:
             if filter.offender_id is not None:
@@ -154,7 +155,7 @@ class Query:
 
     @authorized(Action.NOTICE_LIST)
     async def notices(self, info: Info[Context, None], status: NoticeStatus | None = None,
-                      first: int = 20, after: str | None = None) -> NoticeConnection:
+                      first: int | None = 20, after: str | None = None) -> NoticeConnection:
         """A clerk: the notices queued for the authorities of their division (status
         UNMATCHED is the exception queue). A reporting agency: the notices it sent."""
         return await list_notices(info.context, status, first, after)
@@ -177,7 +178,7 @@ class Query:
 
     @authorized(Action.INQUIRY_LIST)
     async def inquiries(self, info: Info[Context, None], status: InquiryStatus | None = None,
-                        first: int = 20, after: str | None = None,
+                        first: int | None = 20, after: str | None = None,
                         overdue: bool | None = None) -> InquiryConnection:
         """Your own inquiries; an examining officer's, those of units in their division;
         an auditor's, all. `overdue: true`: those still pending past their 3 working days."""
@@ -222,7 +223,8 @@ class Query:
 
     @authorized(Action.AUDIT_READ)
     async def audit_events(self, info: Info[Context, None], filter: AuditFilter | None = None,
-                           first: int = 50, after: str | None = None) -> AuditEventConnection:
+                           first: int | None = AUDIT_PAGE_SIZE, after: str | None = None
+                           ) -> AuditEventConnection:
         """Auditors: the audit trail, newest first, by requester, agency, action, purpose,
         record, outcome and time. Reading it is itself audited."""
         return await list_audit_events(info.context, filter, first, after)
@@ -289,3 +291,10 @@ def build_schema(limits: Limits = Limits(), *, production: bool = False) -> Regi
                             scalar_overrides=SCALARS)
     schema.examiner = examiner
     return schema
+
+
+@functools.lru_cache(maxsize=8)
+def shared_schema(limits: Limits = Limits(), *, production: bool = False) -> RegistrySchema:
+    """One schema per limits and mode in a process: building one takes ~30 ms, and it holds
+    no state of an application's (its document cache depends on the limits alone)."""
+    return build_schema(limits, production=production)

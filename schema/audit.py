@@ -23,6 +23,9 @@ from schema.errors import BadUserInput
 from schema.fields import attribute, authorized
 from schema.pagination import PageInfo, decode_sequence_cursor, encode_cursor, page_size
 
+# CONTRACT.md §4: `auditEvents(first: Int = 50)`, the one page size that is not 20.
+AUDIT_PAGE_SIZE = 50
+
 
 @strawberry.input
 class AuditFilter:
@@ -108,10 +111,10 @@ def _conditions(filter: AuditFilter | None) -> list[ColumnElement[bool]]:
     return where
 
 
-async def list_audit_events(ctx: Context, filter: AuditFilter | None, first: int,
+async def list_audit_events(ctx: Context, filter: AuditFilter | None, first: int | None,
                             after: str | None) -> AuditEventConnection:
     ctx.authz.require(Action.AUDIT_READ, {"type": "audit", "id": "*"})
-    size = page_size(first, ctx.max_page_size)
+    size = page_size(first, ctx.max_page_size, default=AUDIT_PAGE_SIZE)
     start = decode_sequence_cursor(after)
     where = _conditions(filter)
     total = int(await ctx.scalar(select(func.count()).select_from(AuditEvent).where(*where))

@@ -55,13 +55,26 @@ class AuditEntry:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
+class Disclosure(Protocol):
+    """What an inquiry disclosed (schema.inquiries.InquiryView): its records of one type that
+    the reader may read, each decided in the inquiry's context."""
+
+    async def readable(self, ctx: Any, record_type: str) -> list[Disclosed]: ...
+
+
 class Disclosed:
     """A record as an inquiry disclosed it: read as the record, decided in the inquiry's
-    context (CASE_HANDLING reads sealed records; nobody else through this inquiry does)."""
+    context (CASE_HANDLING reads sealed records; nobody else through this inquiry does).
 
-    def __init__(self, record: Any, context: dict[str, Any]) -> None:
+    What is reached from it is read in that context too, all the way down (CONTRACT.md §4):
+    its person (`alike`), and the person's judgments and detentions, which are then those
+    the same inquiry disclosed (`disclosed_by`), never a fresh look at the registry.
+    """
+
+    def __init__(self, record: Any, context: dict[str, Any], disclosed_by: Disclosure) -> None:
         self._record = record
         self._context = context
+        self.disclosed_by = disclosed_by
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._record, name)
@@ -71,6 +84,16 @@ class Disclosed:
 
     def authz_context(self) -> dict[str, Any]:
         return self._context
+
+    def alike(self, record: Any) -> Disclosed:
+        """`record` (reached from this one) as disclosed by the same inquiry."""
+        return Disclosed(record, self._context, self.disclosed_by)
+
+
+def read_alike(parent: Any, record: Any) -> Any:
+    """`record`, reached from `parent`, read as `parent` is: in the inquiry that disclosed
+    `parent`, if one did."""
+    return parent.alike(record) if isinstance(parent, Disclosed) else record
 
 
 def _context_key(context: Mapping[str, Any] | None) -> tuple[tuple[str, str], ...]:

@@ -7,8 +7,16 @@ itself a notice (kind JUDGMENT_CORRECTION) from the corrector's agency to the au
 that kept the judgment, so that `ReportJudgmentPayload.notice` has something true to say.
 
 Who may correct is policy (policies/defaults/corrections.json), asked with the resource
-`CorrectionTarget` describes. A requester who may neither correct nor read the judgment
-gets the answer of a missing id (CONTRACT.md §6).
+`CorrectionTarget` describes: a judge of the reporting court corrects the judgment's own
+facts and reports its retrial, sealed or not (the sealed-record deny spares the organ that
+made a record, `owner_agency`); the keeping authority's clerk corrects anything, the
+person's details included. A court never corrects the person (`defendant`, even with the
+values it reported): they are shared by every court's judgments of the person, and kept by
+the registration authority (DESIGN.md §1.2). A requester who may neither correct nor read
+the judgment gets the answer of a missing id, byte for byte (CONTRACT.md §6), whatever the
+input. What the corrector reads back in the payload is policy too (`ReadBack`): by default
+the court reads back nothing, so that a retrial's seal decision, taken over all of the
+person's judgments, tells it nothing of other courts' judgments.
 """
 
 from __future__ import annotations
@@ -82,6 +90,27 @@ class CorrectionTarget:
                 "corrects_person": "yes" if self.corrects_person else "no"}
 
 
+class ReadBack:
+    """The corrected judgment in the payload, read as the judgment (every field of
+    `Judgment`) but decided on the correction's resource, which names the reporting court
+    (`owner_agency`): a judgment read anywhere else names none. `judgment` in a payload is
+    null where the requester may not read it back (CONTRACT.md §4); by default the keeping
+    authority's clerk reads it back and the court does not, sealed or not: what the registry
+    holds of it now (its seal status and seal events, decided over all of the person's
+    judgments, other courts' too) is more than the court reported (policies/table.py,
+    "corrections")."""
+
+    def __init__(self, judgment: Judgment, resource: dict[str, Any]) -> None:
+        self._judgment = judgment
+        self._resource = resource
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._judgment, name)
+
+    def authz_resource(self) -> dict[str, Any]:
+        return self._resource
+
+
 @dataclass(frozen=True)
 class Correction:
     """Who corrects (`sub`, agency), why, and whether the correction records a retrial."""
@@ -122,6 +151,7 @@ async def correct_judgment(info: Info[Context, None], id: strawberry.ID,
     resealed = await redecide_seals(ctx, offender,
                                     cause="retrial" if input.retrial else "correction")
     notice = Notice(kind="JUDGMENT_CORRECTION", sender_agency_id=corrector.id or 0,
+                    sender_sub=ctx.requester.sub, sender_role=ctx.requester.role,
                     notice_number=f"CORRECTION {judgment.public_id} v{judgment.version}",
                     content_hash=content_hash({"id": judgment.public_id, "input": input,
                                                "reason": why}),
@@ -135,7 +165,10 @@ async def correct_judgment(info: Info[Context, None], id: strawberry.ID,
     others = {j.public_id for j in (*versioned, *resealed)} - {judgment.public_id}
     ctx.authz.note(Action.JUDGMENT_CORRECT, "permit", "judgment",
                    [judgment.public_id, *sorted(others), notice.public_id])
-    return ReportJudgmentPayload(judgment=judgment,  # type: ignore[arg-type]
+    # Read back as corrected, on the correction's own resource (the reporting court, the
+    # keeping authority now): whether the corrector reads it back is policy's to say.
+    read_back = ReadBack(judgment, replace(target, authority=authority).authz_resource())
+    return ReportJudgmentPayload(judgment=read_back,  # type: ignore[arg-type]
                                  notice=await notice_view(ctx, notice))  # type: ignore[arg-type]
 
 
@@ -207,7 +240,9 @@ async def _target(ctx: Context, id: str, *, corrects_person: bool) -> Correction
 
     Denied, a requester learns that the judgment exists (FORBIDDEN) only if they could know
     it anyway: they may read it, or they may correct its own facts (a judge of the reporting
-    court asking to correct the person). Anyone else gets the answer of a missing id.
+    court asking to correct the person, sealed judgment or not). Anyone else (another court,
+    the court's staff who are not judges, a court for a judgment it did not report) gets
+    the answer of a missing id, before the input is looked at.
     """
     judgment: Judgment | None = await ctx.scalar(
         select(Judgment).where(col(Judgment.public_id) == id))

@@ -11,6 +11,7 @@ result serves its inquiry alone, and a certificate never changes once issued.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -91,6 +92,7 @@ class InquiryView:
     # one costs a counsel lookup) and the records it disclosed, per record type.
     context: dict[str, Any] | None = field(default=None, repr=False)
     disclosed: dict[str, list[Disclosed]] = field(default_factory=dict, repr=False)
+    finding: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
     @property
     def public_id(self) -> str:
@@ -98,6 +100,11 @@ class InquiryView:
 
     def authz_resource(self) -> dict[str, Any]:
         return inquiry_attributes(self.inquiry, subject=self.subject)
+
+    async def readable(self, ctx: Context, record_type: str) -> list[Disclosed]:
+        """What the inquiry disclosed of `record_type` that the reader may read (a
+        `Disclosure`: the records' persons reach their judgments and detentions here)."""
+        return await _readable(ctx, self, record_type)
 
 
 @dataclass
@@ -433,13 +440,16 @@ def new_certificate_number() -> str:
 async def _readable(ctx: Context, view: InquiryView, record_type: str) -> list[Disclosed]:
     """What the inquiry disclosed of `record_type` that the reader may read, each decided in
     the inquiry's context."""
-    if view.context is None:
-        view.context = await inquiry_context(ctx, view.inquiry)
-    if record_type not in view.disclosed:
-        rows = await _disclosed(ctx, view, record_type)
-        if record_type == "detention":
-            rows = await views_of(ctx, rows)
-        view.disclosed[record_type] = [Disclosed(r, view.context) for r in rows]
+    # Fields of every record under `records` ask at once (their persons' judgments and
+    # detentions): the first finds them, the others wait for it instead of asking again.
+    async with view.finding:
+        if view.context is None:
+            view.context = await inquiry_context(ctx, view.inquiry)
+        if record_type not in view.disclosed:
+            rows = await _disclosed(ctx, view, record_type)
+            if record_type == "detention":
+                rows = await views_of(ctx, rows)
+            view.disclosed[record_type] = [Disclosed(r, view.context, view) for r in rows]
     action = Action.JUDGMENT_READ if record_type == "judgment" else Action.DETENTION_READ
     return [d for d in view.disclosed[record_type] if ctx.authz.check_object(action, d)]
 
@@ -474,7 +484,7 @@ async def read_inquiry(ctx: Context, id: str) -> InquiryView | None:
         ctx, Inquiry, Action.INQUIRY_READ, "inquiry", id, view=view)
 
 
-async def list_inquiries(ctx: Context, status: InquiryStatus | None, first: int,
+async def list_inquiries(ctx: Context, status: InquiryStatus | None, first: int | None,
                          after: str | None, *, overdue: bool | None = None
                          ) -> InquiryConnection:
     """The requester's own inquiries; for an examining officer, those of their division;

@@ -34,6 +34,11 @@ from graphql import (
 
 DEFAULT_PAGE = 20
 LIST_FIELDS = frozenset({"judgments", "offenders", "inquiries", "notices", "auditEvents"})
+# A list's page where `first` is absent or null: its default in the schema (CONTRACT.md §4:
+# every `first` is `Int = 20`, auditEvents' `Int = 50`).
+DEFAULT_PAGES = {"auditEvents": 50}
+# The largest page a variable may ask for (schema/pagination.page_size refuses more).
+VARIABLE_PAGE = 100
 # Counts past this are all "too many": it keeps the arithmetic of a fragment bomb small.
 CEILING = 10**12
 INT_MAX = 2**31 - 1
@@ -113,14 +118,25 @@ def _page_size(field: FieldNode) -> int:
         if argument.name.value == "first":
             if isinstance(argument.value, IntValueNode):
                 digits = argument.value.value
-                # Not a GraphQL Int (32 bits; int() refuses thousands of digits), or below 1:
-                # validation or the resolver refuses it, naming `first`.
+                # Not a GraphQL Int (32 bits; int() refuses thousands of digits): validation
+                # refuses it, naming `first`. 0 (its totalCount alone) costs as 1; below 0
+                # or above the largest page, the resolver refuses it, naming `first`.
                 if len(digits) > 10 or int(digits) > INT_MAX:
                     return 1
                 return max(1, int(digits))
             if isinstance(argument.value, VariableNode):
-                return 100  # the largest page a variable may ask for
-    return DEFAULT_PAGE if field.name.value in LIST_FIELDS else 1
+                # Its value is not known here: priced as the largest page it may ask for,
+                # a null one too (the estimate's unused part is given back afterwards).
+                return VARIABLE_PAGE
+            break  # `first: null` is the default, as an absent one (anything else: invalid)
+    return default_page(field.name.value)
+
+
+def default_page(name: str) -> int:
+    """What a list field named `name` costs per item of its selection without a `first`."""
+    if name not in LIST_FIELDS:
+        return 1
+    return DEFAULT_PAGES.get(name, DEFAULT_PAGE)
 
 
 @dataclass(frozen=True)

@@ -340,7 +340,7 @@ async def visible_notices(ctx: Context, action: str) -> tuple[ColumnElement[bool
     return clause, bool(combos)
 
 
-async def list_notices(ctx: Context, status: NoticeStatus | None, first: int,
+async def list_notices(ctx: Context, status: NoticeStatus | None, first: int | None,
                        after: str | None) -> NoticeConnection:
     """The notices the requester may see: a clerk, the queue of the authorities in their
     division; a reporting agency, what it sent."""

@@ -60,7 +60,18 @@ def decode_sequence_cursor(cursor: str | None, field: str = "after") -> int | No
     return int(key)
 
 
-def page_size(first: int, maximum: int, field: str = "first") -> int:
+# CONTRACT.md §4: every `first` is exactly `Int = 20`, `null` meaning the default
+# (`auditEvents` is `Int = 50`). schema/limits.py prices an absent or null `first` at the
+# same defaults (DEFAULT_PAGES there; tests/api/test_pagination.py keeps the two in step).
+DEFAULT_PAGE_SIZE = 20
+
+
+def page_size(first: int | None, maximum: int, field: str = "first", *,
+              default: int = DEFAULT_PAGE_SIZE) -> int:
+    """The page size `first` asks for: null is the default (never more than `maximum`); 0 is
+    a page of no rows (its `totalCount` alone); below 0 or above `maximum` is refused."""
+    if first is None:
+        return min(default, maximum)
     if first < 0:
         raise BadUserInput(field, "must not be negative")
     if first > maximum:

@@ -21,7 +21,7 @@ from policies.attributes import (
     offender_visibility_combinations,
 )
 from schema.agencies import AgencyNode
-from schema.authz import Disclosed
+from schema.authz import Disclosed, read_alike
 from schema.context import Context
 from schema.detentions import DetentionNode, detentions_of
 from schema.fields import authorized
@@ -173,9 +173,7 @@ class JudgmentNode:
                        ) -> OffenderNode:
         found = await info.context.loaders.offender.load(self.offender_id)
         # A judgment an inquiry disclosed: its person is read in the inquiry's context too.
-        context = getattr(self, "authz_context", None)
-        return (Disclosed(found, context()) if context is not None  # type: ignore[return-value]
-                else found)
+        return read_alike(self, found)  # type: ignore[no-any-return]
 
     @authorized(Action.JUDGMENT_READ)
     async def history(self: Judgment, info: Info[Context, None]  # type: ignore[misc]
@@ -256,18 +254,26 @@ class OffenderNode:
 
     @authorized(Action.OFFENDER_READ)
     async def judgments(self: Offender, info: Info[Context, None],  # type: ignore[misc]
-                        first: int = 20, after: str | None = None) -> JudgmentConnection:
+                        first: int | None = 20, after: str | None = None) -> JudgmentConnection:
         ctx = info.context
         size = page_size(first, ctx.max_page_size)
+        start = decode_cursor(after)
+        if isinstance(self, Disclosed):
+            return await _disclosed_judgments(ctx, self, size, start)
         loader = ctx.loaders.named("offender_judgments",
                                    lambda keys: _offender_judgments(ctx, keys))
-        return await loader.load((self.id, size, decode_cursor(after)))  # type: ignore[no-any-return]
+        return await loader.load((self.id, size, start))  # type: ignore[no-any-return]
 
     @authorized(Action.OFFENDER_READ)
     async def detentions(self: Offender, info: Info[Context, None]  # type: ignore[misc]
                          ) -> list[DetentionNode]:
         """Never part of the criminal record; each row is decided on its own (a sealed
-        administrative detention is absent unless the requester handles a case)."""
+        administrative detention is absent unless the requester handles a case). Reached
+        through an inquiry's records: the detention records that inquiry disclosed."""
+        if isinstance(self, Disclosed):
+            disclosed = await self.disclosed_by.readable(info.context, "detention")
+            return [d for d in disclosed  # type: ignore[misc]
+                    if d.detention.id_number == self.id_number]
         return await detentions_of(info.context, self.id_number)  # type: ignore[return-value]
 
 
@@ -302,8 +308,8 @@ def _offender_visibility(ctx: Context) -> ColumnElement[bool]:
                                         "record_kind": "offender"})
 
 
-async def list_judgments(ctx: Context, where: Sequence[ColumnElement[bool]], first: int,
-                         after: str | None) -> JudgmentConnection:
+async def list_judgments(ctx: Context, where: Sequence[ColumnElement[bool]],
+                         first: int | None, after: str | None) -> JudgmentConnection:
     return await _list(ctx, Judgment, _judgment_visibility, Action.JUDGMENT_READ, JudgmentEdge,
                        JudgmentConnection, where, first, after)
 
@@ -338,15 +344,29 @@ async def _offender_judgments(ctx: Context, keys: Sequence[tuple[int, int, str |
     return [answers[k] for k in keys]
 
 
-async def list_offenders(ctx: Context, where: Sequence[ColumnElement[bool]], first: int,
-                         after: str | None) -> OffenderConnection:
+async def _disclosed_judgments(ctx: Context, offender: Disclosed, size: int,
+                               start: str | None) -> JudgmentConnection:
+    """`Offender.judgments` of a person an inquiry disclosed: the judgments of the person
+    that the inquiry disclosed and the reader may read in its context, paged as any list
+    (they are few, and already in hand: no query)."""
+    disclosed = await offender.disclosed_by.readable(ctx, "judgment")
+    # Ordered and cut here, alike (a database's collation may order ids otherwise).
+    rows = sorted((d for d in disclosed if d.offender_id == offender.id),
+                  key=lambda d: str(d.public_id))
+    after = [d for d in rows if start is None or d.public_id > start]
+    return connection_of(JudgmentEdge, JudgmentConnection, after[:size + 1], len(rows), size)
+
+
+async def list_offenders(ctx: Context, where: Sequence[ColumnElement[bool]],
+                         first: int | None, after: str | None) -> OffenderConnection:
     return await _list(ctx, Offender, _offender_visibility, Action.OFFENDER_READ, OffenderEdge,
                        OffenderConnection, where, first, after)
 
 
 async def _list(ctx: Context, model: Any, visibility: Callable[[Context], ColumnElement[bool]],
                 action: str, edge: type[Any], connection: type[T],
-                where: Sequence[ColumnElement[bool]], first: int, after: str | None) -> T:
+                where: Sequence[ColumnElement[bool]], first: int | None,
+                after: str | None) -> T:
     """A page of visible rows: filtered in SQL, each row decided again (fail-safe)."""
     size = page_size(first, ctx.max_page_size)
     start = decode_cursor(after)

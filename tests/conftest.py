@@ -26,7 +26,7 @@ REQUIRE_REDIS = os.environ.get("REQUIRE_REDIS") == "1"
 
 # Tables emptied between tests (children first).
 TABLES = (
-    "audit_checkpoint", "audit_event", "seal_event", "execution_event", "notice",
+    "audit_checkpoint", "audit_event", "audit_chain", "seal_event", "execution_event", "notice",
     "judgment_version", "detention", "certificate", "inquiry_record", "inquiry",
     "defense_counsel",
     "judgment", "offender", "oauth_client", "policy", "agency",
@@ -57,6 +57,13 @@ def _postgres_database() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     yield from _postgres_database()
+
+
+@pytest.fixture(scope="session")
+def signing_key_file(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """One issuer key for this test process's applications: generating an RSA key costs
+    ~50 ms and parsing one ~100 ms (api/issuer.SigningKeys keeps a parsed file), per app."""
+    return str(tmp_path_factory.mktemp("keys") / "signing-key.pem")
 
 
 @pytest.fixture(scope="session")

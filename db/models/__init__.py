@@ -1,7 +1,7 @@
 """The registry's tables. Import every model here so that metadata and Alembic see them."""
 
 from db.models.agencies import Agency
-from db.models.audit import AuditCheckpoint, AuditEvent
+from db.models.audit import AuditChainState, AuditCheckpoint, AuditEvent
 from db.models.clients import Client
 from db.models.inquiries import Certificate, DefenseCounsel, Inquiry, InquiryRecord
 from db.models.notices import Notice
@@ -11,6 +11,7 @@ from db.models.records import Detention, ExecutionEvent, Judgment, JudgmentVersi
 
 __all__ = [
     "Agency",
+    "AuditChainState",
     "AuditCheckpoint",
     "AuditEvent",
     "Certificate",

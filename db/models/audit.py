@@ -8,8 +8,11 @@ from db.models.base import utcnow
 
 
 class AuditEvent(SQLModel, table=True):
-    """Append-only, hash-chained (DESIGN.md §1.5). `hash` covers every other column and
-    `prev_hash`, so editing, deleting or reordering a row breaks the chain."""
+    """Append-only, chained (DESIGN.md §1.5). `hash` covers every other column and
+    `prev_hash`, so editing, deleting or reordering a row breaks the chain. It is an
+    HMAC-SHA256 under the service's audit key `key_id` (db/audit_keys.py), which lives
+    outside the database; events written before the key existed have `key_id` "" and an
+    unkeyed SHA-256 (the chain's legacy prefix, see `AuditChainState.legacy_until`)."""
 
     __tablename__ = "audit_event"
 
@@ -35,6 +38,7 @@ class AuditEvent(SQLModel, table=True):
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
+    key_id: str = Field(default="", max_length=16, sa_column_kwargs={"server_default": ""})
 
 
 class AuditCheckpoint(SQLModel, table=True):
@@ -47,3 +51,22 @@ class AuditCheckpoint(SQLModel, table=True):
     hash: str = Field(max_length=64)
     signature: str
     at: datetime = Field(default_factory=utcnow)
+
+
+class AuditChainState(SQLModel, table=True):
+    """The chain's identity and its checkpoint writer's bookkeeping (one row).
+
+    `chain_id` is given to the database when its chain starts; every event's MAC and every
+    witness checkpoint names it, so one witness file can serve several databases.
+    `legacy_until` is the last event hashed without a key (0 for a chain keyed from the
+    start). `witnessed_*` record the newest checkpoint handed to the witness: what the
+    writer compares the head with, and what lets verify notice a witness that shrank."""
+
+    __tablename__ = "audit_chain"
+
+    chain_id: str = Field(primary_key=True, max_length=40)
+    legacy_until: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    started_at: datetime = Field(default_factory=utcnow)
+    witnessed_n: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    witnessed_seq: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    witnessed_hash: str = Field(default="", max_length=64)

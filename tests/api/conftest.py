@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -28,10 +27,10 @@ async def prepare(database_url: str) -> None:
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
+def settings(database_url: str, signing_key_file: str) -> Settings:
     # Domain tests are not about rate limits (tests/security/abuse/test_3_rate_limits.py is,
     # with the defaults): each subject's bucket here never runs dry.
-    return Settings(database_url=database_url, signing_key_file=str(tmp_path / "key.pem"),
+    return Settings(database_url=database_url, signing_key_file=signing_key_file,
                     policy_poll_seconds=0.0, rate_bucket=10**7, rate_restore=10.0**7)
 
 

@@ -1,6 +1,7 @@
 """Issue 5, concurrency: 200 concurrent audited requests, served by several OS processes
 (`registry serve --workers 4`) against one PostgreSQL database, leave a gap-free chain that
-verifies; and the same through two in-process app instances on SQLite and PostgreSQL.
+verifies; and the same through two in-process app instances on SQLite and PostgreSQL. The chain is
+sealed with the service's audit key, and the workers' checkpoint writers run throughout.
 
 The requests are a mix of the audited kinds: a clerk's list read that returns records, an
 employer's list read (denied: empty, with a `deny` event), an employer's reportJudgment
@@ -34,6 +35,7 @@ from api.app import create_app
 from api.issuer import Issuer, SigningKeys
 from api.settings import Settings
 from db.audit import verify_chain
+from db.audit_keys import AuditKeys
 from db.engine import Database
 from db.models import AuditEvent
 from tests.api.conftest import prepare
@@ -144,7 +146,8 @@ async def _seed(client: httpx.AsyncClient, token: str, tag: str) -> None:
         assert response.json()["data"]["reportJudgment"]["notice"]["status"] == "REGISTERED"
 
 
-async def _assert_chain(database_url: str, requests: dict[str, Call]) -> int:
+async def _assert_chain(database_url: str, audit_key_file: str,
+                        requests: dict[str, Call]) -> int:
     """The chain after the load: gap-free, every request's events there and contiguous,
     and intact. Returns the number of events."""
     database = Database(database_url)
@@ -153,7 +156,7 @@ async def _assert_chain(database_url: str, requests: dict[str, Call]) -> int:
             rows = (await session.execute(
                 select(TABLE.c.seq, TABLE.c.request_id, TABLE.c.action, TABLE.c.outcome)
                 .order_by(TABLE.c.seq))).all()
-            result = await verify_chain(session)
+            result = await verify_chain(session, AuditKeys.load(audit_key_file))
     finally:
         await database.dispose()
 
@@ -178,7 +181,7 @@ async def _assert_chain(database_url: str, requests: dict[str, Call]) -> int:
     return len(seqs)
 
 
-def _audit_verify(database_url: str, key_file: str, events: int) -> None:
+def _audit_verify(database_url: str, key_file: str, events: int) -> str:
     env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
     env.update(REGISTRY_DATABASE_URL=database_url, REGISTRY_SIGNING_KEY_FILE=key_file)
     done = subprocess.run(  # noqa: S603 - the registry CLI of this venv
@@ -186,6 +189,7 @@ def _audit_verify(database_url: str, key_file: str, events: int) -> None:
         timeout=60, check=False)
     assert done.returncode == 0, (done.stdout, done.stderr)
     assert f"audit chain intact: {events} events" in done.stdout
+    return done.stdout
 
 
 # --- in process: two app instances on one database (SQLite file, PostgreSQL) -------------
@@ -209,7 +213,7 @@ async def test_concurrent_audited_requests_through_two_app_instances_leave_a_ver
         for app in apps:
             await app.state.registry.database.dispose()
 
-    events = await _assert_chain(settings.database_url, requests)
+    events = await _assert_chain(settings.database_url, settings.audit_key_path, requests)
     _audit_verify(settings.database_url, settings.signing_key_file, events)
 
 
@@ -244,7 +248,7 @@ def server(postgres_url: str, tmp_path: Path) -> Iterator[Server]:
     key_file = str(tmp_path / "signing-key.pem")
     keys = SigningKeys.load_or_create(key_file)
     environment = {"REGISTRY_DATABASE_URL": postgres_url, "REGISTRY_SIGNING_KEY_FILE": key_file,
-                   "REGISTRY_DB_POOL_SIZE": "3",
+                   "REGISTRY_DB_POOL_SIZE": "3", "REGISTRY_AUDIT_CHECKPOINT_SECONDS": "0.5",
                    # The audit chain under load, not rate limits: bottomless buckets.
                    "REGISTRY_RATE_BUCKET": str(10**7), "REGISTRY_RATE_RESTORE": str(10**7)}
     with registry_serve(environment, tmp_path, workers=WORKERS) as served:
@@ -302,6 +306,12 @@ async def test_concurrent_audited_requests_served_by_several_worker_processes_le
                    if n}
         assert len(serving) >= 2, f"one worker process served everything: {serving}"
 
-    events = await _assert_chain(server.settings.database_url, requests)
-    _audit_verify(server.settings.database_url, server.settings.signing_key_file, events)
+    events = await _assert_chain(server.settings.database_url,
+                                 server.settings.audit_key_path, requests)
+    out = _audit_verify(server.settings.database_url, server.settings.signing_key_file, events)
+    # Each worker's checkpoint writer ran through the load (every 0.5 s here), taking turns.
+    witnessed = re.search(r"witness: (\d+) checkpoints of this chain, the newest at event "
+                          r"(\d+)", out)
+    assert witnessed is not None, out
+    assert int(witnessed[1]) >= 1 and int(witnessed[2]) <= events, out
     assert "Traceback" not in server.log.read_text(), server.log.read_text()

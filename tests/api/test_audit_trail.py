@@ -185,7 +185,7 @@ async def test_the_chain_stays_intact_after_a_mix_of_requests_some_concurrent(
     bodies = await asyncio.gather(*concurrent)
     assert all("errors" not in b for b in bodies), bodies
     async with registry.app.state.registry.database.session() as session:
-        result = await verify_chain(session)
+        result = await verify_chain(session, registry.app.state.registry.audit.keys)
         total = len((await session.scalars(select(AuditEvent.seq))).all())
     assert result.intact, result
     assert result.count == total

@@ -12,7 +12,7 @@ from sqlmodel import col, func, select
 from db.models import AuditEvent, Judgment, JudgmentVersion, Notice, Offender, SealEvent
 from policies.actions import Action
 from policies.pdp import DecisionPoint
-from policies.store import load_default_documents
+from policies.store import load_default_documents, save_policy
 from tests.api.test_query_count import counting
 from tests.factories import (
     CLERK_AT_A_COURT,
@@ -189,17 +189,223 @@ async def test_a_judge_may_not_correct_the_persons_basic_information(registry: R
     assert "errors" not in await correct(registry, id, {"penalty": months(18)}, as_=JUDGE)
 
 
-async def test_a_sealed_judgment_does_not_exist_for_its_court_outside_case_handling(
+# --- the reporting court and its sealed judgments (DESIGN.md §1.2: sealing hides a record
+# --- from others, not from the organ that made it) -------------------------------------------
+
+MINOR = person(date(2009, 1, 15))  # 16 at an offence of 2025-06-01
+# A court's staff who are not judges (the court's own code, another role), and a principal
+# of another kind claiming the court's code.
+COURT_STAFF = ("staff.dongcheng", "prosecutor", "COURT-110101")
+EMPLOYER_NAMED_LIKE_THE_COURT = ("hr.fake", "employer", "COURT-110101")
+
+
+async def seal_events(registry: Registry, id: str) -> list[tuple[str, str]]:
+    found = await history(registry, id)
+    assert found is not None
+    return [(e["status"], e["reason"]) for e in found["sealEvents"]]
+
+
+async def test_the_reporting_court_reports_the_retrial_of_its_sealed_judgment_and_above_five_years_it_unseals(  # noqa: E501
         registry: Registry) -> None:
-    # The sealed-record deny (defence-in-depth.json) covers every action: the reporting
-    # court may not correct a sealed judgment, and is answered as for a missing id; the
-    # keeping authority's clerk corrects it.
-    id = await report(registry, defendant=person(date(2009, 1, 15)), offenseDate="2025-06-01")
-    assert (await history(registry, id) or {})["sealStatus"] == "SEALED"
-    missing = error_of(await correct(registry, "jdg_doesnotexist", {"penalty": months(18)},
-                                     as_=JUDGE))
-    assert error_of(await correct(registry, id, {"penalty": months(18)}, as_=JUDGE)) == missing
-    assert "errors" not in await correct(registry, id, {"penalty": months(18)})
+    id = await report(registry, defendant=MINOR, offenseDate="2025-06-01", penalty=months(36))
+    assert await seal_events(registry, id) == [("SEALED", MINOR_SEALED)]
+    body = await correct(registry, id, {"penalty": months(72), "retrial": True}, as_=JUDGE,
+                         reason="retrial under adjudication supervision")
+    assert "errors" not in body, body
+    payload = body["data"]["correctJudgment"]
+    assert payload["notice"]["kind"] == "JUDGMENT_CORRECTION"
+    assert payload["notice"]["status"] == "REGISTERED"
+    assert await seal_events(registry, id) == [
+        ("SEALED", MINOR_SEALED), ("OPEN", "retrial: penalty over 5 years")]
+    found = await history(registry, id)
+    assert found is not None
+    [version] = found["history"]
+    assert (version["retrial"], version["sealStatus"], version["penalty"]["termMonths"],
+            version["correctedBy"], version["correctedByAgency"]) == (
+        True, "SEALED", 36, "judge.dongcheng", {"code": "COURT-110101"})
+    async with registry.app.state.registry.database.session() as session:
+        events = (await session.scalars(select(AuditEvent).where(
+            col(AuditEvent.action).in_(["judgment:correct", "judgment:unseal"]),
+            col(AuditEvent.outcome) == "permit").order_by(col(AuditEvent.seq)))).all()
+    assert {(e.action, e.sub) for e in events if id in e.resource_ids} == {
+        ("judgment:correct", "judge.dongcheng"), ("judgment:unseal", "judge.dongcheng")}
+    assert any(e.policy_uid == "court.judge-corrects-the-courts-own-judgments"
+               for e in events if e.action == "judgment:correct")
+
+
+async def test_the_reporting_court_corrects_its_sealed_judgment_and_within_five_years_it_stays_sealed(  # noqa: E501
+        registry: Registry) -> None:
+    id = await report(registry, defendant=MINOR, offenseDate="2025-06-01", penalty=months(36))
+    body = await correct(registry, id, {"penalty": months(60), "retrial": True}, as_=JUDGE)
+    assert "errors" not in body, body
+    assert await seal_events(registry, id) == [("SEALED", MINOR_SEALED)]  # no change, no event
+    body = await correct(registry, id, {"crimes": [{"name": "Robbery", "article": "Art. 263"}]},
+                         as_=JUDGE)
+    assert "errors" not in body, body
+    found = await history(registry, id)
+    assert found is not None
+    assert (found["sealStatus"], found["penalty"]["termMonths"], len(found["history"])) == (
+        "SEALED", 60, 2)
+
+
+async def post_raw(registry: Registry, query: str, variables: dict[str, Any],
+                   as_: tuple[str, str, str | None]) -> bytes:
+    response = await registry.http.post(
+        "/graphql", json={"query": query, "variables": variables},
+        headers={"Authorization": f"Bearer {registry.token(*as_)}"})
+    assert response.status_code == 200
+    return response.content
+
+
+ATTEMPTS: list[tuple[dict[str, Any], str]] = [  # (input, reason): good and bad alike
+    ({"penalty": months(18)}, REASON),
+    ({"penalty": months(72), "retrial": True}, REASON),
+    ({"defendant": MINOR}, REASON),
+    ({"defendant": {**MINOR, "birthDate": "2001-01-15"}}, REASON),
+    ({"penalty": months(301)}, REASON),
+    ({"offenseDate": "2030-01-01"}, REASON),
+    ({}, REASON),
+    ({"penalty": months(18)}, ""),
+]
+
+
+async def test_another_court_a_courts_staff_who_are_not_judges_or_a_court_for_a_judgment_it_did_not_report_are_answered_as_for_a_missing_id_byte_for_byte(  # noqa: E501
+        registry: Registry) -> None:
+    ours_open = await report(registry, defendant=MINOR, penalty=months(12))
+    ours_sealed = await report(registry, defendant=MINOR, offenseDate="2025-06-01",
+                               penalty=months(12))
+    # The same person judged by Huangpu too: the Dongcheng court did not report these.
+    theirs_open = await report(registry, as_=JUDGE_SHANGHAI, defendant=MINOR,
+                               offenseDate="2026-04-01", penalty=months(6))
+    theirs_sealed = await report(registry, as_=JUDGE_SHANGHAI, defendant=MINOR,
+                                 offenseDate="2025-07-01", penalty=months(6))
+    assert (await history(registry, ours_sealed) or {})["sealStatus"] == "SEALED"
+    assert (await history(registry, theirs_sealed) or {})["sealStatus"] == "SEALED"
+    before = await rows(registry)
+    attempts = [
+        (JUDGE, theirs_open), (JUDGE, theirs_sealed),                    # not its judgment
+        (JUDGE_SHANGHAI, ours_open), (JUDGE_SHANGHAI, ours_sealed),      # another court
+        (COURT_STAFF, ours_open), (COURT_STAFF, ours_sealed),            # not a judge
+        (CLERK_AT_A_COURT, ours_open), (CLERK_AT_A_COURT, ours_sealed),
+        (EMPLOYER_NAMED_LIKE_THE_COURT, ours_sealed),
+    ]
+    for who, id in attempts:
+        for input, reason in ATTEMPTS:
+            variables = {"input": input, "reason": reason}
+            missing = await post_raw(registry, CORRECT, {"id": "jdg_doesnotexist",
+                                                         **variables}, as_=who)
+            refused = await post_raw(registry, CORRECT, {"id": id, **variables}, as_=who)
+            assert refused == missing, (who, id, input, refused)
+            assert b"no such judgment" in refused
+    assert await rows(registry) == before
+
+
+async def test_the_court_does_not_read_back_the_judgment_it_corrected_sealed_or_open(
+        registry: Registry) -> None:
+    # `judgment` in a payload is null where the requester may not read it back (CONTRACT.md
+    # §4): the court reads back neither, so sealing changes nothing in what it is answered.
+    answers = []
+    for overrides in ({"offenseDate": "2026-03-02"}, {"offenseDate": "2025-06-01"}):
+        id = await report(registry, defendant=MINOR, penalty=months(12), **overrides)
+        body = await correct(registry, id, {"penalty": months(18)}, as_=JUDGE)
+        assert "errors" not in body, body
+        payload = body["data"]["correctJudgment"]
+        assert payload["judgment"] is None
+        answers.append({**payload, "notice": {**payload["notice"], "id": "*"}})
+        # Nor afterwards, directly.
+        assert await history(registry, id, as_=JUDGE) is None
+    assert answers[0] == answers[1]
+    # The keeping clerk corrects and reads it back, sealed or not.
+    id = await report(registry, defendant=MINOR, offenseDate="2025-06-01", penalty=months(12))
+    body = await correct(registry, id, {"penalty": months(13)})
+    assert body["data"]["correctJudgment"]["judgment"]["sealStatus"] == "SEALED"
+
+
+async def test_a_courts_correction_tells_it_nothing_of_other_courts_judgments(
+        registry: Registry) -> None:
+    """The court's retrial of a sealed judgment of 36 months to 54: alone, it stays sealed;
+    beside another court's sealed judgment of 12 months for the same person, the two
+    together pass five years and both are unsealed. The court is answered alike."""
+    alone, beside = person(date(2009, 1, 15)), person(date(2009, 1, 15))
+    answers, statuses = [], []
+    for defendant, other in ((alone, False), (beside, True)):
+        id = await report(registry, defendant=defendant, offenseDate="2025-06-01",
+                          judgmentDate="2025-09-01", effectiveDate="2025-09-12",
+                          penalty=months(36))
+        if other:
+            await report(registry, as_=JUDGE_SHANGHAI, defendant=defendant,
+                         offenseDate="2025-08-01", penalty=months(12))
+        assert (await history(registry, id) or {})["sealStatus"] == "SEALED"
+        body = await correct(registry, id, {"penalty": months(54), "retrial": True},
+                             as_=JUDGE)
+        assert "errors" not in body, body
+        payload = body["data"]["correctJudgment"]
+        answers.append({**payload, "notice": {**payload["notice"], "id": "*"}})
+        statuses.append((await history(registry, id) or {})["sealStatus"])
+        # What the court may ask afterwards about its own judgment says nothing either.
+        again = await correct(registry, id, {"penalty": months(54)}, as_=JUDGE)
+        answers.append(again)
+    assert statuses == ["SEALED", "OPEN"]  # the registry did decide differently
+    assert answers[0] == answers[2] and answers[1] == answers[3]
+    assert error_of(answers[1]) == ("BAD_USER_INPUT", "input", "input: the correction changes "
+                                                                "nothing")
+
+
+READS_BACK = {
+    "uid": "test.court-reads-back-its-corrections",
+    "description": "A test grant: the court that reported a judgment reads back what it "
+                   "corrected (resource owner_agency, stated by correctJudgment only).",
+    "effect": "allow",
+    "rules": {"subject": {"$.role": {"condition": "Equals", "value": "judge"},
+                          "$.agency_kind": {"condition": "Equals", "value": "court"}},
+              "resource": {"$.type": {"condition": "Equals", "value": "judgment"},
+                           "$.owner_agency": {"condition": "EqualsAttribute",
+                                              "ace": "subject", "path": "$.agency"}},
+              "action": {"$.name": {"condition": "Equals", "value": "judgment:read"}},
+              "context": {}},
+    "targets": {}}
+
+
+async def test_whether_the_court_reads_back_what_it_corrected_is_policy(
+        registry: Registry) -> None:
+    id = await report(registry, defendant=MINOR, offenseDate="2025-06-01", penalty=months(12))
+    body = await correct(registry, id, {"penalty": months(13)}, as_=JUDGE)
+    assert body["data"]["correctJudgment"]["judgment"] is None
+    async with registry.app.state.registry.database.session() as session:
+        await save_policy(session, READS_BACK, author="security.admin")
+        await session.commit()
+    body = await correct(registry, id, {"penalty": months(14)}, as_=JUDGE)
+    assert "errors" not in body, body
+    judgment = body["data"]["correctJudgment"]["judgment"]
+    assert (judgment["id"], judgment["sealStatus"], judgment["penalty"]) == (
+        id, "SEALED", months(14))
+    # The grant names the correction's relation: it reads nothing else, this judgment
+    # directly included, nor another court's correction.
+    assert await history(registry, id, as_=JUDGE) is None
+    theirs = await report(registry, as_=JUDGE_SHANGHAI, penalty=months(12))
+    body = await correct(registry, theirs, {"penalty": months(13)}, as_=JUDGE_SHANGHAI)
+    assert body["data"]["correctJudgment"]["judgment"] is not None  # its own
+    assert error_of(await correct(registry, theirs, {"penalty": months(14)}, as_=JUDGE))[:2] \
+        == ("BAD_USER_INPUT", "id")
+
+
+async def test_a_court_never_corrects_the_persons_details_the_keeping_clerk_does(
+        registry: Registry) -> None:
+    for overrides in ({"offenseDate": "2026-03-02"}, {"offenseDate": "2025-06-01"}):
+        minor = person(date(2009, 1, 15))
+        id = await report(registry, defendant=minor, penalty=months(12), **overrides)
+        before = await rows(registry)
+        # Changed details, or the very details it reported: a `defendant` is the person's,
+        # shared by every court's judgments of them, and the court does not correct it.
+        for defendant in ({**minor, "name": "Li Nana"}, minor):
+            body = await correct(registry, id, {"defendant": defendant,
+                                                "penalty": months(18)}, as_=JUDGE)
+            code, _, message = error_of(body)
+            assert code == "FORBIDDEN", body
+            assert "input.defendant" in message
+        assert await rows(registry) == before
+        assert "errors" not in await correct(registry, id, {"defendant": {
+            **minor, "name": "Li Nana"}}, as_=CLERK_DONGCHENG)
 
 
 # --- history ----------------------------------------------------------------------------------
@@ -516,8 +722,13 @@ KEEPING_CLERK = _who("registry_clerk", "registration_authority", "REG-110101", "
 @pytest.mark.parametrize(("subject", "resource", "allowed"), [
     (REPORTING_JUDGE, _judgment(), True),
     (REPORTING_JUDGE, _judgment(person="yes"), False),
-    (REPORTING_JUDGE, _judgment(sealed=True), False),  # the sealed-record deny
+    (REPORTING_JUDGE, _judgment(sealed=True), True),  # the court made it: sealed or not
+    (REPORTING_JUDGE, _judgment(sealed=True, person="yes"), False),
+    (REPORTING_JUDGE, _judgment(sealed=True, court="COURT-310101"), False),
+    (REPORTING_JUDGE, _judgment(sealed=True, court=""), False),
     (_who("judge", "court", "COURT-310101", "310101"), _judgment(), False),
+    (_who("judge", "court", "COURT-310101", "310101"), _judgment(sealed=True), False),
+    (_who("registry_clerk", "court", "COURT-110101", "110101"), _judgment(sealed=True), False),
     (_who("prosecutor", "court", "COURT-110101", "110101"), _judgment(), False),
     (_who("judge", "registration_authority", "COURT-110101", "110101"), _judgment(), False),
     (KEEPING_CLERK, _judgment(), True),

@@ -169,7 +169,7 @@ async def test_an_import_is_authorized_and_audited_like_the_api(settings: Settin
         async with state.database.session() as session:
             events = (await session.scalars(select(AuditEvent).order_by(
                 col(AuditEvent.seq)))).all()
-            assert (await verify_chain(session)).intact
+            assert (await verify_chain(session, state.audit.keys)).intact
     finally:
         await state.database.dispose()
     denials = [(e.sub, e.role, e.action, e.outcome) for e in events if e.outcome == "deny"]
@@ -313,3 +313,10 @@ def test_the_cli_prints_the_summary_and_exits_non_zero_on_invalid_lines(
     for report in reports:
         assert report["input"]["defendant"]["idNumber"] not in printed
     assert not (tmp_path / "key.pem").exists()
+
+    # Each import handed the chain's head to the witness as it ended (DESIGN.md §1.5).
+    capsys.readouterr()
+    assert main(["audit", "verify"]) == 0
+    intact, witnessed = capsys.readouterr().out.splitlines()
+    events = intact.removeprefix("audit chain intact: ").removesuffix(" events")
+    assert witnessed.endswith(f", the newest at event {events}"), witnessed

@@ -10,10 +10,14 @@ from datetime import date
 from typing import Any
 
 import pytest
+from graphql import GraphQLObjectType, parse
 from sqlmodel import select
 
 from db.models import Judgment
+from schema import build_schema
+from schema.limits import LIST_FIELDS, Limits, default_page, examine
 from tests.factories import (
+    AUDITOR,
     CLERK_BEIJING,
     CLERK_DONGCHENG,
     CLERK_SHANGHAI,
@@ -225,3 +229,113 @@ async def test_another_requesters_cursors_reach_no_row_hidden_from_me(
             break
         after = current["pageInfo"]["endCursor"]
     assert set(seen) <= mine and len(seen) == len(set(seen))
+
+
+# --- `first` is exactly `Int = 20` (CONTRACT.md §4) -------------------------------------------
+
+CONTRACT_LISTS = {"Query.offenders", "Query.judgments", "Query.inquiries", "Query.notices",
+                  "Query.auditEvents", "Offender.judgments"}
+
+
+def first_arguments() -> dict[str, tuple[str, Any]]:
+    """Every field with a `first` argument: (its type, its default)."""
+    found = {}
+    for name, type_ in build_schema()._schema.type_map.items():
+        if name.startswith("__") or not isinstance(type_, GraphQLObjectType):
+            continue
+        for field_name, field in type_.fields.items():
+            argument = field.args.get("first")
+            if argument is not None:
+                found[f"{name}.{field_name}"] = (str(argument.type), argument.default_value)
+    return found
+
+
+def test_every_first_argument_is_a_nullable_int_defaulting_to_20_and_audit_events_to_50(
+        ) -> None:
+    found = first_arguments()
+    assert CONTRACT_LISTS <= set(found)
+    for name, (type_, default) in found.items():
+        assert (type_, default) == ("Int", 50 if name == "Query.auditEvents" else 20), name
+
+
+def test_the_cost_model_prices_an_absent_or_null_first_at_the_schemas_default() -> None:
+    for name, (_, default) in first_arguments().items():
+        field = name.split(".")[1]
+        assert field in LIST_FIELDS, name
+        assert default_page(field) == default, name
+    limits = Limits(max_cost=10**9)
+
+    def cost(document: str) -> int | None:
+        return examine(parse(document), limits).costs[None]
+
+    for field, default in (("judgments", 20), ("offenders", 20), ("inquiries", 20),
+                           ("notices", 20), ("auditEvents", 50)):
+        absent = cost(f"{{ {field} {{ edges {{ cursor }} }} }}")
+        assert absent == cost(f"{{ {field}(first: null) {{ edges {{ cursor }} }} }}"), field
+        assert absent == cost(f"{{ {field}(first: {default}) {{ edges {{ cursor }} }} }}")
+        assert absent != cost(f"{{ {field}(first: 7) {{ edges {{ cursor }} }} }}"), field
+    nested = "{ offenders(first: 1) { edges { node { judgments%s { totalCount } } } } }"
+    assert cost(nested % "") == cost(nested % "(first: null)") == cost(nested % "(first: 20)")
+    # A variable, null or not, is priced as the largest page it may ask for.
+    variable = cost("query ($n: Int) { judgments(first: $n) { edges { cursor } } }")
+    assert variable == cost("{ judgments(first: 100) { edges { cursor } } }")
+
+
+NULLABLE_PAGE = """query Page($first: Int, $after: String) {
+  judgments(first: $first, after: $after) {
+    totalCount edges { cursor node { id } } pageInfo { hasNextPage endCursor } } }"""
+
+
+async def test_a_null_first_means_the_default_page_of_20(registry: Registry) -> None:
+    await report_many(registry, 25)
+    absent = await registry.gql("{ judgments { totalCount edges { cursor node { id } } "
+                                "pageInfo { hasNextPage endCursor } } }", as_=CLERK_DONGCHENG)
+    assert len(absent["data"]["judgments"]["edges"]) == 20
+    assert absent["data"]["judgments"]["pageInfo"]["hasNextPage"] is True
+    literal = await registry.gql("{ judgments(first: null) { totalCount edges { cursor node { "
+                                 "id } } pageInfo { hasNextPage endCursor } } }",
+                                 as_=CLERK_DONGCHENG)
+    variable = await registry.gql(NULLABLE_PAGE, {"first": None}, as_=CLERK_DONGCHENG)
+    unset = await registry.gql(NULLABLE_PAGE, {}, as_=CLERK_DONGCHENG)
+    assert absent == literal == variable == unset
+    # The rest of the pages, null all the way.
+    after = absent["data"]["judgments"]["pageInfo"]["endCursor"]
+    rest = await registry.gql(NULLABLE_PAGE, {"first": None, "after": after},
+                              as_=CLERK_DONGCHENG)
+    assert len(rest["data"]["judgments"]["edges"]) == 5
+
+
+LISTS = {  # a list field, read with a nullable `first`, by someone who may list it
+    "offenders": ("query P($first: Int) { offenders(first: $first) { totalCount } }",
+                  CLERK_DONGCHENG),
+    "judgments": ("query P($first: Int) { judgments(first: $first) { totalCount } }",
+                  CLERK_DONGCHENG),
+    "inquiries": ("query P($first: Int) { inquiries(first: $first) { totalCount } }",
+                  AUDITOR),
+    "notices": ("query P($first: Int) { notices(first: $first) { totalCount } }",
+                CLERK_DONGCHENG),
+    "auditEvents": ("query P($first: Int) { auditEvents(first: $first) { totalCount } }",
+                    AUDITOR),
+    "Offender.judgments": ("query P($first: Int) { offenders(first: 1) { edges { node { "
+                           "judgments(first: $first) { totalCount } } } } }", CLERK_DONGCHENG),
+}
+
+
+@pytest.mark.parametrize("field", sorted(LISTS))
+async def test_every_list_takes_a_nullable_first_and_still_refuses_a_page_size_out_of_bounds(
+        registry: Registry, field: str) -> None:
+    await report_many(registry, 2)
+    query, who = LISTS[field]
+    for first in (None, 0, 1, 100):
+        body = await registry.gql(query, {"first": first}, as_=who)
+        assert "errors" not in body, (first, body)
+    for first in (-1, 101, 2**31 - 1):
+        body = await registry.gql(query, {"first": first}, as_=who)
+        assert body["data"] is None, (first, body)
+        [error] = body["errors"]
+        assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "first"}, (first, body)
+    literal = await registry.gql(query.replace("$first", "null").replace(
+        "query P(null: Int) ", ""), as_=who)
+    assert "errors" not in literal, literal
+    if field != "auditEvents":  # each read of the audit trail is itself an event
+        assert literal == await registry.gql(query, {"first": None}, as_=who)

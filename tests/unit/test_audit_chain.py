@@ -1,6 +1,8 @@
 import asyncio
 import random
+import secrets
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,13 +15,17 @@ from db.audit import (
     VerifyResult,
     cmd_audit_verify,
     event_hash,
+    event_mac,
     verify_chain,
 )
+from db.audit_keys import AuditKeys
 from db.engine import Database
 from db.models.audit import AuditEvent
 from tests.conftest import _truncate
 
 TABLE = AuditEvent.__table__  # type: ignore[attr-defined]
+# The service's audit key in these tests (db/audit_keys.py): the chain is sealed with it.
+KEYS = AuditKeys([secrets.token_bytes(32)])
 
 
 def _record(n: int = 0, outcome: str = "permit") -> AuditRecord:
@@ -51,7 +57,7 @@ async def _append(database: Database, chain: AuditChain, *records: AuditRecord) 
 
 
 async def _fill(database: Database, count: int) -> AuditChain:
-    chain = AuditChain(database)
+    chain = AuditChain(database, KEYS)
     for n in range(count):
         await _append(database, chain, _record(n))
     return chain
@@ -59,7 +65,7 @@ async def _fill(database: Database, count: int) -> AuditChain:
 
 async def _verify(database: Database, batch: int = 1000) -> VerifyResult:
     async with database.session() as session:
-        return await verify_chain(session, batch=batch)
+        return await verify_chain(session, KEYS, batch=batch)
 
 
 async def _sql(database: Database, statement: str, **params: Any) -> None:
@@ -84,6 +90,11 @@ async def _row(database: Database, seq: int) -> dict[str, Any]:
         return dict(row)
 
 
+async def _chain_id(database: Database) -> str:
+    async with database.session() as session:
+        return str((await session.execute(text("SELECT chain_id FROM audit_chain"))).scalar())
+
+
 async def _typed_row(database: Database, seq: int) -> dict[str, Any]:
     async with database.session() as session:
         query = select(TABLE).where(TABLE.c.seq == seq)
@@ -97,7 +108,7 @@ async def test_an_empty_chain_verifies_with_no_events(database: Database) -> Non
 async def test_appended_events_verify_and_count_from_seq_one_without_gaps(
     database: Database,
 ) -> None:
-    chain = AuditChain(database)
+    chain = AuditChain(database, KEYS)
     async with database.session() as session:
         first = await chain.append(session, [_record(0), _record(1, "deny")])
         await session.commit()
@@ -121,7 +132,7 @@ async def test_verify_streams_in_batches_smaller_than_the_chain(database: Databa
 async def test_a_timestamp_read_back_in_a_new_session_hashes_the_same(
     database: Database,
 ) -> None:
-    chain = AuditChain(database)
+    chain = AuditChain(database, KEYS)
     async with database.session() as session:
         (written,) = await chain.append(session, [_record(0)])
         await session.commit()
@@ -129,9 +140,9 @@ async def test_a_timestamp_read_back_in_a_new_session_hashes_the_same(
 
     assert written.at.utcoffset() is not None
     stored = await _row(database, 1)  # untyped raw read: SQLite gives text, PG aware datetime
-    assert event_hash(stored) == written.hash
+    assert event_mac(stored, await _chain_id(database), KEYS) == written.hash
     async with database.session() as session:
-        result = await verify_chain(session)
+        result = await verify_chain(session, KEYS)
     assert result.intact and result.count == 1
 
 
@@ -139,21 +150,24 @@ async def test_an_edited_audit_row_is_named_by_verify(database: Database) -> Non
     await _fill(database, 5)
     await _sql(database, "UPDATE audit_event SET outcome = 'deny' WHERE seq = 3")
 
-    assert await _verify(database) == VerifyResult(False, 2, 3, "hash mismatch")
+    assert await _verify(database) == VerifyResult(
+        False, 2, 3, "edited: its content does not match its hash")
 
 
 async def test_a_deleted_row_in_the_middle_is_named_as_a_gap(database: Database) -> None:
     await _fill(database, 5)
     await _sql(database, "DELETE FROM audit_event WHERE seq = 3")
 
-    assert await _verify(database) == VerifyResult(False, 2, 4, "gap after 2")
+    assert await _verify(database) == VerifyResult(
+        False, 2, 4, "deleted: events 3 to 3 are missing")
 
 
 async def test_a_deleted_first_row_is_named(database: Database) -> None:
     await _fill(database, 3)
     await _sql(database, "DELETE FROM audit_event WHERE seq = 1")
 
-    assert await _verify(database) == VerifyResult(False, 0, 2, "chain starts at 2, not 1")
+    assert await _verify(database) == VerifyResult(
+        False, 0, 2, "deleted: the chain starts at 2, not 1")
 
 
 async def test_a_deleted_and_renumbered_row_is_named_as_a_prev_hash_mismatch(
@@ -165,7 +179,7 @@ async def test_a_deleted_and_renumbered_row_is_named_as_a_prev_hash_mismatch(
 
     result = await _verify(database)
     assert (result.intact, result.first_bad_seq) == (False, 3)
-    assert result.problem == "prev_hash does not match event 2"
+    assert result.problem == "edited: its content does not match its hash"
 
 
 async def test_an_inserted_row_with_its_own_hash_but_a_wrong_prev_hash_is_named(
@@ -180,7 +194,7 @@ async def test_an_inserted_row_with_its_own_hash_but_a_wrong_prev_hash_is_named(
         await session.commit()
 
     assert await _verify(database) == VerifyResult(
-        False, 4, 5, "prev_hash does not match event 4"
+        False, 4, 5, "forged: its hash was computed without the service's key"
     )
 
 
@@ -196,6 +210,7 @@ async def test_swapping_two_rows_content_is_named(database: Database) -> None:
 
     result = await _verify(database)
     assert (result.intact, result.count, result.first_bad_seq) == (False, 1, 2)
+    assert result.problem == "reordered: its content was written at another place in the chain"
 
 
 async def test_a_rolled_back_append_leaves_no_event_and_the_chain_continues(
@@ -217,7 +232,7 @@ async def test_a_rolled_back_append_leaves_no_event_and_the_chain_continues(
 
 
 async def test_release_is_idempotent_and_safe_without_an_append(database: Database) -> None:
-    chain = AuditChain(database)
+    chain = AuditChain(database, KEYS)
     async with database.session() as session:
         chain.release(session)
         await chain.append(session, [_record(0)])
@@ -233,7 +248,7 @@ async def test_release_is_idempotent_and_safe_without_an_append(database: Databa
 async def test_a_session_closed_without_release_does_not_block_the_chain(
     database: Database,
 ) -> None:
-    chain = AuditChain(database)
+    chain = AuditChain(database, KEYS)
     async with database.session() as session:
         await chain.append(session, [_record(0)])
         await session.commit()
@@ -245,7 +260,7 @@ async def test_a_session_closed_without_release_does_not_block_the_chain(
 async def test_fifty_concurrent_transactions_leave_a_gap_free_verifying_chain(
     database: Database,
 ) -> None:
-    chain = AuditChain(database)
+    chain = AuditChain(database, KEYS)
     rng = random.Random(7)
     sizes = [rng.randint(1, 3) for _ in range(50)]
 
@@ -281,7 +296,7 @@ async def test_two_chains_on_postgres_do_not_fork(postgres_url: str) -> None:
     database = Database(postgres_url)
     other = Database(postgres_url)
     try:
-        chains = [AuditChain(database), AuditChain(other)]
+        chains = [AuditChain(database, KEYS), AuditChain(other, KEYS)]
 
         async def request(n: int) -> None:
             db = (database, other)[n % 2]
@@ -295,24 +310,28 @@ async def test_two_chains_on_postgres_do_not_fork(postgres_url: str) -> None:
 
 
 async def test_cmd_audit_verify_reports_an_intact_chain(
-    database: Database, capsys: pytest.CaptureFixture[str]
+    database: Database, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     await _fill(database, 3)
 
-    assert await asyncio.to_thread(cmd_audit_verify, database.url) == 0
-    assert capsys.readouterr().out == "audit chain intact: 3 events\n"
+    witness = str(tmp_path / "witness.jsonl")
+    assert await asyncio.to_thread(cmd_audit_verify, database.url, KEYS, witness) == 0
+    assert capsys.readouterr().out == (
+        "audit chain intact: 3 events\nwitness: 0 checkpoints of this chain\n")
 
 
 async def test_cmd_audit_verify_names_the_first_bad_event(
-    database: Database, capsys: pytest.CaptureFixture[str]
+    database: Database, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     await _fill(database, 4)
     await _sql(database, "UPDATE audit_event SET outcome = 'deny' WHERE seq = 2")
     event_id = (await _row(database, 2))["event_id"]
 
-    assert await asyncio.to_thread(cmd_audit_verify, database.url) == 1
+    witness = str(tmp_path / "witness.jsonl")
+    assert await asyncio.to_thread(cmd_audit_verify, database.url, KEYS, witness) == 1
     assert capsys.readouterr().out == (
-        f"audit chain broken at event 2 ({event_id}): hash mismatch\n"
+        f"audit chain broken at event 2 ({event_id}): edited: its content does not match "
+        "its hash\n"
     )
 
 

@@ -75,7 +75,8 @@ def test_audit_verify_on_a_fresh_database_reports_an_intact_empty_chain(
     main(["db", "upgrade"])
     capsys.readouterr()
     assert main(["audit", "verify"]) == 0
-    assert capsys.readouterr().out.strip() == "audit chain intact: 0 events"
+    assert capsys.readouterr().out == (
+        "audit chain intact: 0 events\nwitness: 0 checkpoints of this chain\n")
 
 
 def test_schema_export_prints_the_contract_names(capsys: pytest.CaptureFixture[str]) -> None:
@@ -101,13 +102,14 @@ def test_seed_demo_scales_past_a_thousand_people_without_identity_number_collisi
     assert "1500 people, 1500 judgments added" in capsys.readouterr().out
 
 
-def _fill_chain(database_url: str, first: int, count: int) -> None:
+def _fill_chain(database_url: str, key_file: Path, first: int, count: int) -> None:
     from db.audit import AuditChain, AuditRecord
+    from db.audit_keys import AuditKeys
     from db.engine import Database
 
     async def go() -> None:
         database = Database(database_url)
-        chain = AuditChain(database)
+        chain = AuditChain(database, AuditKeys.load_or_create(str(key_file)))
         try:
             for n in range(first, first + count):
                 async with database.session() as session:
@@ -125,26 +127,41 @@ def _fill_chain(database_url: str, first: int, count: int) -> None:
     asyncio.run(go())
 
 
-def test_checkpoints_signed_before_the_signing_key_was_replaced_still_verify(
+def test_events_and_checkpoints_sealed_before_the_audit_key_was_rotated_still_verify(
         cli_env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     main(["db", "upgrade"])
-    old_kid = SigningKeys.load_or_create(str(tmp_path / "key.pem")).kid  # the issuer's key
-    _fill_chain(cli_env, 1, 2)
+    key_file = tmp_path / "audit-key"  # beside the signing key: the default place
+    _fill_chain(cli_env, key_file, 1, 2)
     assert main(["audit", "checkpoint"]) == 0
-    assert (tmp_path / "audit-keys" / f"{old_kid}.json").exists()
-    # The key is replaced (rotated): new checkpoints are signed with the new one.
-    (tmp_path / "key.pem").unlink()
-    new_kid = SigningKeys.load_or_create(str(tmp_path / "key.pem")).kid
-    _fill_chain(cli_env, 3, 2)
+    old_kid = key_file.read_text().split()[0]
+    assert main(["audit", "rotate-key"]) == 0
+    new_kid = key_file.read_text().splitlines()[-1].split()[0]
+    assert new_kid != old_kid
+    _fill_chain(cli_env, key_file, 3, 2)
     assert main(["audit", "checkpoint"]) == 0
     capsys.readouterr()
     assert main(["audit", "verify"]) == 0
-    assert "intact" in capsys.readouterr().out
-    assert {p.stem for p in (tmp_path / "audit-keys").glob("*.json")} == {old_kid, new_kid}
-    # Without the kept public key, the old checkpoint no longer verifies: it is what counts.
-    (tmp_path / "audit-keys" / f"{old_kid}.json").unlink()
+    assert capsys.readouterr().out == (
+        "audit chain intact: 4 events\n"
+        "witness: 2 checkpoints of this chain, the newest at event 4\n")
+    # Without the old key, what it sealed no longer verifies: the ring is what counts.
+    key_file.write_text(key_file.read_text().splitlines()[-1] + "\n")
     assert main(["audit", "verify"]) == 1
-    assert "signature does not verify" in capsys.readouterr().out
+    assert "forged: sealed with a key the service does not have" in capsys.readouterr().out
+
+
+def test_the_audit_key_file_is_created_private_and_never_printed(
+        cli_env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    main(["db", "upgrade"])
+    _fill_chain(cli_env, tmp_path / "audit-key", 1, 1)
+    assert main(["audit", "checkpoint"]) == 0
+    assert main(["audit", "rotate-key"]) == 0
+    assert main(["audit", "verify"]) == 0
+    assert (tmp_path / "audit-key").stat().st_mode & 0o777 == 0o600
+    captured = capsys.readouterr()
+    for line in (tmp_path / "audit-key").read_text().splitlines():
+        assert line.split()[1] not in captured.out + captured.err
+    assert line.split()[1] not in (tmp_path / "audit-witness.jsonl").read_text()
 
 
 def test_a_private_key_in_the_audit_keyring_is_refused(

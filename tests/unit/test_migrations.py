@@ -36,7 +36,7 @@ def test_migration_0009_attributes_the_notices_already_received_to_their_senders
     from db.engine import sync_url
     from db.migrate import alembic_config
 
-    command.downgrade(alembic_config(database_url), "0007")
+    command.downgrade(alembic_config(database_url), "0011")  # the revision before 0009
     engine = create_engine(sync_url(database_url))
     try:
         with engine.begin() as connection:

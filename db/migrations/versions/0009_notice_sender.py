@@ -5,7 +5,7 @@ accessReport). The notices received before this revision are attributed from the
 trail: the permitted event of the operation that created a notice names its id.
 
 Revision ID: 0009
-Revises: 0007 (0008 once the case table's revision is merged before it)
+Revises: 0011 (main's head when written: chain it after the head when merging)
 Create Date: 2026-12-06 02:00:00
 """
 
@@ -16,7 +16,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0009"
-down_revision: str | None = "0007"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
