@@ -21,6 +21,9 @@ class Action(StrEnum):
     NOTICE_LIST = "notice:list"
     NOTICE_REPORT = "notice:report"
     NOTICE_RESOLVE = "notice:resolve"
+    # Read why a notice could not be matched and which authority truly received it; who
+    # may not reads one generic reason and the authority of the notice's own fields.
+    NOTICE_EXAMINE = "notice:examine"
     NOTICE_COMPLIANCE = "notice:compliance"
     INQUIRY_SUBMIT = "inquiry:submit"
     INQUIRY_DECIDE = "inquiry:decide"

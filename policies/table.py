@@ -822,6 +822,23 @@ NOTICES = _section("notices", NOTICE_PRINCIPALS, NOTICE_RESOURCES, [
     *[(p, A.NOTICE_RESOLVE, "unmatched notice in division", False)
       for p in ("clerk at a court", "judge", "auditor", "county judicial admin officer",
                 "anonymous")],
+    # notice:examine: the precise reason and the true authority, for the clerks of the
+    # queue's division; not for the sender, who may read no record (DESIGN.md 1.2)
+    *[("dongcheng clerk", A.NOTICE_EXAMINE, r, True)
+      for r in ("unmatched notice in division", "registered notice in division",
+                "rejected notice in division")],
+    *[(p, A.NOTICE_EXAMINE, "unmatched notice out of division", False)
+      for p in ("dongcheng clerk", "shanghai clerk")],
+    *[(p, A.NOTICE_EXAMINE, r, False)
+      for p, r in (("prison officer", "the prison's release notice"),
+                   ("detention centre officer", "the detention centre's release notice"),
+                   ("county judicial admin officer",
+                    "the judicial administration's expiry notice"),
+                   ("judge", "the court's own notice out of division"),
+                   ("clerk at a court", "unmatched notice in division"),
+                   ("auditor", "unmatched notice in division"),
+                   ("employer", "unmatched notice in division"),
+                   ("anonymous", "unmatched notice in division"))],
     # notice:compliance: clerks on their division's notices, auditors on all
     *[("dongcheng clerk", A.NOTICE_COMPLIANCE, r, True)
       for r in ("registered notice in division", "a compliance row")],

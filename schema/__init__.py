@@ -22,6 +22,7 @@ from schema import validation as check
 from schema.access_report import AccessReportNode, access_report
 from schema.agencies import SubjectNode, resolve_me
 from schema.audit import AUDIT_PAGE_SIZE, AuditEventConnection, AuditFilter, list_audit_events
+from schema.compliance import AgencyComplianceNode, reporting_compliance
 from schema.context import Context
 from schema.corrections import correct_judgment
 from schema.counsel import register_defense_counsel
@@ -49,14 +50,12 @@ from schema.inquiries import (
 from schema.limits import Limits, max_directives_rule
 from schema.lookup import read_by_id
 from schema.notices import (
-    AgencyComplianceNode,
     NoticeConnection,
     NoticeNode,
     NoticePayload,
     NoticeStatus,
     list_notices,
     read_notice,
-    reporting_compliance,
 )
 from schema.policies import (
     DecisionNode,

@@ -1,20 +1,31 @@
 """`accessReport(from, to)`: misuse signals for auditors (DESIGN.md §1.5, issue 5).
 
 Per requester (sub, role, agency) in a window of days: the inquiries submitted by purpose,
-the reads of criminal information, the denied attempts, the sealed records disclosed and
-the case numbers used; and the requesters far above the peers of their role.
+the reads of criminal information, the denied attempts, the sealed records disclosed, the
+case numbers used and the share of the notices they sent that could not be matched; and
+the requesters far above the peers of their role.
 
 Everything is counted in SQL. Inquiries come from the `inquiry` table, not from the
 `inquiry:submit` audit events: a row is one inquiry that exists, with its purpose, whereas
 the permit event of a submission whose operation then failed stays in the trail (rolled
 back, the inquiry never existed); a denied submission is counted as a denied attempt.
-Everything else comes from the audit trail.
+Notices come from the `notice` table likewise (a replay is no new notice). Everything else
+comes from the audit trail.
+
+The unmatched share: a notice tells its sender nothing that the sender may not read
+(DESIGN.md §1.2), but whether it was matched is still an answer, so probing the registry
+with notices shows as a share of unmatched notices far above the senders of the same role.
+A notice counts as unmatched when it could not be matched on receipt (UNMATCHED, or since
+resolved or rejected by a clerk).
 
 Outliers, robustly: for each role with at least `MIN_PEERS` other requesters in the
 report, a requester is flagged on a measure when their value is at least `FLOOR` and
 above max(3 × the peer median, peer median + 3 × the peers' median absolute deviation),
 the peers being the *other* requesters of the role (so a requester never raises their
 own bar). Median and MAD ignore a few heavy users, unlike a mean and standard deviation.
+The unmatched share (a percentage) is judged among the requesters of the role who sent
+notices, and its floor is `FLOOR` unmatched notices, not `FLOOR` percent: a first
+notice that cannot be matched is 100 % and no signal yet.
 """
 
 from __future__ import annotations
@@ -33,12 +44,13 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import col
 
-from db.models import Agency, AuditEvent, Inquiry
+from db.models import Agency, AuditEvent, Inquiry, Notice
 from policies.actions import Action
 from schema.context import Context
 from schema.errors import BadUserInput
 from schema.fields import attribute, authorized
 from schema.inquiries import Purpose
+from schema.notices import REPORTED_KINDS
 
 MAX_DAYS = 366
 MIN_PEERS = 3
@@ -59,6 +71,7 @@ class AccessMeasure(Enum):
     DENIED_ATTEMPTS = "denied_attempts"
     SEALED_DISCLOSURES = "sealed_disclosures"
     CASE_NUMBERS = "case_numbers"
+    UNMATCHED_NOTICE_SHARE = "unmatched_notice_share"
 
 
 # -- counting JSON lists on both databases -------------------------------------------------
@@ -114,9 +127,16 @@ class RequesterView:
     denied_attempts: int = 0
     sealed_disclosures: int = 0
     case_numbers: int = 0
+    notices: int = 0
+    unmatched_notices: int = 0
 
     def authz_resource(self) -> dict[str, Any]:
         return self.resource
+
+    @property
+    def unmatched_notice_share(self) -> int:
+        """The percentage (rounded down) of the notices sent that could not be matched."""
+        return 100 * self.unmatched_notices // self.notices if self.notices else 0
 
     def value(self, measure: AccessMeasure) -> int:
         if measure is AccessMeasure.INQUIRIES:
@@ -178,6 +198,16 @@ class RequesterAccessNode:
                                          description="Sealed records disclosed.")
     case_numbers: int = authorized(Action.AUDIT_READ, resolver=attribute("case_numbers"),
                                    description="Distinct case numbers acted under.")
+    notices: int = authorized(Action.AUDIT_READ, resolver=attribute("notices"), description=(
+        "Notices sent (judgments, releases, correction expiries) and received in the "
+        "window."))
+    unmatched_notices: int = authorized(
+        Action.AUDIT_READ, resolver=attribute("unmatched_notices"),
+        description="Of those, the notices that could not be matched when received.")
+    unmatched_notice_share: int = authorized(
+        Action.AUDIT_READ, resolver=attribute("unmatched_notice_share"),
+        description="unmatchedNotices as a percentage of notices, rounded down (0 without "
+                    "notices).")
 
 
 @strawberry.type(name="AccessOutlier")
@@ -208,20 +238,34 @@ def find_outliers(requesters: Sequence[RequesterView]) -> list[OutlierView]:
     for r in requesters:
         by_role.setdefault(r.role, []).append(r)
     found: list[OutlierView] = []
-    for group in by_role.values():
-        if len(group) - 1 < MIN_PEERS:
-            continue
+    for role_group in by_role.values():
         for measure in AccessMeasure:
+            group = [r for r in role_group if _takes_part(r, measure)]
+            if len(group) - 1 < MIN_PEERS:
+                continue
             values = [r.value(measure) for r in group]
             for i, r in enumerate(group):
                 peers = values[:i] + values[i + 1:]
                 median = float(statistics.median(peers))
                 mad = float(statistics.median(abs(v - median) for v in peers))
                 bar = max(FACTOR * median, median + FACTOR * mad)
-                if values[i] >= FLOOR and values[i] > bar:
+                if _floor_value(r, measure) >= FLOOR and values[i] > bar:
                     found.append(OutlierView(r.resource, r.sub, r.role, r.agency, measure,
                                              values[i], median))
     return sorted(found, key=lambda o: (o.role, o.sub, o.agency, o.measure.value))
+
+
+def _takes_part(r: RequesterView, measure: AccessMeasure) -> bool:
+    """A share of notices is judged among those who sent notices; every other measure among
+    every requester of the role."""
+    return measure is not AccessMeasure.UNMATCHED_NOTICE_SHARE or r.notices > 0
+
+
+def _floor_value(r: RequesterView, measure: AccessMeasure) -> int:
+    """What `FLOOR` is held against: the measure, or for the share, the unmatched notices."""
+    if measure is AccessMeasure.UNMATCHED_NOTICE_SHARE:
+        return r.unmatched_notices
+    return r.value(measure)
 
 
 # -- the query ---------------------------------------------------------------------------
@@ -276,6 +320,20 @@ async def access_report(ctx: Context, from_: date, to: date) -> AccessReportNode
     for sub, role, agency, purpose, count in submitted:
         row(sub, role, agency).inquiries.append(
             PurposeCountView(resource, Purpose(purpose), int(count)))
+
+    notices = await ctx.execute(
+        select(col(Notice.sender_sub), col(Notice.sender_role), col(Agency.code), func.count(),
+               func.sum(case((col(Notice.status) != "REGISTERED", 1), else_=0)))
+        .select_from(Notice)
+        .join(Agency, col(Agency.id) == col(Notice.sender_agency_id))
+        .where(col(Notice.created_at) >= begin, col(Notice.created_at) < end,
+               # A correction is no report: always registered, it would dilute the share.
+               col(Notice.kind).in_(REPORTED_KINDS), col(Notice.sender_sub) != "")
+        .group_by(col(Notice.sender_sub), col(Notice.sender_role), col(Agency.code)))
+    sent: Sequence[Any] = notices.all()
+    for sub, role, agency, count, unmatched in sent:
+        r = row(sub, role, agency)
+        r.notices, r.unmatched_notices = int(count), int(unmatched or 0)
 
     requesters = sorted(rows.values(), key=lambda r: (r.sub, r.role, r.agency))
     for r in requesters:

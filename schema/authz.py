@@ -236,4 +236,8 @@ class Authorizer:
             purpose=str(self.context.get("purpose", "")),
             case_number=str(self.context.get("case_number", ""))))
         entry.resource_ids.extend(i for i in ids if i not in entry.resource_ids)
-        entry.detail.update(detail or {})
+        for name, value in (detail or {}).items():
+            # One operation may note the same fact for several records: mappings merge.
+            known = entry.detail.get(name)
+            entry.detail[name] = ({**known, **value} if isinstance(known, dict)
+                                  and isinstance(value, dict) else value)

@@ -46,6 +46,9 @@ class Context:
     # fields concurrently: every statement goes through this lock.
     db_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     loaders: Loaders = field(init=False)
+    # Answers computed once per request (e.g. the registration authorities a notice may be
+    # routed to), by name.
+    memo: dict[str, Any] = field(default_factory=dict)
     wrote: bool = False
     # A policy was changed: once committed, this process reloads its policy set at once.
     policy_changed: bool = False

@@ -151,6 +151,7 @@ async def correct_judgment(info: Info[Context, None], id: strawberry.ID,
     resealed = await redecide_seals(ctx, offender,
                                     cause="retrial" if input.retrial else "correction")
     notice = Notice(kind="JUDGMENT_CORRECTION", sender_agency_id=corrector.id or 0,
+                    sender_sub=ctx.requester.sub, sender_role=ctx.requester.role,
                     notice_number=f"CORRECTION {judgment.public_id} v{judgment.version}",
                     content_hash=content_hash({"id": judgment.public_id, "input": input,
                                                "reason": why}),

@@ -3,15 +3,18 @@
 Every notice is kept as received. One that could be matched is REGISTERED; one that could
 not waits in the receiving authority's exception queue as UNMATCHED with its reason, until
 a clerk resolves it (RESOLVED) or rejects it with a reason (REJECTED). Nothing is dropped.
+
+A notice tells its sender nothing that the sender may not read. Whoever may not examine a
+notice (`notice:examine`: the clerks of its queue's division) nor read every record the
+registry holds reads `UNMATCHED_REASON` for any reason, and as its receiving authority the
+one chosen from the notice's own fields: the residence it states, else the sender's region.
 """
 
 from __future__ import annotations
 
-import statistics
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from enum import Enum
 from typing import Any
 
@@ -24,17 +27,26 @@ from strawberry.types import Info
 from db.models import Agency, Judgment, Notice
 from db.queries.visibility import visibility_clause
 from policies.actions import Action
-from policies.attributes import notice_attributes, notice_visibility_combinations
+from policies.attributes import (
+    judgment_visibility_combinations,
+    notice_attributes,
+    notice_visibility_combinations,
+    offender_visibility_combinations,
+)
 from policies.routing import route_to_authority
 from schema.agencies import AgencyNode
 from schema.context import Context
-from schema.errors import BadUserInput
 from schema.fields import authorized
 from schema.lookup import read_by_id
 from schema.pagination import PageInfo, connection_of, decode_cursor, fetch_page, page_size
 from schema.records import JudgmentNode
 
 NO_AUTHORITY = "no registration authority covers the residence region"
+# What a notice that could not be matched says to whoever may not know why (DESIGN.md
+# §1.2): no such judgment, identity fields that disagree, a date before the judgment took
+# effect and a sealed judgment the sender may not read all answer this.
+UNMATCHED_REASON = ("the notice could not be matched to the registry's records: a registry "
+                    "clerk examines it")
 # The notice kinds with a reporting deadline (DESIGN.md §1.2).
 REPORTED_KINDS = ("JUDGMENT", "RELEASE", "CORRECTION_EXPIRY")
 
@@ -49,16 +61,31 @@ class NoticeStatus(Enum):
 
 @dataclass
 class NoticeView:
-    """A notice with the agencies its policy attributes name."""
+    """A notice with the agencies its policy attributes name, and how precisely it answers
+    this requester: `precise`, the reason and the authority whose queue it is in
+    (`receiver`); otherwise `UNMATCHED_REASON` and the authority of its own fields
+    (`stated`)."""
 
     notice: Notice
     sender: Agency
     receiver: Agency | None
     subject: dict[str, Any]
+    precise: bool
+    stated: Agency | None
 
     @property
     def public_id(self) -> str:
         return self.notice.public_id
+
+    @property
+    def shown_receiver(self) -> Agency | None:
+        return self.receiver if self.precise else self.stated
+
+    @property
+    def shown_reason(self) -> str | None:
+        if self.notice.reason is None or self.precise:
+            return self.notice.reason
+        return UNMATCHED_REASON
 
     def authz_resource(self) -> dict[str, Any]:
         return notice_attributes(self.notice, sender_code=self.sender.code,
@@ -90,7 +117,10 @@ class NoticeNode:
 
     @authorized(Action.NOTICE_READ)
     def receiving_authority(self: NoticeView) -> AgencyNode | None:  # type: ignore[misc]
-        return self.receiver  # type: ignore[return-value]
+        """The authority whose exception queue the notice is in. To a requester who may not
+        examine the notice, the one chosen from its own fields: the authority of the
+        residence it states, else of the sender's region."""
+        return self.shown_receiver  # type: ignore[return-value]
 
     @authorized(Action.NOTICE_READ)
     def received_at(self: NoticeView) -> datetime:  # type: ignore[misc]
@@ -117,8 +147,9 @@ class NoticeNode:
 
     @authorized(Action.NOTICE_READ)
     def reason(self: NoticeView) -> str | None:  # type: ignore[misc]
-        """Why the notice waits in the queue (UNMATCHED), or waited."""
-        return self.notice.reason
+        """Why the notice waits in the queue (UNMATCHED), or waited. To a requester who may
+        not examine the notice, one generic reason whatever the cause."""
+        return self.shown_reason
 
     @authorized(Action.NOTICE_READ)
     def content(self: NoticeView) -> JSON:  # type: ignore[misc]
@@ -172,53 +203,6 @@ class NoticeConnection:
     total_count: int
 
 
-@dataclass
-class ComplianceView:
-    """One sending agency's reporting in a period, counted from the notices the requester
-    may account for (the root resolver filtered them in SQL)."""
-
-    agency: Agency
-    received: int
-    late: int
-    median_delay_days: float
-    unresolved: int
-
-    def authz_resource(self) -> dict[str, Any]:
-        return {"type": "compliance", "id": self.agency.code, "owner_agency": self.agency.code}
-
-
-@strawberry.type(name="AgencyCompliance")
-class AgencyComplianceNode:
-    """How one sending agency reported in a period (DESIGN.md §1.2: timeliness is part of
-    accountability)."""
-
-    @authorized(Action.NOTICE_COMPLIANCE)
-    def agency(self: ComplianceView) -> AgencyNode:  # type: ignore[misc]
-        return self.agency  # type: ignore[return-value]
-
-    @authorized(Action.NOTICE_COMPLIANCE)
-    def received(self: ComplianceView) -> int:  # type: ignore[misc]
-        return self.received
-
-    @authorized(Action.NOTICE_COMPLIANCE)
-    def on_time(self: ComplianceView) -> int:  # type: ignore[misc]
-        return self.received - self.late
-
-    @authorized(Action.NOTICE_COMPLIANCE)
-    def late(self: ComplianceView) -> int:  # type: ignore[misc]
-        return self.late
-
-    @authorized(Action.NOTICE_COMPLIANCE)
-    def median_delay_days(self: ComplianceView) -> float:  # type: ignore[misc]
-        """Median days from the event date (effective, release, expiry) to receipt."""
-        return self.median_delay_days
-
-    @authorized(Action.NOTICE_COMPLIANCE)
-    def unresolved(self: ComplianceView) -> int:  # type: ignore[misc]
-        """Of these notices, those still waiting in an exception queue."""
-        return self.unresolved
-
-
 def _camel(value: Any) -> Any:
     if isinstance(value, dict):
         return {_camel_name(k): _camel(v) for k, v in value.items()}
@@ -247,8 +231,10 @@ async def requester_agency(ctx: Context) -> Agency | None:
 
 async def authority_for(ctx: Context, region: str) -> Agency | None:
     """The most specific registration authority whose division contains `region`."""
-    authorities = await ctx.scalars(
-        select(Agency).where(col(Agency.kind) == "REGISTRATION_AUTHORITY"))
+    authorities: list[Agency] | None = ctx.memo.get("registration_authorities")
+    if authorities is None:
+        authorities = ctx.memo["registration_authorities"] = list(await ctx.scalars(
+            select(Agency).where(col(Agency.kind) == "REGISTRATION_AUTHORITY")))
     code = route_to_authority(region, [(a.code, a.region) for a in authorities])
     return next((a for a in authorities if a.code == code), None)
 
@@ -288,12 +274,57 @@ async def notice_view(ctx: Context, notice: Notice) -> NoticeView:
     receiver = (await ctx.loaders.agency.load(notice.receiving_authority_id)
                 if notice.receiving_authority_id else None)
     assert sender is not None  # a foreign key
-    return NoticeView(notice, sender, receiver, ctx.authz.subject)
+    view = NoticeView(notice, sender, receiver, ctx.authz.subject, precise=False, stated=None)
+    # The registry asks, not the requester: no audit event, and no denied attempt that
+    # would count against a sender reading its own notices.
+    view.precise = (ctx.authz.decide(Action.NOTICE_EXAMINE, view.authz_resource(),
+                                     record=False).allowed
+                    or reads_every_record(ctx))
+    if not view.precise:
+        view.stated = await stated_authority(ctx, notice, sender)
+    return view
+
+
+def stated_region(notice: Notice) -> str | None:
+    """The residence the notice itself states, if it states one."""
+    given = notice.payload.get("input") or {}
+    if notice.kind == "JUDGMENT":
+        given = given.get("defendant") or {}
+    region = given.get("residence_region") if isinstance(given, dict) else None
+    return region if isinstance(region, str) and region else None
+
+
+async def stated_authority(ctx: Context, notice: Notice, sender: Agency) -> Agency | None:
+    """The receiving authority chosen from the notice's own fields: that of the residence it
+    states, else that of the sender's region. Never from what the registry holds."""
+    region = stated_region(notice)
+    found = await authority_for(ctx, region) if region else None
+    return found or await authority_for(ctx, sender.region)
+
+
+def reads_every_record(ctx: Context) -> bool:
+    """May the requester read every judgment and every person the registry could hold?
+
+    Only then does the precise reason of a notice tell nothing the requester may not read:
+    "no judgment with this number" speaks of records that would be hidden, and a reason
+    chosen by whether the records a notice met are readable would itself tell whether
+    hidden ones exist. So this is decided on every combination of the attributes that
+    decide whether a record is visible (as lists are), never on the rows a notice met."""
+    known: bool | None = ctx.memo.get("reads_every_record")
+    if known is None:
+        questions = [(Action.JUDGMENT_READ, {"type": "judgment", "id": "*", **c})
+                     for c in judgment_visibility_combinations()]
+        questions += [(Action.OFFENDER_READ, {"type": "offender", "id": "*", **c})
+                      for c in offender_visibility_combinations()]
+        known = ctx.memo["reads_every_record"] = all(
+            ctx.authz.decide(action, resource, record=False).allowed
+            for action, resource in questions)
+    return known
 
 
 # -- lists ------------------------------------------------------------------------------
 
-async def _visible_notices(ctx: Context, action: str) -> tuple[ColumnElement[bool], bool]:
+async def visible_notices(ctx: Context, action: str) -> tuple[ColumnElement[bool], bool]:
     """The SQL filter of the notices `action` may reach, and whether any may be reached."""
     combos = ctx.authz.visible(action, notice_visibility_combinations(ctx.authz.subject),
                                "notice")
@@ -315,7 +346,7 @@ async def list_notices(ctx: Context, status: NoticeStatus | None, first: int | N
     division; a reporting agency, what it sent."""
     size = page_size(first, ctx.max_page_size)
     start = decode_cursor(after)
-    visible, _ = await _visible_notices(ctx, Action.NOTICE_LIST)
+    visible, _ = await visible_notices(ctx, Action.NOTICE_LIST)
     where = [visible]
     if status is not None:
         where.append(col(Notice.status) == status.value)
@@ -328,42 +359,3 @@ async def list_notices(ctx: Context, status: NoticeStatus | None, first: int | N
 async def read_notice(ctx: Context, id: str) -> NoticeView | None:
     return await read_by_id(  # type: ignore[no-any-return]
         ctx, Notice, Action.NOTICE_READ, "notice", id, view=lambda row: notice_view(ctx, row))
-
-
-async def reporting_compliance(ctx: Context, from_: date, to: date
-                               ) -> list[AgencyComplianceNode]:
-    """Per sending agency, the notices received from `from_` to `to` (inclusive) that the
-    requester may account for: on time, late, the median delay, and those still queued."""
-    if to < from_:
-        raise BadUserInput("to", "must not be before from")
-    if (to - from_).days > 3660:
-        raise BadUserInput("to", "the period may be at most ten years")
-    visible, reachable = await _visible_notices(ctx, Action.NOTICE_COMPLIANCE)
-    begin = datetime.combine(from_, time(), tzinfo=UTC)
-    end = datetime.combine(to + timedelta(days=1), time(), tzinfo=UTC)
-    result = await ctx.execute(
-        select(col(Notice.sender_agency_id), col(Notice.late), col(Notice.delay_days),
-               col(Notice.status))
-        .where(visible, col(Notice.created_at) >= begin, col(Notice.created_at) < end,
-               # A correction is no report of an event and has no deadline.
-               col(Notice.kind).in_(REPORTED_KINDS)))
-    rows: Sequence[Any] = result.all()
-    delays: dict[int, list[int]] = defaultdict(list)
-    late: dict[int, int] = defaultdict(int)
-    queued: dict[int, int] = defaultdict(int)
-    for sender_id, is_late, delay, status in rows:
-        delays[sender_id].append(int(delay or 0))
-        late[sender_id] += int(bool(is_late))
-        queued[sender_id] += int(status == "UNMATCHED")
-    report: list[Any] = []
-    for sender_id, found in delays.items():
-        agency = await ctx.loaders.agency.load(sender_id)
-        assert agency is not None  # a foreign key
-        report.append(ComplianceView(agency, received=len(found), late=late[sender_id],
-                                     median_delay_days=float(statistics.median(found)),
-                                     unresolved=queued[sender_id]))
-    if reachable:
-        # The notices themselves were not read, only counted: one event for the report.
-        ctx.authz.note(Action.NOTICE_COMPLIANCE, "permit", "notice",
-                       [f"{from_.isoformat()}..{to.isoformat()}"])
-    return sorted(report, key=lambda r: str(r.agency.code))

@@ -29,6 +29,13 @@ from schema import validation as check
 from schema.context import Context
 from schema.errors import BadUserInput, Conflict
 from schema.fields import authorized
+from schema.matching import (
+    IDENTITY,
+    NO_AUTHORITY,
+    NO_JUDGMENT,
+    Problem,
+    match_execution,
+)
 from schema.notices import (
     NoticeNode,
     NoticePayload,
@@ -200,17 +207,19 @@ async def report_judgment(info: Info[Context, None], input: ReportJudgmentInput
     if previous is not None:
         return await _judgment_payload(ctx, previous)
 
-    notice = Notice(kind="JUDGMENT", sender_agency_id=sender.id or 0,
-                    notice_number=clean["notice_number"], content_hash=digest,
-                    payload={"region": clean["region"], "input": _plain(input)})
-    set_timeliness(ctx, notice, input.effective_date, today)
-    authority, problem = await queue_for(ctx, clean["region"], sender)
-    set_queue(notice, authority)
     offender = await ctx.scalar(
         select(Offender).where(col(Offender.id_number) == clean["id_number"]))
+    # Received where the registry keeps the person's records: the residence it holds for a
+    # person it knows, the residence the court states for one it does not.
+    region = offender.residence_region if offender is not None else clean["region"]
+    notice = _new_notice(ctx, "JUDGMENT", sender, clean["notice_number"], digest, input, region)
+    set_timeliness(ctx, notice, input.effective_date, today)
+    authority, no_authority = await queue_for(ctx, region, sender)
+    set_queue(notice, authority)
+    problem = NO_AUTHORITY if no_authority else None
     if problem is None and offender is not None and (
             offender.name != clean["name"] or offender.birth_date != clean["birth_date"]):
-        problem = "identity fields disagree with the registry"
+        problem = IDENTITY
     if problem is not None:
         await _queued(ctx, notice, problem, Action.JUDGMENT_REPORT)
         return await _judgment_payload(ctx, notice)
@@ -308,20 +317,21 @@ async def _report_execution(ctx: Context, kind: str,
     if previous is not None:
         return NoticePayload(notice=await notice_view(ctx, previous))  # type: ignore[arg-type]
 
-    notice = Notice(kind=kind, sender_agency_id=sender.id or 0,
-                    notice_number=clean["notice_number"], content_hash=digest,
-                    payload={"input": _plain(input)})
-    set_timeliness(ctx, notice, event_date, today)
     offender = await ctx.scalar(
         select(Offender).where(col(Offender.id_number) == clean["id_number"]))
-    judgment, problem = await _match(ctx, offender, clean, input.birth_date, event_date, kind)
-    # Routed by the residence the registry knows; for a person it does not, by the notice's.
+    judgment, problem = await match_execution(ctx, offender, clean, input.birth_date,
+                                              event_date, kind)
+    # Received where the registry keeps the person's records (the residence it holds), so
+    # that a clerk who may read them finds it; for a person it does not know, where the
+    # notice says the person lives. Its sender is shown neither (schema/notices.py).
     region = offender.residence_region if offender is not None else clean["region"]
+    notice = _new_notice(ctx, kind, sender, clean["notice_number"], digest, input, region)
+    set_timeliness(ctx, notice, event_date, today)
     authority, no_authority = await queue_for(ctx, region, sender)
     set_queue(notice, authority)
-    problem = problem or no_authority
+    problem = problem or (NO_AUTHORITY if no_authority else None)
     if problem is not None or judgment is None:
-        await _queued(ctx, notice, problem or "unmatched", Action.NOTICE_REPORT)
+        await _queued(ctx, notice, problem or NO_JUDGMENT, Action.NOTICE_REPORT)
         return NoticePayload(notice=await notice_view(ctx, notice))  # type: ignore[arg-type]
 
     notice.judgment_id = judgment.id
@@ -332,30 +342,6 @@ async def _report_execution(ctx: Context, kind: str,
     ctx.authz.note(Action.NOTICE_REPORT, "permit", "notice",
                    [notice.public_id, judgment.public_id])
     return NoticePayload(notice=await notice_view(ctx, notice))  # type: ignore[arg-type]
-
-
-async def _match(ctx: Context, offender: Offender | None, clean: dict[str, Any],
-                 birth_date: date | None, event_date: date, kind: str
-                 ) -> tuple[Judgment | None, str | None]:
-    """The judgment an execution notice is about, or why none can be told."""
-    candidates = list(await ctx.scalars(select(Judgment).where(
-        col(Judgment.judgment_number) == clean["judgment_number"])))
-    if not candidates:
-        return None, "no judgment with this number is registered"
-    mine = [j for j in candidates if offender is not None and j.offender_id == offender.id]
-    if not mine:
-        return None, "identity fields disagree with the registry"
-    if len(mine) > 1:
-        return None, "the judgment number matches more than one judgment of this person"
-    assert offender is not None
-    if (clean["name"] is not None and clean["name"] != offender.name) or (
-            birth_date is not None and birth_date != offender.birth_date):
-        return None, "identity fields disagree with the registry"
-    judgment = mine[0]
-    if event_date < judgment.effective_date:
-        what = "release" if kind == "RELEASE" else "expiry"
-        return None, f"the {what} date is before the judgment took effect"
-    return judgment, None
 
 
 # -- shared -----------------------------------------------------------------------------
@@ -376,12 +362,23 @@ async def _previous(ctx: Context, sender: Agency, number: str, digest: str) -> N
     return previous
 
 
-async def _queued(ctx: Context, notice: Notice, problem: str, action: str) -> Notice:
-    """Not dropped: the notice waits in the receiving authority's exception queue."""
-    notice.status, notice.reason = "UNMATCHED", problem
+def _new_notice(ctx: Context, kind: str, sender: Agency, number: str, digest: str,
+                input: Any, region: str | None) -> Notice:
+    """A notice as received: who sent it, and `region`, the residence that routed it (kept
+    so that an authority added later takes it over, api/seed.adopt_unrouted_notices)."""
+    return Notice(kind=kind, sender_agency_id=sender.id or 0, sender_sub=ctx.requester.sub,
+                  sender_role=ctx.requester.role, notice_number=number, content_hash=digest,
+                  payload={"region": region, "input": _plain(input)})
+
+
+async def _queued(ctx: Context, notice: Notice, problem: Problem, action: str) -> Notice:
+    """Not dropped: the notice waits in the receiving authority's exception queue. Why is
+    for the clerks of that queue and, by its code in the audit trail, for auditors."""
+    notice.status, notice.reason = "UNMATCHED", problem.reason
     await save(ctx, notice)
     ctx.notice_outcome = "queued"
-    ctx.authz.note(action, "permit", "notice", [notice.public_id])
+    ctx.authz.note(action, "permit", "notice", [notice.public_id],
+                   detail={"unmatched": {notice.public_id: problem.code}})
     return notice
 
 

@@ -18,6 +18,11 @@ class Notice(SQLModel, table=True):
     public_id: str = Field(default_factory=lambda: new_id("ntc"), max_length=40, unique=True)
     kind: str = Field(max_length=32)  # JUDGMENT, RELEASE, CORRECTION_EXPIRY
     sender_agency_id: int = Field(foreign_key="agency.id", index=True)
+    # Who at the sending agency sent it: a sender's share of notices that could not be
+    # matched is a misuse signal (DESIGN.md §1.2, accessReport). "" for notices received
+    # before migration 0009 that the audit trail did not attribute.
+    sender_sub: str = Field(default="", max_length=200, index=True)
+    sender_role: str = Field(default="", max_length=40)
     notice_number: str = Field(max_length=100)
     receiving_authority_id: int | None = Field(default=None, foreign_key="agency.id", index=True)
     # sha256 of the canonical JSON of the input: same key + same hash = a replay.

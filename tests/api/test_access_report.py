@@ -19,12 +19,23 @@ from schema.access_report import (
 )
 from schema.inquiries import Purpose
 from tests.api.test_inquiries import ADULT, MINOR, person_with
-from tests.factories import AUDITOR, CLERK_DONGCHENG, EMPLOYER, JUDGE, SECURITY_ADMIN, Registry
+from tests.factories import (
+    AUDITOR,
+    CLERK_DONGCHENG,
+    EMPLOYER,
+    JUDGE,
+    RELEASE,
+    REPORT,
+    SECURITY_ADMIN,
+    Registry,
+    release_input,
+    report_input,
+)
 
-REPORT = """query Report($from: Date!, $to: Date!) { accessReport(from: $from, to: $to) {
+ACCESS = """query Report($from: Date!, $to: Date!) { accessReport(from: $from, to: $to) {
   from to
   requesters { sub role agency inquiries { purpose count } reads recordsRead deniedAttempts
-               sealedDisclosures caseNumbers }
+               sealedDisclosures caseNumbers notices unmatchedNotices unmatchedNoticeShare }
   outliers { sub role measure value peerMedian } } }"""
 SUBMIT = """mutation Submit($input: SubmitInquiryInput!) {
   submitInquiry(input: $input) { id status records { id sealStatus } } }"""
@@ -43,7 +54,7 @@ def window(days: int = 1) -> dict[str, str]:
 
 
 async def report(registry: Registry, who: Any = AUDITOR, **variables: Any) -> dict[str, Any]:
-    return await registry.gql(REPORT, variables or window(), as_=who)
+    return await registry.gql(ACCESS, variables or window(), as_=who)
 
 
 def rows(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -133,7 +144,7 @@ async def test_anonymous_is_refused_before_the_api_and_nothing_is_counted(
     subject = await person_with(registry, MINOR)
     await case_inquiry(registry, judge("asking"), subject, "C-1")
     before = rows(await report(registry))
-    response = await registry.http.post("/graphql", json={"query": REPORT,
+    response = await registry.http.post("/graphql", json={"query": ACCESS,
                                                           "variables": window()})
     assert response.status_code == 401
     assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
@@ -170,12 +181,80 @@ async def test_a_bad_window_from_someone_else_is_still_forbidden(registry: Regis
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
 
+def officer(name: str) -> tuple[str, str, str]:
+    return (f"officer.{name}", "prison_officer", "PRISON-110000")
+
+
+async def releases(registry: Registry, who: Any, report: dict[str, Any], *, matched: int,
+                   unmatched: int) -> list[str]:
+    """`matched` releases of the reported judgment and `unmatched` of numbers nobody has:
+    the ids of their notices."""
+    ids = []
+    for n in range(matched + unmatched):
+        number = report["judgmentNumber"] if n < matched else f"(2026) unknown No. {n}"
+        body = await registry.gql(RELEASE, {"input": release_input(
+            report, judgmentNumber=number)}, as_=who)
+        notice = body["data"]["reportRelease"]["notice"]
+        assert notice["status"] == ("REGISTERED" if n < matched else "UNMATCHED"), body
+        ids.append(notice["id"])
+    return ids
+
+
+async def test_a_sender_whose_notices_mostly_cannot_be_matched_is_flagged_on_its_unmatched_share(  # noqa: E501
+        registry: Registry) -> None:
+    reported = report_input()
+    await registry.gql(REPORT, {"input": reported}, as_=JUDGE)
+    for name in ("one", "two", "three"):
+        await releases(registry, officer(name), reported, matched=3, unmatched=0)
+    await releases(registry, officer("careless"), reported, matched=3, unmatched=1)
+    probing = officer("probing")
+    await releases(registry, probing, reported, matched=1, unmatched=FLOOR + 1)
+
+    body = await report(registry)
+    found = rows(body)
+    assert {k: found[probing[0]][k] for k in ("notices", "unmatchedNotices",
+                                             "unmatchedNoticeShare")} == {
+        "notices": FLOOR + 2, "unmatchedNotices": FLOOR + 1,
+        "unmatchedNoticeShare": 100 * (FLOOR + 1) // (FLOOR + 2)}
+    assert (found[officer("careless")[0]]["unmatchedNoticeShare"],
+            found[officer("one")[0]]["unmatchedNoticeShare"]) == (25, 0)
+    # The court's judgment notice was matched: a share of none.
+    assert (found[JUDGE[0]]["notices"], found[JUDGE[0]]["unmatchedNoticeShare"]) == (1, 0)
+    share = [o for o in body["data"]["accessReport"]["outliers"]
+             if o["measure"] == "UNMATCHED_NOTICE_SHARE"]
+    assert share == [{"sub": probing[0], "role": "prison_officer",
+                      "measure": "UNMATCHED_NOTICE_SHARE",
+                      "value": 100 * (FLOOR + 1) // (FLOOR + 2), "peerMedian": 0.0}]
+
+
+async def test_a_notice_counts_once_as_received_whatever_a_clerk_did_with_it_later(
+        registry: Registry) -> None:
+    reported = report_input()
+    await registry.gql(REPORT, {"input": reported}, as_=JUDGE)
+    who = officer("one")
+    [matched, unmatched] = await releases(registry, who, reported, matched=1, unmatched=1)
+    # The same notice sent again is a replay, not a second notice.
+    queued = await registry.gql(QUEUED, as_=who)
+    sent = queued["data"]["notices"]["edges"][0]["node"]["content"]
+    await registry.gql(RELEASE, {"input": sent}, as_=who)
+    rejected = await registry.gql(
+        """mutation R($id: ID!) { rejectNotice(id: $id, reason: "no such judgment") {
+             notice { status } } }""", {"id": unmatched}, as_=CLERK_DONGCHENG)
+    assert rejected["data"]["rejectNotice"]["notice"]["status"] == "REJECTED"
+    mine = rows(await report(registry))[who[0]]
+    assert (mine["notices"], mine["unmatchedNotices"], mine["unmatchedNoticeShare"]) == (2, 1, 50)
+
+
+QUEUED = """{ notices(status: UNMATCHED) { edges { node { content } } } }"""
+
+
 # -- the outlier rule, without a database ------------------------------------------------
 
 def requester(sub: str, role: str = "judge", *, inquiries: int = 0, reads: int = 0,
-              denied: int = 0) -> RequesterView:
+              denied: int = 0, notices: int = 0, unmatched: int = 0) -> RequesterView:
     counts = [PurposeCountView({}, Purpose.CASE_HANDLING, inquiries)] if inquiries else []
-    return RequesterView({}, sub, role, "X", counts, reads=reads, denied_attempts=denied)
+    return RequesterView({}, sub, role, "X", counts, reads=reads, denied_attempts=denied,
+                         notices=notices, unmatched_notices=unmatched)
 
 
 def flagged(views: list[RequesterView]) -> set[tuple[str, str]]:
@@ -221,3 +300,24 @@ def test_an_outlier_is_always_above_floor_and_three_times_its_peer_median(
 @given(st.integers(min_value=0, max_value=1000), st.integers(min_value=3, max_value=10))
 def test_requesters_all_alike_are_never_flagged(value: int, size: int) -> None:
     assert flagged([requester(f"r{i}", reads=value) for i in range(size)]) == set()
+
+
+# (the peers' notices and unmatched notices, the requester's, flagged?)
+SHARES = [
+    ([(10, 0)] * 3, (FLOOR + 1, FLOOR), True),      # 83 % against none
+    ([(10, 0)] * 3, (FLOOR - 1, FLOOR - 1), False),  # 100 %, but fewer than FLOOR unmatched
+    ([(10, 1), (10, 2), (10, 3)], (100, 20), False),  # 20 %: max(3 × 20, 20 + 3 × 10) = 60
+    ([(10, 1), (10, 2), (10, 3)], (100, 61), True),
+    ([(10, 0)] * 2, (100, 100), False),              # two peers are too few to judge by
+    ([(10, 0)] * 2 + [(0, 0)] * 5, (100, 100), False),  # who sent nothing is no peer
+]
+
+
+@pytest.mark.parametrize(("peers", "mine", "flag"), SHARES)
+def test_the_unmatched_share_is_flagged_against_the_peers_who_sent_notices(
+        peers: list[tuple[int, int]], mine: tuple[int, int], flag: bool) -> None:
+    views = [requester(f"p{i}", "prison_officer", notices=n, unmatched=u)
+             for i, (n, u) in enumerate(peers)]
+    views.append(requester("x", "prison_officer", notices=mine[0], unmatched=mine[1]))
+    assert (("x", "UNMATCHED_NOTICE_SHARE") in flagged(views)) is flag
+    assert {m for _, m in flagged(views)} <= {"UNMATCHED_NOTICE_SHARE"}

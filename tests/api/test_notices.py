@@ -17,6 +17,7 @@ from api.app import create_app
 from api.seed import add_agency
 from api.settings import Settings
 from db.models import AuditEvent, ExecutionEvent, Judgment, Notice
+from schema.notices import UNMATCHED_REASON
 from tests.api.conftest import prepare
 from tests.factories import (
     AUDITOR,
@@ -88,20 +89,40 @@ def code_of(body: dict[str, Any]) -> str:
     return str(body["errors"][0]["extensions"]["code"])
 
 
+async def examined(registry: Registry, notice_id: str,
+                   clerk: tuple[str, str, str] = CLERK_DONGCHENG) -> dict[str, Any]:
+    """The notice as a clerk of its queue reads it: why it waits, and where."""
+    body = await registry.gql("query N($id: ID!) { notice(id: $id) { reason "
+                              "receivingAuthority { code } } }", {"id": notice_id}, as_=clerk)
+    return body["data"]["notice"]  # type: ignore[no-any-return]
+
+
 # -- reporting releases and correction expiries ------------------------------------------
 
-async def test_a_prison_reports_a_release_routed_to_the_authority_of_residence_and_added_to_the_execution(  # noqa: E501
+async def test_a_prison_reports_a_release_received_by_the_authority_of_residence_and_added_to_the_execution(  # noqa: E501
         registry: Registry) -> None:
     report, judgment_id = await reported(registry)
     body = await registry.gql(RELEASE, {"input": release_input(report)}, as_=PRISON_OFFICER)
     notice = body["data"]["reportRelease"]["notice"]
     assert notice["status"] == "REGISTERED"
     assert notice["kind"] == "RELEASE"
-    # The prison is a Beijing-level agency; the person lives in Dongcheng: the most
-    # specific authority containing the residence receives it.
-    assert notice["receivingAuthority"] == {"code": "REG-110101"}
     assert notice["sender"] == {"code": "PRISON-110000"}
+    # The person lives in Dongcheng: the most specific authority containing the residence
+    # receives it. The prison (a Beijing-level agency) stated no residence and may not read
+    # the person's: it is shown the authority of its own region (DESIGN.md §1.2).
+    assert notice["receivingAuthority"] == {"code": "REG-110000"}
+    assert (await examined(registry, notice["id"]))["receivingAuthority"] == {
+        "code": "REG-110101"}
     assert await execution(registry, judgment_id) == [{"kind": "RELEASED", "date": "2026-11-20"}]
+
+
+async def test_a_release_stating_the_residence_shows_its_authority_to_the_prison(
+        registry: Registry) -> None:
+    report, _ = await reported(registry)
+    body = await registry.gql(RELEASE, {"input": release_input(report, residenceRegion="110101")},
+                              as_=PRISON_OFFICER)
+    assert body["data"]["reportRelease"]["notice"]["receivingAuthority"] == {
+        "code": "REG-110101"}
 
 
 async def test_a_county_judicial_administration_reports_a_correction_expiry_added_to_the_execution(
@@ -207,16 +228,18 @@ async def test_a_notice_sent_twice_concurrently_registers_once(registry: Registr
 
 # -- what cannot be matched waits in the queue ---------------------------------------------
 
-async def test_a_release_for_an_unknown_judgment_waits_in_the_queue_with_a_reason(
+async def test_a_release_for_an_unknown_judgment_waits_in_the_queue_with_a_reason_for_the_clerk(
         registry: Registry) -> None:
     report, _ = await reported(registry)
     body = await registry.gql(RELEASE, {"input": release_input(
         report, judgmentNumber="(2020) Jing 0101 Xing Chu No. 999999")}, as_=PRISON_OFFICER)
     notice = body["data"]["reportRelease"]["notice"]
-    assert notice["status"] == "UNMATCHED"
-    assert notice["reason"] == "no judgment with this number is registered"
-    # The registry knows the person: the notice queues where they live.
-    assert notice["receivingAuthority"] == {"code": "REG-110101"}
+    assert (notice["status"], notice["reason"]) == ("UNMATCHED", UNMATCHED_REASON)
+    # The registry knows the person: the notice queues where they live, and its clerk
+    # reads why.
+    assert await examined(registry, notice["id"]) == {
+        "reason": "no judgment with this number is registered",
+        "receivingAuthority": {"code": "REG-110101"}}
     assert await count(registry, ExecutionEvent) == 0
 
 
@@ -231,8 +254,9 @@ async def test_a_release_whose_identity_fields_disagree_with_the_registry_waits_
     notice = release_input(report, **{field: value or id_number(region="110102")})
     body = await registry.gql(RELEASE, {"input": notice}, as_=PRISON_OFFICER)
     queued = body["data"]["reportRelease"]["notice"]
-    assert queued["status"] == "UNMATCHED"
-    assert queued["reason"] == "identity fields disagree with the registry"
+    assert (queued["status"], queued["reason"]) == ("UNMATCHED", UNMATCHED_REASON)
+    reason = (await examined(registry, queued["id"], CLERK_BEIJING))["reason"]
+    assert reason == "identity fields disagree with the registry"
     assert await count(registry, ExecutionEvent) == 0
 
 
@@ -242,8 +266,9 @@ async def test_a_release_dated_before_the_judgment_took_effect_waits_in_the_queu
     body = await registry.gql(RELEASE, {"input": release_input(report, releaseDate="2026-09-01")},
                               as_=PRISON_OFFICER)
     notice = body["data"]["reportRelease"]["notice"]
-    assert (notice["status"], notice["reason"]) == (
-        "UNMATCHED", "the release date is before the judgment took effect")
+    assert (notice["status"], notice["reason"]) == ("UNMATCHED", UNMATCHED_REASON)
+    assert (await examined(registry, notice["id"]))["reason"] == \
+        "the release date is before the judgment took effect"
 
 
 async def test_a_release_about_a_person_unknown_to_the_registry_queues_where_the_notice_says_they_live(  # noqa: E501
@@ -264,11 +289,11 @@ async def test_a_notice_for_a_residence_without_an_authority_queues_at_the_sende
                                      "residenceRegion": "440103"})
     body = await registry.gql(REPORT, {"input": report}, as_=JUDGE)
     notice = body["data"]["reportJudgment"]["notice"]
-    assert notice["status"] == "UNMATCHED"
-    assert notice["reason"] == "no registration authority covers the residence region"
+    assert (notice["status"], notice["reason"]) == ("UNMATCHED", UNMATCHED_REASON)
     assert notice["receivingAuthority"] == {"code": "REG-110101"}
     queue = await registry.gql(QUEUE, {"status": "UNMATCHED"}, as_=CLERK_DONGCHENG)
-    assert [e["node"]["id"] for e in queue["data"]["notices"]["edges"]] == [notice["id"]]
+    assert [(e["node"]["id"], e["node"]["reason"]) for e in queue["data"]["notices"]["edges"]
+            ] == [(notice["id"], "no registration authority covers the residence region")]
 
 
 async def test_a_clerk_sees_the_queue_of_the_authorities_in_their_division_and_no_other(
