@@ -59,6 +59,11 @@ async def register_defense_counsel(info: Info[Context, None], case_number: str, 
         counsel_attributes(relation, counsel_is_requester=themselves),
         context={"case_number": values["case_number"]})
     if not decision.allowed or relation.case_id is None:
+        # The official is told one reason; the audit trail keeps which it was.
+        ctx.authz.note(Action.COUNSEL_REGISTER, "deny", "counsel", [],
+                       decision.policy_uid or "", decision.policy_version,
+                       detail={"case": relation.attributes()},
+                       context={"case_number": values["case_number"]})
         raise BadUserInput("caseNumber", NOT_YOURS)
     # One statement, so a concurrent duplicate neither fails on the unique constraint
     # (an aborted PostgreSQL transaction would lose the audit event with it) nor stores a

@@ -344,13 +344,19 @@ async def submit_inquiry(info: Info[Context, None], input: SubmitInquiryInput) -
     await ctx.flush(inquiry)
     context["inquiry_id"] = inquiry.public_id
     resource["id"] = inquiry.public_id
-    if ctx.authz.decide(Action.INQUIRY_APPROVE, resource, context=context).allowed:
+    approval = ctx.authz.decide(Action.INQUIRY_APPROVE, resource, context=context)
+    if approval.allowed:
         await _approve(ctx, inquiry, context, reason="approved at once by policy")
     elif ctx.authz.decide(Action.INQUIRY_REFER, resource, context=context).allowed:
         inquiry.due_date = add_working_days(inquiry.submitted_at.date(),
                                             EXAMINATION_WORKING_DAYS)
     else:
         _decide(ctx, inquiry, "REJECTED", _refusal(inquiry))
+        if inquiry.purpose in DISCLOSING:
+            # The requester is told one reason; the audit trail keeps which it was.
+            ctx.authz.note(Action.INQUIRY_APPROVE, "deny", "inquiry", [inquiry.public_id],
+                           approval.policy_uid or "", approval.policy_version,
+                           detail={"case": case.attributes()}, context=context)
     await ctx.flush(inquiry)
     return InquiryView(inquiry, ctx.authz.subject)  # type: ignore[return-value]
 

@@ -161,6 +161,32 @@ async def test_case_handling_refusals_are_byte_identical_whatever_the_case(
         "certificate": None, "records": None, "detentions": None}
 
 
+async def test_the_audit_trail_keeps_which_case_state_refused_an_inquiry(
+        registry: Registry) -> None:
+    """The requester is told one reason; auditors see which it was."""
+    subject = (await make_person(registry, {SEALED})).id_number
+    await register_case(registry, JUDGE, NUMBER, [party(subject)])
+    await register_case(registry, POLICE, "(2026) closed", [party(subject)])
+    await close(registry, POLICE, "(2026) closed")
+    await register_case(registry, POLICE, "(2026) witness", [party(subject, "WITNESS")])
+    for number in ("(2026) nobody's", NUMBER, "(2026) closed", "(2026) witness"):
+        await inquire(registry, POLICE, "CASE_HANDLING", subject, number)
+    async with registry.app.state.registry.database.session() as session:
+        refused = list(await session.scalars(select(AuditEvent).where(
+            col(AuditEvent.action) == "inquiry:approve").order_by(col(AuditEvent.seq))))
+    assert [(e.outcome, e.case_number, e.detail["case"]) for e in refused] == [
+        ("deny", "(2026) nobody's", {"handled_by_requester": "no", "subject_is_accused": "no",
+                                     "case_status": "none"}),
+        ("deny", NUMBER, {"handled_by_requester": "no", "subject_is_accused": "yes",
+                          "case_status": "open"}),
+        ("deny", "(2026) closed", {"handled_by_requester": "yes", "subject_is_accused": "yes",
+                                   "case_status": "closed"}),
+        ("deny", "(2026) witness", {"handled_by_requester": "yes", "subject_is_accused": "no",
+                                    "case_status": "open"})]
+    assert all(e.inquiry_id and e.resource_ids == [e.inquiry_id] for e in refused)
+    assert subject not in json.dumps([e.model_dump(mode="json") for e in refused])
+
+
 async def test_a_refused_inquiry_runs_the_same_statements_whatever_the_case_number_names(
         registry: Registry) -> None:
     """Not only the answer: the work behind it is the same, so its time tells nothing."""

@@ -253,6 +253,11 @@ async def test_counsel_is_registered_only_by_the_handling_organ_for_an_accused_o
     denied = [e for e in await audit(registry) if e.outcome == "deny"]
     assert sorted(e.case_number for e in denied) == sorted(v["caseNumber"]
                                                          for v in values.values())
+    # The official is told one reason; auditors see which it was.
+    why = {e.case_number: e.detail["case"] for e in denied}
+    assert why[values["closed"]["caseNumber"]]["case_status"] == "closed"
+    assert why[values["a victim"]["caseNumber"]]["subject_is_accused"] == "no"
+    assert why[values["another agency's case"]["caseNumber"]]["handled_by_requester"] == "no"
 
 
 async def test_a_lawyer_registered_by_an_agency_that_does_not_handle_the_case_is_refused(
