@@ -42,6 +42,9 @@ DEMO_AGENCIES = [
 DEMO_PRINCIPALS = [
     ("clerk.dongcheng", "registry_clerk", "REG-110101", None),
     ("judge.dongcheng", "judge", "COURT-110101", None),
+    # The organs a case passes through before the court (README: "Cases").
+    ("police.dongcheng", "police_officer", "PSB-110101", None),
+    ("prosecutor.dongcheng", "prosecutor", "PROC-110101", None),
     ("lawyer.zhang", "defense_lawyer", "LAW-110101", None),
     ("security.admin", "security_admin", "REG-110000", None),
 ]

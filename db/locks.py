@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 NOTICE_KEYS = 0x4E4F54  # "NOT"
 INQUIRY_KEYS = 0x494E51  # "INQ": one decision per inquiry
 POLICY_KEYS = 0x504F4C  # "POL": one change of the policy set at a time
+CASE_KEYS = 0x434153  # "CAS": one change of a case (and its counsel) at a time
 
 
 async def lock_key(session: AsyncSession, namespace: int, key: str) -> None:

@@ -33,6 +33,11 @@ def upgrade(url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(url), revision)
 
 
+def downgrade(url: str, revision: str) -> None:
+    """Back to `revision` (tests of a migration's way back)."""
+    command.downgrade(alembic_config(url), revision)
+
+
 def is_current(url: str) -> bool:
     script = ScriptDirectory.from_config(alembic_config(url))
     engine = create_engine(sync_url(url), poolclass=pool.NullPool)

@@ -17,6 +17,13 @@ class Action(StrEnum):
     DETENTION_CLOSE = "detention:close"
     DETENTION_EXPUNGE = "detention:expunge"
     COUNSEL_REGISTER = "counsel:register"
+    # Cases (DESIGN.md §1.6): registered, read, handed on and closed by the organ handling it.
+    CASE_REGISTER = "case:register"
+    CASE_READ = "case:read"
+    CASE_LIST = "case:list"
+    CASE_ADD_PARTY = "case:add_party"
+    CASE_TRANSFER = "case:transfer"
+    CASE_CLOSE = "case:close"
     NOTICE_READ = "notice:read"
     NOTICE_LIST = "notice:list"
     NOTICE_REPORT = "notice:report"

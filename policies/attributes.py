@@ -6,14 +6,20 @@ by deciding every combination once (DESIGN.md §2).
 """
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from itertools import product
 from typing import Any
 
-from db.models import Agency, Detention, Inquiry, Judgment, Notice, Offender
+from db.models import Agency, CriminalCase, Detention, Inquiry, Judgment, Notice, Offender
 from policies.identity import is_valid_region
 from policies.routing import division_level, in_division
 
 __all__ = [
+    "CaseRelation",
+    "case_attributes",
+    "case_combinations",
+    "counsel_attributes",
+    "counsel_combinations",
     "detention_attributes",
     "detention_close_combinations",
     "detention_seal_status",
@@ -138,10 +144,12 @@ def notice_visibility_combinations(subject: Mapping[str, Any]) -> list[dict[str,
     ]
 
 
-def inquiry_attributes(inquiry: Inquiry, *, subject: Mapping[str, Any]) -> dict[str, Any]:
+def inquiry_attributes(inquiry: Inquiry, *, subject: Mapping[str, Any],
+                       case: "CaseRelation | None" = None) -> dict[str, Any]:
     """An inquiry: `requester` is who asked, `region` the division of their agency (where
-    an examined inquiry is examined)."""
-    return {
+    an examined inquiry is examined). Submitted, it also carries its case number's relation
+    to the requester and the subject (`case`)."""
+    attributes = {
         "type": "inquiry",
         "id": inquiry.public_id,
         "purpose": inquiry.purpose.lower(),
@@ -151,6 +159,90 @@ def inquiry_attributes(inquiry: Inquiry, *, subject: Mapping[str, Any]) -> dict[
         "region": inquiry.region,
         "in_requester_division": _in_requester_division(subject, inquiry.region),
     }
+    if case is not None:
+        attributes.update(case.attributes())
+    return attributes
+
+
+# -- cases (DESIGN.md §1.6) ----------------------------------------------------------------
+
+CASE_STATUSES = ("open", "closed")
+CASE_STAGES = ("investigation", "prosecution", "trial")
+
+
+@dataclass(frozen=True)
+class CaseRelation:
+    """A case number as the registry knows it, relative to one requester and one person:
+    whether a case is registered under it and is open (`status`: open, closed or none),
+    whether the requester's agency handles it now, whether the person is a suspect or
+    defendant in it, and whether the requester is registered counsel for the person in it.
+    Every "no" looks alike from outside: only the decision point sees which one it was."""
+
+    status: str = "none"
+    handled_by_requester: bool = False
+    subject_is_accused: bool = False
+    is_counsel: bool = False
+    # The case's row, for the caller that acts on it once permitted; not an attribute.
+    case_id: int | None = None
+
+    def attributes(self) -> dict[str, str]:
+        return {"handled_by_requester": _yes_no(self.handled_by_requester),
+                "subject_is_accused": _yes_no(self.subject_is_accused),
+                "case_status": self.status}
+
+
+NO_CASE = CaseRelation()
+
+
+def handles(subject: Mapping[str, Any], agency_code: str) -> bool:
+    """Does the requester's agency handle a case handled by `agency_code`? Never for a
+    requester without an agency, whatever the case records ("" is nobody's code)."""
+    own = str(subject.get("agency") or "")
+    return bool(own) and own == agency_code
+
+
+def case_attributes(case: CriminalCase, *, handling_agency: str,
+                    subject: Mapping[str, Any]) -> dict[str, Any]:
+    """A case: `owner_agency` is the organ handling it now, `handled_by_requester` whether
+    that is the requester's agency."""
+    return {
+        "type": "case",
+        "id": case.public_id,
+        "stage": case.stage.lower(),
+        "status": "open" if case.open else "closed",
+        "seal_status": "open",
+        "owner_agency": handling_agency,
+        "handled_by_requester": _yes_no(handles(subject, handling_agency)),
+    }
+
+
+def case_combinations() -> list[dict[str, str]]:
+    """Every kind of case a requester might act on: whether they may act on any at all is
+    decided on these before a case number is looked up, so the answer says nothing about
+    it; the allowed ones filter `cases` in SQL."""
+    return [
+        {"type": "case", "stage": stage, "status": status, "seal_status": "open",
+         "handled_by_requester": handled}
+        for stage, status, handled in product(CASE_STAGES, CASE_STATUSES, ("yes", "no"))
+    ]
+
+
+def counsel_attributes(relation: CaseRelation, *, counsel_is_requester: bool
+                       ) -> dict[str, Any]:
+    """A counsel registration asked for: the case's relation to the requester (the official)
+    and to the suspect named, and whether the official names themselves as the lawyer."""
+    return {"type": "counsel", "id": "*",
+            "counsel_is_requester": _yes_no(counsel_is_requester), **relation.attributes()}
+
+
+def counsel_combinations(*, counsel_is_requester: bool) -> list[dict[str, str]]:
+    """As `case_combinations`, for counsel registrations."""
+    return [
+        counsel_attributes(CaseRelation(status, handled == "yes", accused == "yes"),
+                           counsel_is_requester=counsel_is_requester)
+        for status, handled, accused in product(("open", "closed", "none"), ("yes", "no"),
+                                                ("yes", "no"))
+    ]
 
 
 INQUIRY_PURPOSES = ("case_handling", "defense", "employment", "enlistment",

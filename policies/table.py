@@ -36,7 +36,8 @@ class TableRow:
 # Principals and resources that carry an attribute outside policies/vocabulary.py on
 # purpose: an injected key must not count (the relation is the resource's, not the
 # subject's). Every other attribute in the table is inside the vocabulary.
-VOCABULARY_BYPASSES = frozenset({"employer claiming in-division"})
+VOCABULARY_BYPASSES = frozenset({"employer claiming in-division",
+                                 "police officer claiming to handle the case"})
 
 A = Action
 NO_CONTEXT: Mapping[str, str] = {"purpose": "", "case_number": "", "inquiry_id": "",
@@ -418,14 +419,34 @@ COUNSEL_PRINCIPALS: dict[str, Mapping[str, Any]] = {
 }
 
 
-def _counsel(counsel_is_requester: str = "no") -> dict[str, Any]:
-    return {"type": "counsel", "id": "*", "counsel_is_requester": counsel_is_requester}
+def _case(handled: str = "yes", accused: str = "yes", status: str = "open"
+          ) -> dict[str, str]:
+    """A case number's relation to the requester and a person, as
+    policies.attributes.CaseRelation.attributes gives it."""
+    return {"handled_by_requester": handled, "subject_is_accused": accused,
+            "case_status": status}
+
+
+NO_CASE = _case("no", "no", "none")
+
+
+def _counsel(counsel_is_requester: str = "no", **case: str) -> dict[str, Any]:
+    """As policies.attributes.counsel_attributes builds it."""
+    return {"type": "counsel", "id": "*", "counsel_is_requester": counsel_is_requester,
+            **_case(**case)}
 
 
 COUNSEL_RESOURCES: dict[str, Mapping[str, Any]] = {
+    # For a suspect or defendant of an open case the requester's agency handles.
     "new counsel": _counsel(),
     # The requester names themselves as the lawyer.
     "themselves as counsel": _counsel("yes"),
+    # Bypass attempts (DESIGN.md 1.6): another agency's case (or one transferred away),
+    # a victim or witness, a closed case, a number nobody registered.
+    "counsel in another agency's case": _counsel(handled="no"),
+    "counsel for a victim or witness": _counsel(accused="no"),
+    "counsel in a closed case": _counsel(status="closed"),
+    "counsel in no registered case": _counsel(handled="no", accused="no", status="none"),
     # Mislabelled resources: the counsel action on something else.
     "judgment": {"type": "judgment", "id": "jdg_1", "seal_status": "open",
                  "in_requester_division": "yes", "counsel_is_requester": "no"},
@@ -449,6 +470,10 @@ COUNSEL = _section("counsel", COUNSEL_PRINCIPALS, COUNSEL_RESOURCES, [
     # nobody registers themselves: not a lawyer, not an organ
     *[(p, A.COUNSEL_REGISTER, "themselves as counsel", False)
       for p in (*COUNSEL_ORGANS, "defense lawyer")],
+    # only in an open case their agency handles, for a suspect or defendant of it
+    *[(p, A.COUNSEL_REGISTER, r, False) for p in COUNSEL_ORGANS
+      for r in ("counsel in another agency's case", "counsel for a victim or witness",
+                "counsel in a closed case", "counsel in no registered case")],
     # the action grants nothing on another resource, nor another action on counsel
     *[(p, A.COUNSEL_REGISTER, r, False) for p in COUNSEL_ORGANS
       for r in ("judgment", "untyped counsel")],
@@ -571,15 +596,37 @@ PURPOSES = ("case_handling", "defense", *SOCIETY, "self", "record_management")
 
 
 def _inquiry(purpose: str, requester: str = THEIRS, status: str = "pending",
-             in_division: str = "yes") -> dict[str, Any]:
-    """As policies.attributes.inquiry_attributes builds it."""
+             in_division: str = "yes", case: Mapping[str, str] | None = None
+             ) -> dict[str, Any]:
+    """As policies.attributes.inquiry_attributes builds it; a new one with its case
+    number's relation (`case`)."""
     return {"type": "inquiry", "id": "inq_1", "purpose": purpose, "status": status,
             "seal_status": "open", "requester": requester, "region": "110101",
-            "in_requester_division": in_division}
+            "in_requester_division": in_division, **(case or {})}
 
+
+# A new inquiry as submitInquiry decides it: CASE_HANDLING in an open case the requester's
+# agency handles, about an accused; DEFENSE in an open case (another agency's), about an
+# accused; the other purposes name no case.
+NEW_CASE = {"case_handling": _case(), "defense": _case(handled="no")}
 
 INQUIRY_RESOURCES: dict[str, Mapping[str, Any]] = {
-    **{f"their new {p} inquiry": _inquiry(p) for p in PURPOSES},
+    **{f"their new {p} inquiry": _inquiry(p, case=NEW_CASE.get(p, NO_CASE)) for p in PURPOSES},
+    # Bypass attempts (DESIGN.md 1.6): a case number that names another agency's case (or
+    # one transferred away), a closed case, a victim or witness, or nothing registered.
+    "their new case_handling inquiry in another agency's case": _inquiry(
+        "case_handling", case=_case(handled="no")),
+    "their new case_handling inquiry in a closed case": _inquiry(
+        "case_handling", case=_case(status="closed")),
+    "their new case_handling inquiry about a witness": _inquiry(
+        "case_handling", case=_case(accused="no")),
+    "their new case_handling inquiry in no registered case": _inquiry("case_handling",
+                                                                     case=NO_CASE),
+    "their new defense inquiry in a closed case": _inquiry(
+        "defense", case=_case(handled="no", status="closed")),
+    "their new defense inquiry about a victim": _inquiry(
+        "defense", case=_case(handled="no", accused="no")),
+    "their new defense inquiry in no registered case": _inquiry("defense", case=NO_CASE),
     **{f"their {p} inquiry": _inquiry(p, status="approved") for p in PURPOSES},
     **{f"another's {p} inquiry in division": _inquiry(p, "requester-2") for p in PURPOSES},
     **{f"another's {p} inquiry out of division": _inquiry(p, "requester-2", in_division="no")
@@ -629,8 +676,16 @@ SUBMISSIONS: list[tuple[str, str, Mapping[str, str], bool, bool, bool]] = [
                 "judge at a law firm", "police officer at a registry", "anonymous")],
     *[(p, f"their new {s} inquiry", _for(s), False, False, False)
       for p in SUBMIT_ORGANS for s in SOCIETY],
-    # DEFENSE: a lawyer with a case number; answered at once only as registered counsel
+    # ... only in an open case their agency handles now, about a suspect or defendant
+    *[(p, f"their new case_handling inquiry {where}", FOR_A_CASE, True, False, False)
+      for p in SUBMIT_ORGANS
+      for where in ("in another agency's case", "in a closed case", "about a witness",
+                    "in no registered case")],
+    # DEFENSE: a lawyer with a case number; answered at once only as registered counsel,
+    # in an open case, about a suspect or defendant
     ("defense lawyer", "their new defense inquiry", AS_COUNSEL, True, True, False),
+    *[("defense lawyer", f"their new defense inquiry {where}", AS_COUNSEL, True, False, False)
+      for where in ("in a closed case", "about a victim", "in no registered case")],
     ("defense lawyer", "their new defense inquiry", NOT_COUNSEL, True, False, False),
     ("defense lawyer", "their new defense inquiry", DEFENSE_WITHOUT_CASE, False, False, False),
     *[(p, "their new defense inquiry", AS_COUNSEL, False, False, False)
@@ -972,5 +1027,120 @@ CORRECTIONS = _section("corrections", CORRECTION_PRINCIPALS, CORRECTION_RESOURCE
      "a sealed judgment of no court or authority", False),
 ])
 
+# --- cases ------------------------------------------------------------------------------
+
+CASE_PRINCIPALS: dict[str, Mapping[str, Any]] = {
+    **COUNSEL_PRINCIPALS,
+    # Out of the vocabulary on purpose (VOCABULARY_BYPASSES): the relation claimed by the
+    # subject instead of computed for the resource.
+    "police officer claiming to handle the case": {
+        **COUNSEL_PRINCIPALS["police officer"], "handled_by_requester": "yes"},
+}
+
+
+def _criminal_case(handled: str = "yes", status: str = "open", **extra: str
+                   ) -> dict[str, Any]:
+    """As policies.attributes.case_attributes builds it (`extra`: a transfer's receiver)."""
+    return {"type": "case", "id": "cas_1", "stage": "investigation", "status": status,
+            "seal_status": "open",
+            "owner_agency": THEIR_AGENCY if handled == "yes" else "PSB-110105",
+            "handled_by_requester": handled, **extra}
+
+
+def _to(kind: str, code: str) -> dict[str, str]:
+    return {"receiving_agency": code, "receiving_agency_kind": kind}
+
+
+CASE_RESOURCES: dict[str, Mapping[str, Any]] = {
+    # registerCase: the requester's agency will handle it (none without an agency).
+    "new case": {"type": "case", "id": "*", "stage": "investigation", "status": "open",
+                 "seal_status": "open", "owner_agency": THEIR_AGENCY,
+                 "handled_by_requester": "yes"},
+    "new case of no agency": {"type": "case", "id": "*", "stage": "investigation",
+                              "status": "open", "seal_status": "open", "owner_agency": "",
+                              "handled_by_requester": "no"},
+    "their open case": _criminal_case(),
+    "their closed case": _criminal_case(status="closed"),
+    # Another agency's, or one their agency transferred away: the same attributes.
+    "another agency's open case": _criminal_case("no"),
+    "another agency's closed case": _criminal_case("no", "closed"),
+    # A number nobody registered (schema.cases._missing).
+    "a case nobody registered": {"type": "case", "id": "*", "stage": "", "status": "none",
+                                 "seal_status": "open", "owner_agency": "",
+                                 "handled_by_requester": "no"},
+    "their open case to a procuratorate": _criminal_case(**_to("procuratorate", "PROC-110101")),
+    "their open case to a court": _criminal_case(**_to("court", "COURT-110101")),
+    "their open case to state security": _criminal_case(**_to("state_security", "SSB-110000")),
+    "their open case to a law firm": _criminal_case(**_to("law_firm", "LAW-110101")),
+    "their open case to a registry": _criminal_case(**_to("registration_authority",
+                                                          "REG-110101")),
+    "their open case to a prison": _criminal_case(**_to("prison", "PRISON-110000")),
+    "their open case to nowhere": _criminal_case(),  # no receiving agency at all
+    "their closed case to a court": _criminal_case(status="closed",
+                                                   **_to("court", "COURT-110101")),
+    "another agency's open case to a court": _criminal_case("no",
+                                                            **_to("court", "COURT-110101")),
+    # A mislabelled resource: the case actions on a judgment that looks handled.
+    "judgment": {"type": "judgment", "id": "jdg_1", "seal_status": "open", "status": "open",
+                 "in_requester_division": "yes", "handled_by_requester": "yes"},
+}
+
+CASE_OF = {"case_number": CASE_NUMBER}  # the app decides case actions with the number
+CASE_READS = (A.CASE_READ, A.CASE_LIST)
+CASE_CHANGES = (A.CASE_ADD_PARTY, A.CASE_TRANSFER, A.CASE_CLOSE)
+CASE_OTHERS = ("their open case", "another agency's open case", "a case nobody registered")
+
+CASES = _section("cases", CASE_PRINCIPALS, CASE_RESOURCES, [
+    # registerCase: an official of a case-handling organ; the agency becomes the handler
+    *[(p, A.CASE_REGISTER, "new case", True, CASE_OF) for p in COUNSEL_ORGANS],
+    *[(p, A.CASE_REGISTER, "new case of no agency", False, CASE_OF) for p in COUNSEL_ORGANS],
+    *[(p, A.CASE_REGISTER, "new case", False, CASE_OF)
+      for p in COUNSEL_NOT_ORGANS + COUNSEL_BYPASSES],
+    # case(), cases: the officials of the organ handling it, open or closed, and auditors
+    *[(p, a, r, True, CASE_OF) for p in COUNSEL_ORGANS for a in CASE_READS
+      for r in ("their open case", "their closed case")],
+    *[(p, a, r, False, CASE_OF) for p in COUNSEL_ORGANS for a in CASE_READS
+      for r in ("another agency's open case", "another agency's closed case",
+                "a case nobody registered")],
+    *[("auditor", a, r, True, CASE_OF) for a in CASE_READS
+      for r in ("another agency's open case", "another agency's closed case")],
+    *[("auditor", a, "another agency's open case", False, CASE_OF) for a in CASE_CHANGES],
+    *[(p, a, "their open case", False, CASE_OF) for a in CASE_READS
+      for p in ("defense lawyer", "clerk", "employer", "security admin", "individual",
+                "anonymous", *COUNSEL_BYPASSES)],
+    # bypass: the relation claimed by the subject does not count
+    *[("police officer claiming to handle the case", a, "another agency's open case", False,
+       CASE_OF) for a in (*CASE_READS, *CASE_CHANGES)],
+    # addCaseParty: the handling organ, while the case is open
+    *[(p, A.CASE_ADD_PARTY, "their open case", True, CASE_OF) for p in COUNSEL_ORGANS],
+    *[(p, A.CASE_ADD_PARTY, r, False, CASE_OF) for p in COUNSEL_ORGANS
+      for r in ("their closed case", "another agency's open case", "a case nobody registered")],
+    # transferCase: the handling organ, an open case, to a case-handling organ only
+    *[(p, A.CASE_TRANSFER, r, True, CASE_OF) for p in COUNSEL_ORGANS
+      for r in ("their open case to a procuratorate", "their open case to a court",
+                "their open case to state security")],
+    *[(p, A.CASE_TRANSFER, r, False, CASE_OF) for p in COUNSEL_ORGANS
+      for r in ("their open case to a law firm", "their open case to a registry",
+                "their open case to a prison", "their open case to nowhere",
+                "their closed case to a court", "another agency's open case to a court",
+                "a case nobody registered")],
+    # closeCase: the handling organ (closing a closed case again changes nothing)
+    *[(p, A.CASE_CLOSE, r, True, CASE_OF) for p in COUNSEL_ORGANS
+      for r in ("their open case", "their closed case")],
+    *[(p, A.CASE_CLOSE, r, False, CASE_OF) for p in COUNSEL_ORGANS
+      for r in ("another agency's open case", "another agency's closed case",
+                "a case nobody registered")],
+    # nobody else changes a case, whatever it looks like
+    *[(p, a, r, False, CASE_OF)
+      for p in ("defense lawyer", "clerk", "employer", "anonymous", *COUNSEL_BYPASSES)
+      for a in CASE_CHANGES for r in CASE_OTHERS],
+    # the actions on something that is no case, and no other action on a case
+    *[(p, a, "judgment", False, CASE_OF) for p in COUNSEL_ORGANS
+      for a in (A.CASE_READ, A.CASE_ADD_PARTY, A.CASE_CLOSE)],
+    *[(p, a, "their open case", False, CASE_OF) for p in COUNSEL_ORGANS
+      for a in (A.JUDGMENT_READ, A.OFFENDER_READ, A.DETENTION_READ, A.COUNSEL_REGISTER)],
+])
+
 TABLE: tuple[TableRow, ...] = (RECORDS + REPORTING + EVERYONE + ADMINISTRATION + DETENTIONS
-                               + COUNSEL + CERTIFICATES + INQUIRIES + NOTICES + CORRECTIONS)
+                               + COUNSEL + CERTIFICATES + INQUIRIES + NOTICES + CORRECTIONS
+                               + CASES)

@@ -29,6 +29,17 @@ RESOURCE_ATTRIBUTES = frozenset(
         "corrects_person",
         # inquiry: the requester's sub (a relation: "is this my inquiry?").
         "requester",
+        # Cases (DESIGN.md §1.6). A case: its stage; a case, a counsel registration or an
+        # inquiry naming a case number: whether the requester's agency handles that case now
+        # ("yes"/"no"), and for counsel and inquiries whether the person is a suspect or
+        # defendant in it ("yes"/"no") and whether it is "open", "closed" or "none" (no case
+        # is registered under the number).
+        "stage",
+        "handled_by_requester",
+        "subject_is_accused",
+        "case_status",
+        # case:transfer: the kind of agency the case goes to (lower case).
+        "receiving_agency_kind",
     }
 )
 ACTION_ATTRIBUTES = frozenset({"name"})

@@ -22,6 +22,16 @@ from schema import validation as check
 from schema.access_report import AccessReportNode, access_report
 from schema.agencies import SubjectNode, resolve_me
 from schema.audit import AUDIT_PAGE_SIZE, AuditEventConnection, AuditFilter, list_audit_events
+from schema.cases import (
+    CaseConnection,
+    CaseNode,
+    add_case_party,
+    close_case,
+    list_cases,
+    register_case,
+    resolve_case,
+    transfer_case,
+)
 from schema.compliance import AgencyComplianceNode, reporting_compliance
 from schema.context import Context
 from schema.corrections import correct_judgment
@@ -184,6 +194,19 @@ class Query:
         an auditor's, all. `overdue: true`: those still pending past their 3 working days."""
         return await list_inquiries(info.context, status, first, after, overdue=overdue)
 
+    case: CaseNode | None = authorized(Action.CASE_READ, resolver=resolve_case,
+                                       description="The case registered under this number, "
+                                       "for the officials of the agency handling it and "
+                                       "auditors; null when missing or not the requester's, "
+                                       "alike.")
+
+    @authorized(Action.CASE_LIST)
+    async def cases(self, info: Info[Context, None], open: bool | None = None,
+                    first: int = 20, after: str | None = None) -> CaseConnection:
+        """An official: the cases their agency handles now (`open` to pick open or closed
+        ones); an auditor: every case."""
+        return await list_cases(info.context, open, first, after)
+
     @authorized(Action.CERTIFICATE_VERIFY)
     async def verify_certificate(self, info: Info[Context, None], number: str
                                  ) -> CertificateVerificationNode | None:
@@ -257,6 +280,10 @@ class Mutation:
                                                         resolver=close_detention_case)
     register_defense_counsel: bool = authorized(Action.COUNSEL_REGISTER,
                                                 resolver=register_defense_counsel)
+    register_case: CaseNode = authorized(Action.CASE_REGISTER, resolver=register_case)
+    add_case_party: CaseNode = authorized(Action.CASE_ADD_PARTY, resolver=add_case_party)
+    transfer_case: CaseNode = authorized(Action.CASE_TRANSFER, resolver=transfer_case)
+    close_case: CaseNode = authorized(Action.CASE_CLOSE, resolver=close_case)
     create_policy: PolicyNode = authorized(Action.POLICY_WRITE, resolver=create_policy)
     update_policy: PolicyNode = authorized(Action.POLICY_WRITE, resolver=update_policy)
     delete_policy: bool = authorized(Action.POLICY_WRITE, resolver=delete_policy_by_uid)

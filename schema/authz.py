@@ -228,13 +228,16 @@ class Authorizer:
 
     def note(self, action: str, outcome: str, resource_type: str, ids: Iterable[str],
              policy_uid: str = "", policy_version: int = 0,
-             detail: Mapping[str, Any] | None = None) -> None:
-        """Records a fact the decisions alone do not show (a write's created ids)."""
-        key = (action, outcome, resource_type, policy_uid, "")
+             detail: Mapping[str, Any] | None = None,
+             context: Mapping[str, Any] | None = None) -> None:
+        """Records a fact the decisions alone do not show (a write's created ids, why an
+        inquiry was refused); `context` names the inquiry a decision was made for."""
+        why = self.context if context is None else {**self.context, **context}
+        key = (action, outcome, resource_type, policy_uid, str(why.get("inquiry_id", "")))
         entry = self._audit.setdefault(key, AuditEntry(
             action, outcome, resource_type, policy_uid, policy_version,
-            purpose=str(self.context.get("purpose", "")),
-            case_number=str(self.context.get("case_number", ""))))
+            purpose=str(why.get("purpose", "")), inquiry_id=str(why.get("inquiry_id", "")),
+            case_number=str(why.get("case_number", ""))))
         entry.resource_ids.extend(i for i in ids if i not in entry.resource_ids)
         for name, value in (detail or {}).items():
             # One operation may note the same fact for several records: mappings merge.

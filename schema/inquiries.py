@@ -28,14 +28,15 @@ from db.models import Certificate, Detention, Inquiry, InquiryRecord, Judgment, 
 from db.queries.visibility import visibility_clause
 from policies.actions import Action
 from policies.attributes import (
+    NO_CASE,
     inquiry_attributes,
     inquiry_visibility_combinations,
     judgment_attributes,
 )
 from schema import validation as check
 from schema.authz import Disclosed
+from schema.cases import case_relation
 from schema.context import Context
-from schema.counsel import is_counsel
 from schema.detentions import DetentionNode, views_of
 from schema.errors import BadUserInput, Conflict
 from schema.fields import authorized
@@ -317,11 +318,12 @@ def validate_inquiry(data: SubmitInquiryInput) -> dict[str, Any]:
 
 
 async def inquiry_context(ctx: Context, inquiry: Inquiry) -> dict[str, Any]:
-    """The decision context of everything done for `inquiry`."""
-    counsel = inquiry.purpose == "DEFENSE" and bool(inquiry.case_number) and await is_counsel(
-        ctx, inquiry.case_number or "", inquiry.requester_sub, inquiry.subject_id_number)
+    """The decision context of everything done for `inquiry`. `is_counsel` is as it was
+    when the inquiry was submitted: what it disclosed is read again as it was approved,
+    after the case is transferred or closed too (closing ends new inquiries)."""
     return {"purpose": inquiry.purpose.lower(), "case_number": inquiry.case_number or "",
-            "inquiry_id": inquiry.public_id, "is_counsel": "yes" if counsel else "no",
+            "inquiry_id": inquiry.public_id,
+            "is_counsel": "yes" if inquiry.is_counsel else "no",
             "is_own_record": "yes" if (ctx.authz.subject.get("id_number") or None)
             == inquiry.subject_id_number else "no"}
 
@@ -337,28 +339,48 @@ async def submit_inquiry(info: Info[Context, None], input: SubmitInquiryInput) -
                       subject_id_number=clean["subject_id_number"],
                       case_number=clean["case_number"], legal_basis=clean["legal_basis"],
                       consent_reference=clean["consent_reference"])
+    # The case the number names, related to the requester and the subject (DESIGN.md 1.6):
+    # looked up the same way whatever it names, and told to the policies alone.
+    case = (await case_relation(ctx, inquiry.case_number or "",
+                                person=inquiry.subject_id_number, lawyer=ctx.requester.sub)
+            if inquiry.purpose in DISCLOSING else NO_CASE)
+    inquiry.is_counsel = inquiry.purpose == "DEFENSE" and case.is_counsel
     context = await inquiry_context(ctx, inquiry)
-    resource = inquiry_attributes(inquiry, subject=ctx.authz.subject)
+    resource = inquiry_attributes(inquiry, subject=ctx.authz.subject, case=case)
     ctx.authz.require(Action.INQUIRY_SUBMIT, resource, context=context)
     await ctx.flush(inquiry)
     context["inquiry_id"] = inquiry.public_id
     resource["id"] = inquiry.public_id
-    if ctx.authz.decide(Action.INQUIRY_APPROVE, resource, context=context).allowed:
+    approval = ctx.authz.decide(Action.INQUIRY_APPROVE, resource, context=context)
+    if approval.allowed:
         await _approve(ctx, inquiry, context, reason="approved at once by policy")
     elif ctx.authz.decide(Action.INQUIRY_REFER, resource, context=context).allowed:
         inquiry.due_date = add_working_days(inquiry.submitted_at.date(),
                                             EXAMINATION_WORKING_DAYS)
     else:
-        _decide(ctx, inquiry, "REJECTED", _refusal(inquiry, context))
+        _decide(ctx, inquiry, "REJECTED", _refusal(inquiry))
+        if inquiry.purpose in DISCLOSING:
+            # The requester is told one reason; the audit trail keeps which it was.
+            ctx.authz.note(Action.INQUIRY_APPROVE, "deny", "inquiry", [inquiry.public_id],
+                           approval.policy_uid or "", approval.policy_version,
+                           detail={"case": case.attributes()}, context=context)
     await ctx.flush(inquiry)
     return InquiryView(inquiry, ctx.authz.subject)  # type: ignore[return-value]
 
 
-def _refusal(inquiry: Inquiry, context: dict[str, Any]) -> str:
-    if inquiry.purpose == "DEFENSE" and context["is_counsel"] != "yes":
-        return ("the requester is not registered defense counsel for this person in this "
-                "case")
-    return "no policy allows this inquiry to be approved"
+# One reason per purpose, whatever the case number names: not registered, another
+# agency's, transferred away, closed, the subject not a suspect or defendant in it, the
+# lawyer not counsel. Which one it was is for the audit trail (DESIGN.md 1.6).
+REFUSALS = {
+    "CASE_HANDLING": "no open case under this number that your agency is handling has this "
+                     "person as a suspect or defendant",
+    "DEFENSE": "no open case under this number has you registered as defense counsel for "
+               "this person as a suspect or defendant",
+}
+
+
+def _refusal(inquiry: Inquiry) -> str:
+    return REFUSALS.get(inquiry.purpose, "no policy allows this inquiry to be approved")
 
 
 async def decide_inquiry(info: Info[Context, None], id: strawberry.ID, approve: bool,

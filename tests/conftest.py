@@ -28,13 +28,19 @@ REQUIRE_REDIS = os.environ.get("REQUIRE_REDIS") == "1"
 TABLES = (
     "audit_checkpoint", "audit_event", "audit_chain", "seal_event", "execution_event", "notice",
     "judgment_version", "detention", "certificate", "inquiry_record", "inquiry",
-    "defense_counsel",
+    "defense_counsel", "case_party", "criminal_case",
     "judgment", "offender", "oauth_client", "policy", "agency",
 )
 
 
 def _postgres_database() -> Iterator[str]:
     """A throw-away database on the test server, migrated once for the session."""
+    yield from fresh_postgres_database(migrated=True)
+
+
+def fresh_postgres_database(*, migrated: bool = False) -> Iterator[str]:
+    """A throw-away database on the test server (migrated to the head, or untouched),
+    dropped afterwards."""
     if not POSTGRES_URL:
         if REQUIRE_POSTGRES:
             pytest.fail("REQUIRE_POSTGRES=1 but REGISTRY_TEST_POSTGRES_URL is not set")
@@ -46,7 +52,8 @@ def _postgres_database() -> Iterator[str]:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
     try:
-        upgrade(url)
+        if migrated:
+            upgrade(url)
         yield url
     finally:
         with admin.connect() as conn:

@@ -2,6 +2,7 @@
 
 from db.models.agencies import Agency
 from db.models.audit import AuditChainState, AuditCheckpoint, AuditEvent
+from db.models.cases import CaseParty, CriminalCase
 from db.models.clients import Client
 from db.models.inquiries import Certificate, DefenseCounsel, Inquiry, InquiryRecord
 from db.models.notices import Notice
@@ -14,8 +15,10 @@ __all__ = [
     "AuditChainState",
     "AuditCheckpoint",
     "AuditEvent",
+    "CaseParty",
     "Certificate",
     "Client",
+    "CriminalCase",
     "DefenseCounsel",
     "Detention",
     "ExecutionEvent",

@@ -26,6 +26,9 @@ class Inquiry(SQLModel, table=True):
     region: str = Field(default="", max_length=6, index=True)
     subject_id_number: str = Field(max_length=18, index=True)
     case_number: str | None = Field(default=None, max_length=100)
+    # DEFENSE: whether the requester was registered counsel for the subject in the case when
+    # the inquiry was submitted (the context `is_counsel` it was decided and is read in).
+    is_counsel: bool = False
     legal_basis: str | None = Field(default=None, max_length=500)
     consent_reference: str | None = Field(default=None, max_length=200)
     submitted_at: datetime = Field(default_factory=utcnow)
@@ -67,12 +70,18 @@ class Certificate(SQLModel, table=True):
 
 class DefenseCounsel(SQLModel, table=True):
     """A lawyer registered as counsel in a case, for a suspect or defendant of that case,
-    by the case-handling organ. A lawyer's cases come from here, never from the token."""
+    by the organ handling it. A lawyer's cases come from here, never from the token.
+
+    `case_id` is the registered case. Rows from before cases were registered (migration
+    0008) have none: they are kept, grant no new DEFENSE inquiry, and the inquiries they
+    answered stay readable (`Inquiry.is_counsel`)."""
 
     __tablename__ = "defense_counsel"
-    __table_args__ = (UniqueConstraint("case_number", "lawyer_sub", "suspect_id_number"),)
+    __table_args__ = (UniqueConstraint("case_id", "lawyer_sub", "suspect_id_number",
+                                       name="uq_defense_counsel_case_lawyer_suspect"),)
 
     id: int | None = Field(default=None, primary_key=True)
+    case_id: int | None = Field(default=None, foreign_key="criminal_case.id", index=True)
     case_number: str = Field(max_length=100, index=True)
     lawyer_sub: str = Field(max_length=200, index=True)
     suspect_id_number: str = Field(max_length=18)

@@ -19,6 +19,7 @@ from schema.access_report import (
 )
 from schema.inquiries import Purpose
 from tests.api.test_inquiries import ADULT, MINOR, person_with
+from tests.cases import case_of
 from tests.factories import (
     AUDITOR,
     CLERK_DONGCHENG,
@@ -63,6 +64,10 @@ def rows(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 async def case_inquiry(registry: Registry, who: Any, subject: str, case: str) -> dict[str, Any]:
+    """`who` inquires in `case`; a judge in a case their court handles (registered by them,
+    which adds no read, denial or case number to what they did)."""
+    if who[1] == "judge":
+        await case_of(registry, who, case, subject)
     body = await registry.gql(SUBMIT, {"input": {"purpose": "CASE_HANDLING",
                                                  "subjectIdNumber": subject,
                                                  "caseNumber": case}}, as_=who)

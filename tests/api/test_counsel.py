@@ -1,5 +1,6 @@
-"""Defense-counsel registrations (CONTRACT.md §3, §4) through HTTP, on SQLite and
-PostgreSQL: a lawyer's cases come from here, never from the token."""
+"""Defense-counsel registrations (CONTRACT.md §3, §4; DESIGN.md §1.6) through HTTP, on
+SQLite and PostgreSQL: a lawyer's cases come from here, never from the token, and only the
+organ handling a case registers counsel in it, for a suspect or defendant of it."""
 
 from __future__ import annotations
 
@@ -11,12 +12,8 @@ from typing import Any
 import pytest
 from sqlmodel import col, func, select
 
-from api.seed import add_agency
-from db.engine import Database
 from db.models import AuditEvent, DefenseCounsel
-from schema.authz import Authorizer
-from schema.context import Context, Requester
-from schema.counsel import is_counsel
+from tests.cases import add_party, close, party, register_case, transfer
 from tests.factories import (
     AUDITOR,
     CLERK_DONGCHENG,
@@ -36,11 +33,20 @@ REGISTER = """mutation Register($caseNumber: String!, $lawyer: String!,
 }"""
 CASE = "(2026) Jing 0101 Xing Chu No. 7"
 LAWYER_SUB = LAWYER[0]
+JUDGE_TWO = ("judge.wang", "judge", "COURT-110101")  # a colleague of JUDGE
 
 
 def counsel(**overrides: str) -> dict[str, str]:
     value = {"caseNumber": CASE, "lawyer": LAWYER_SUB, "suspectIdNumber": id_number()}
     value.update(overrides)
+    return value
+
+
+async def in_case(registry: Registry, value: dict[str, str], handler: Any = JUDGE,
+                  role: str = "DEFENDANT") -> dict[str, str]:
+    """`value`'s case registered by `handler`'s agency, its suspect a party in `role`."""
+    await register_case(registry, handler, value["caseNumber"],
+                        [party(value["suspectIdNumber"], role)])
     return value
 
 
@@ -71,17 +77,19 @@ async def audit(registry: Registry) -> list[AuditEvent]:
 # -- who registers --------------------------------------------------------------------------
 
 
-async def test_a_judge_a_prosecutor_or_a_police_officer_registers_defense_counsel(
+async def test_a_judge_a_prosecutor_or_a_police_officer_registers_counsel_in_their_case(
         registry: Registry) -> None:
     organs = (JUDGE, PROSECUTOR, POLICE)
-    values = [counsel() for _ in organs]
+    values = [counsel(caseNumber=f"{CASE}-{n}") for n, _ in enumerate(organs)]
     for organ, value in zip(organs, values, strict=True):
+        await in_case(registry, value, organ)
         body = await register(registry, value, as_=organ)
         assert body == {"data": {"registerDefenseCounsel": True}}, body
     rows = await stored(registry)
     assert [(r.case_number, r.lawyer_sub, r.suspect_id_number, r.registered_by)
-            for r in rows] == [(CASE, LAWYER_SUB, v["suspectIdNumber"], o[0])
+            for r in rows] == [(v["caseNumber"], LAWYER_SUB, v["suspectIdNumber"], o[0])
                                for o, v in zip(organs, values, strict=True)]
+    assert all(r.case_id is not None for r in rows)
 
 
 @pytest.mark.parametrize("principal", [
@@ -113,31 +121,32 @@ async def test_an_organ_may_not_register_itself_as_counsel(registry: Registry) -
 
 
 async def test_registering_the_same_counsel_again_changes_nothing(registry: Registry) -> None:
-    value = counsel()
+    value = await in_case(registry, counsel())
     assert (await register(registry, value))["data"] == {"registerDefenseCounsel": True}
     [first] = await stored(registry)
-    # Again, by another organ and with the input spelled as a client might: the same triple.
+    # Again, by a colleague and with the input spelled as a client might: the same one.
     again = {**value, "caseNumber": f"  {CASE} ",
              "suspectIdNumber": value["suspectIdNumber"].lower()}
-    body = await register(registry, again, as_=PROSECUTOR)
+    body = await register(registry, again, as_=JUDGE_TWO)
     assert body == {"data": {"registerDefenseCounsel": True}}, body
     [row] = await stored(registry)
     assert (row.id, row.registered_by, row.created_at) == (
         first.id, JUDGE[0], first.created_at)
     # Another case, lawyer or suspect is another registration.
-    for other in (counsel(caseNumber="(2026) Jing 0101 Xing Chu No. 8",
-                          suspectIdNumber=value["suspectIdNumber"]),
-                  {**value, "lawyer": "lawyer.li"},
-                  {**value, "suspectIdNumber": id_number()}):
+    other_case = await in_case(registry, counsel(caseNumber="(2026) Jing 0101 Xing Chu No. 8",
+                                                 suspectIdNumber=value["suspectIdNumber"]))
+    other_suspect = {**value, "suspectIdNumber": id_number()}
+    await add_party(registry, JUDGE, CASE, other_suspect["suspectIdNumber"], "SUSPECT")
+    for other in (other_case, {**value, "lawyer": "lawyer.li"}, other_suspect):
         assert "errors" not in await register(registry, other)
     assert await count(registry) == 4
 
 
 async def test_registering_the_same_counsel_concurrently_stores_one_row(
         registry: Registry) -> None:
-    value = counsel()
+    value = await in_case(registry, counsel())
     bodies = await asyncio.gather(*[register(registry, value, as_=organ)
-                                    for organ in (JUDGE, PROSECUTOR, POLICE, JUDGE)])
+                                    for organ in (JUDGE, JUDGE_TWO, JUDGE, JUDGE_TWO)])
     assert bodies == [{"data": {"registerDefenseCounsel": True}}] * 4
     assert await count(registry) == 1
     # Every call is audited, each naming the one row.
@@ -178,7 +187,7 @@ async def test_bad_input_of_every_argument_names_it_and_stores_nothing(
 
 async def test_a_registration_is_audited_without_identity_numbers(
         registry: Registry, caplog: pytest.LogCaptureFixture) -> None:
-    value = counsel()
+    value = await in_case(registry, counsel())
     # The registry's own loggers at every level (the drivers' are capped by the app:
     # tests/security/test_logs.py).
     caplog.set_level(logging.INFO)
@@ -197,32 +206,83 @@ async def test_a_registration_is_audited_without_identity_numbers(
     ]
     assert {e.policy_uid for e in events[:2]} == {
         "case-handling-organs.register-defense-counsel"}
+    assert [e.case_number for e in events] == [CASE, CASE, ""]
     written = json.dumps([e.model_dump(mode="json") for e in events])
     assert value["suspectIdNumber"] not in written
     assert LAWYER_SUB not in written
     assert value["suspectIdNumber"] not in caplog.text
 
 
-# -- is_counsel -----------------------------------------------------------------------------
+# -- the case: only its handling organ registers counsel, for an accused ----------------------
 
 
-async def test_is_counsel_holds_only_for_the_exact_registered_triple(
-        database: Database) -> None:
-    suspect, other_suspect = id_number(), id_number()
-    async with database.session() as session:
-        court = await add_agency(session, code="COURT-110101", kind="COURT",
-                                 name="Dongcheng District People's Court", region="110101")
-        assert court.id is not None
-        session.add(DefenseCounsel(case_number=CASE, lawyer_sub=LAWYER_SUB,
-                                   suspect_id_number=suspect, registered_by=JUDGE[0],
-                                   registered_by_agency_id=court.id))
-        await session.commit()
-        ctx = Context(request_id="t", requester=Requester(*LAWYER, client_id="tests",
-                                                          authenticated=True),
-                      session=session, authz=Authorizer(None, {}))
-        assert await is_counsel(ctx, CASE, LAWYER_SUB, suspect)
-        assert not await is_counsel(ctx, "(2026) Jing 0101 Xing Chu No. 8", LAWYER_SUB,
-                                    suspect)
-        assert not await is_counsel(ctx, CASE, "lawyer.li", suspect)
-        assert not await is_counsel(ctx, CASE, LAWYER_SUB, other_suspect)
-        assert not await is_counsel(ctx, "", "", "")
+async def refused_states(registry: Registry) -> dict[str, dict[str, str]]:
+    """For the judge (COURT-110101), a registration in each case that is not theirs to
+    register counsel in, each with a suspect of its own."""
+    values = {}
+    values["no such case"] = counsel(caseNumber="(2026) nobody registered this")
+    values["another agency's case"] = await in_case(
+        registry, counsel(caseNumber="(2026) Jing Dong Jian No. 1"), PROSECUTOR)
+    transferred = await in_case(registry, counsel(caseNumber="(2026) Jing Dong Fa No. 2"))
+    await transfer(registry, JUDGE, transferred["caseNumber"], PROSECUTOR, "PROSECUTION")
+    values["transferred away"] = transferred
+    closed = await in_case(registry, counsel(caseNumber="(2026) Jing Dong Fa No. 3"))
+    await close(registry, JUDGE, closed["caseNumber"])
+    values["closed"] = closed
+    values["a victim"] = await in_case(registry, counsel(caseNumber="(2026) Jing Dong Fa No. 4"),
+                                       role="VICTIM")
+    values["a witness"] = await in_case(registry, counsel(caseNumber="(2026) Jing Dong Fa No. 5"),
+                                        role="WITNESS")
+    values["not a party"] = {**await in_case(
+        registry, counsel(caseNumber="(2026) Jing Dong Fa No. 6")),
+        "suspectIdNumber": id_number()}
+    return values
+
+
+async def test_counsel_is_registered_only_by_the_handling_organ_for_an_accused_of_an_open_case(
+        registry: Registry) -> None:
+    """Each refusal is the same answer, byte for byte: whether the case exists, who handles
+    it, whether it is closed and who is in it stay unknown to the one refused."""
+    values = await refused_states(registry)
+    answers = {state: await register(registry, value) for state, value in values.items()}
+    assert len({json.dumps(a, sort_keys=True) for a in answers.values()}) == 1, answers
+    [error] = answers["no such case"]["errors"]
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "caseNumber"}
+    assert answers["no such case"]["data"] is None
+    assert await count(registry) == 0
+    denied = [e for e in await audit(registry) if e.outcome == "deny"]
+    assert sorted(e.case_number for e in denied) == sorted(v["caseNumber"]
+                                                         for v in values.values())
+    # The official is told one reason; auditors see which it was.
+    why = {e.case_number: e.detail["case"] for e in denied}
+    assert why[values["closed"]["caseNumber"]]["case_status"] == "closed"
+    assert why[values["a victim"]["caseNumber"]]["subject_is_accused"] == "no"
+    assert why[values["another agency's case"]["caseNumber"]]["handled_by_requester"] == "no"
+
+
+async def test_a_lawyer_registered_by_an_agency_that_does_not_handle_the_case_is_refused(
+        registry: Registry) -> None:
+    value = await in_case(registry, counsel(), PROSECUTOR)
+    for organ in (JUDGE, POLICE):
+        body = await register(registry, value, as_=organ)
+        assert body["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT",
+                                                   "field": "caseNumber"}
+    assert await count(registry) == 0
+    assert await register(registry, value, as_=PROSECUTOR) == {
+        "data": {"registerDefenseCounsel": True}}
+
+
+async def test_counsel_registered_in_a_case_stays_counsel_when_the_case_is_handed_on(
+        registry: Registry) -> None:
+    value = await in_case(registry, counsel(), POLICE, role="SUSPECT")
+    assert "errors" not in await register(registry, value, as_=POLICE)
+    await transfer(registry, POLICE, CASE, PROSECUTOR, "PROSECUTION")
+    # The procuratorate now registers counsel in it; the police no longer do.
+    other = {**value, "lawyer": "lawyer.li"}
+    assert "errors" in await register(registry, other, as_=POLICE)
+    assert "errors" not in await register(registry, other, as_=PROSECUTOR)
+    rows = await stored(registry)
+    assert [(r.lawyer_sub, r.registered_by) for r in rows] == [
+        (LAWYER_SUB, POLICE[0]), ("lawyer.li", PROSECUTOR[0])]
+    assert len({r.case_id for r in rows}) == 1
+

@@ -12,6 +12,7 @@ from sqlmodel import col, select
 from api.seed import add_agency
 from db.models import AuditEvent, Inquiry
 from policies.store import delete_policy
+from tests.cases import case_of, counsel
 from tests.factories import (
     AUDITOR,
     CLERK_DONGCHENG,
@@ -81,8 +82,9 @@ def inquiry_of(body: dict[str, Any]) -> dict[str, Any]:
 async def test_a_judge_inquires_for_a_case_and_reads_every_judgment_sealed_ones_marked(
         registry: Registry) -> None:
     subject = await person_with(registry, ADULT, MINOR)
+    number = await case_of(registry, JUDGE, "(2026) Jing 0101 Xing Chu No. 9", subject)
     inquiry = inquiry_of(await submit(registry, JUDGE, "CASE_HANDLING", subject,
-                                      caseNumber="(2026) Jing 0101 Xing Chu No. 9"))
+                                      caseNumber=number))
     assert inquiry["status"] == "APPROVED"
     assert sorted(r["sealStatus"] for r in inquiry["records"]) == ["OPEN", "SEALED"]
     assert {r["offender"]["idNumber"] for r in inquiry["records"]} == {subject}
@@ -94,6 +96,7 @@ async def test_a_judge_inquires_for_a_case_and_reads_every_judgment_sealed_ones_
 async def test_every_case_handling_organ_is_answered_at_once(registry: Registry,
                                                             who: Any) -> None:
     subject = await person_with(registry, ADULT)
+    await case_of(registry, who, "C-1", subject)
     inquiry = inquiry_of(await submit(registry, who, "CASE_HANDLING", subject,
                                       caseNumber="C-1"))
     assert (inquiry["status"], len(inquiry["records"])) == ("APPROVED", 1)
@@ -113,6 +116,7 @@ async def test_a_case_handling_inquiry_discloses_detention_records(registry: Reg
         detention["person"].update(idNumber=subject, birthDate="2008-01-01", name="Sun Li")
         body = await registry.gql(REGISTER_DETENTION, {"input": detention}, as_=POLICE)
         assert "errors" not in body, body
+    await case_of(registry, JUDGE, "C-2", subject)
     inquiry = inquiry_of(await submit(registry, JUDGE, "CASE_HANDLING", subject,
                                       caseNumber="C-2"))
     assert sorted(d["kind"] for d in inquiry["detentions"]) == ["ADMINISTRATIVE", "CRIMINAL"]
@@ -120,6 +124,7 @@ async def test_a_case_handling_inquiry_discloses_detention_records(registry: Reg
 
 async def test_each_disclosure_of_a_sealed_record_is_audited_as_such(registry: Registry) -> None:
     subject = await person_with(registry, MINOR)
+    await case_of(registry, JUDGE, "C-3", subject)
     inquiry = inquiry_of(await submit(registry, JUDGE, "CASE_HANDLING", subject,
                                       caseNumber="C-3"))
     [sealed] = [r["id"] for r in inquiry["records"]]
@@ -133,6 +138,7 @@ async def test_each_disclosure_of_a_sealed_record_is_audited_as_such(registry: R
 
 async def test_a_result_serves_its_inquiry_alone(registry: Registry) -> None:
     subject = await person_with(registry, ADULT, MINOR)
+    await case_of(registry, JUDGE, "C-4", subject)
     inquiry = inquiry_of(await submit(registry, JUDGE, "CASE_HANDLING", subject,
                                       caseNumber="C-4"))
     # The records are not readable outside the inquiry, even by the judge who asked.
@@ -153,20 +159,21 @@ async def test_a_result_serves_its_inquiry_alone(registry: Registry) -> None:
 async def test_a_lawyer_who_is_not_counsel_gets_a_rejected_inquiry_with_a_reason_and_no_records(
         registry: Registry) -> None:
     subject = await person_with(registry, ADULT)
+    await case_of(registry, PROSECUTOR, "C-5", subject)
     inquiry = inquiry_of(await submit(registry, LAWYER, "DEFENSE", subject, caseNumber="C-5"))
     assert inquiry["status"] == "REJECTED"
-    assert "not registered defense counsel" in inquiry["decisionReason"]
+    assert inquiry["decisionReason"] == ("no open case under this number has you registered "
+                                         "as defense counsel for this person as a suspect or "
+                                         "defendant")
     assert inquiry["records"] is None
 
 
 async def test_registered_counsel_reads_the_open_judgments_and_never_a_sealed_one(
         registry: Registry) -> None:
     subject = await person_with(registry, ADULT, MINOR)
-    registered = await registry.gql(
-        """mutation ($c: String!, $l: String!, $s: String!) {
-             registerDefenseCounsel(caseNumber: $c, lawyer: $l, suspectIdNumber: $s) }""",
-        {"c": "C-6", "l": LAWYER[0], "s": subject}, as_=PROSECUTOR)
-    assert registered == {"data": {"registerDefenseCounsel": True}}
+    await case_of(registry, PROSECUTOR, "C-6", subject)
+    await case_of(registry, PROSECUTOR, "C-7", subject)
+    await counsel(registry, PROSECUTOR, "C-6", LAWYER[0], subject)
     inquiry = inquiry_of(await submit(registry, LAWYER, "DEFENSE", subject, caseNumber="C-6"))
     assert inquiry["status"] == "APPROVED"
     assert [r["sealStatus"] for r in inquiry["records"]] == ["OPEN"]
@@ -412,6 +419,7 @@ async def test_the_table_is_policy_a_security_admin_edit_changes_what_happens(
 async def test_an_auditor_reads_an_inquiry_without_learning_whom_it_disclosed(
         registry: Registry) -> None:
     subject = await person_with(registry, ADULT)
+    await case_of(registry, JUDGE, "C-10", subject)
     inquiry = inquiry_of(await submit(registry, JUDGE, "CASE_HANDLING", subject,
                                       caseNumber="C-10"))
     body = await registry.gql("query ($id: ID!) { inquiry(id: $id) { status subjectName } }",

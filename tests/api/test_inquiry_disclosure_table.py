@@ -1,6 +1,13 @@
-"""What each inquiry discloses (DESIGN.md §1.1, §1.3, §1.4; issue 4), as a table of
-record states x purpose x requester -> the expected disclosure, run through HTTP on SQLite
-and PostgreSQL.
+"""What each inquiry discloses (DESIGN.md §1.1, §1.3, §1.4, §1.6; issues 4 and 11), as a
+table of record states x purpose x requester x case state -> the expected disclosure, run
+through HTTP on SQLite and PostgreSQL.
+
+Case states (CASE_HANDLING and DEFENSE): the case number names an open case handled by the
+requester's agency with the subject as a suspect or defendant (for DEFENSE: one in which
+the lawyer is registered counsel for the subject), or a case another agency handles, one
+the requester's agency transferred away, a closed one, one in which the subject is only a
+witness or victim, a number nobody registered, or (DEFENSE) a counsel registration made
+before cases were registered.
 
 Record states of one person: an open (adult) judgment, a sealed (juvenile, 12 months)
 judgment, an acquittal, a criminal detention, an administrative detention (sealed by law
@@ -22,7 +29,8 @@ import pytest
 from sqlmodel import col, select
 
 from api.seed import add_agency
-from db.models import Agency, Judgment, Offender
+from db.models import Agency, DefenseCounsel, Judgment, Offender
+from tests.cases import case_of, close, counsel, party, register_case, transfer
 from tests.factories import (
     AUDITOR,
     CLERK_DONGCHENG,
@@ -51,8 +59,14 @@ JUDGMENT_STATES = (OPEN, SEALED, ACQUITTAL)
 
 BIRTH = date(2008, 1, 1)
 NAME = "Sun Li"
+# The court's case, in which lawyers are registered as counsel; the other organs' cases.
 CASE = "(2026) Jing 0101 Xing Chu No. 41"
 OTHER_CASE = "(2026) Jing 0101 Xing Chu No. 42"
+HANDLERS = (JUDGE, PROSECUTOR, POLICE)
+CASE_OF = {JUDGE: CASE, PROSECUTOR: "(2026) Jing Dong Jian Xing Su No. 41",
+           POLICE: "(2026) Jing Dong Gong Xing Li No. 41"}
+# Another organ for each: the one a case is transferred to, or handled by instead.
+ANOTHER_HANDLER = {JUDGE: POLICE, PROSECUTOR: JUDGE, POLICE: PROSECUTOR}
 LEGAL_BASIS = "Road Traffic Safety Law art. 100"
 
 OTHER_LAWYER = ("lawyer.li", "defense_lawyer", "LAW-110101")
@@ -105,8 +119,6 @@ READ = """query Read($id: ID!) { inquiry(id: $id) {
   records { id judgmentNumber sealStatus offender { id idNumber } }
   detentions { id kind caseNumber }
   certificate { number kind hasCriminalRecord issuedAt } } }"""
-REGISTER_COUNSEL = """mutation ($c: String!, $l: String!, $s: String!) {
-  registerDefenseCounsel(caseNumber: $c, lawyer: $l, suspectIdNumber: $s) }"""
 
 
 async def make_person(registry: Registry, states: frozenset[str] | set[str], *,
@@ -184,9 +196,10 @@ async def insert_acquittal(registry: Registry, person: dict[str, str], label: st
 
 async def register_counsel(registry: Registry, lawyer: str, suspect: str,
                            case: str = CASE) -> None:
-    body = await registry.gql(REGISTER_COUNSEL, {"c": case, "l": lawyer, "s": suspect},
-                              as_=PROSECUTOR)
-    assert body == {"data": {"registerDefenseCounsel": True}}, body
+    """`lawyer` registered as counsel of `suspect` in `case`, a case the court handles with
+    `suspect` as a defendant (registered, or the party added, as needed)."""
+    await case_of(registry, JUDGE, case, suspect, role="DEFENDANT")
+    await counsel(registry, JUDGE, case, lawyer, suspect)
 
 
 def fields_for(purpose: str) -> dict[str, str]:
@@ -199,8 +212,13 @@ def fields_for(purpose: str) -> dict[str, str]:
 
 async def submit(registry: Registry, who: Principal, purpose: str, subject: str,
                  **overrides: str) -> dict[str, Any]:
+    """`who` inquires about `subject`. A case-handling organ's CASE_HANDLING inquiry without
+    a case number is made in the organ's own open case, with the subject as a suspect
+    (registered, or the party added, first), as the organ would have it."""
     values = {"purpose": purpose, "subjectIdNumber": subject, **fields_for(purpose),
               **overrides}
+    if purpose == "CASE_HANDLING" and "caseNumber" not in overrides and who in HANDLERS:
+        values["caseNumber"] = await case_of(registry, who, CASE_OF[who], subject)
     return await registry.gql(SUBMIT, {"input": values}, as_=who)
 
 
@@ -232,6 +250,74 @@ def certificate(found: bool) -> Expect:
                   else ("NO_RECORD_CERTIFICATE", False))
 
 
+# -- case states -------------------------------------------------------------------------
+MINE = "handled by me"            # DEFENSE: the lawyer is counsel in the court's open case
+ANOTHERS = "handled by another agency"
+TRANSFERRED = "transferred"       # by the requester's agency (DEFENSE: by the court)
+CLOSED = "closed"
+NOT_A_PARTY = "not a party"       # the subject is only a witness (DEFENSE: a victim)
+NO_CASE = "no such case"
+LEGACY = "counsel before cases"   # DEFENSE: registered before cases were (migration 0008)
+
+
+async def set_up_case(registry: Registry, state: str, purpose: str, who: Principal,
+                      subject: str) -> str:
+    """The case number the inquiry names, in `state` for `who` and `subject` (for anyone
+    but a case-handling organ, a CASE_HANDLING inquiry names the judge's)."""
+    if purpose == "CASE_HANDLING" and who not in HANDLERS:
+        who = JUDGE
+    if purpose != "CASE_HANDLING":
+        return await defense_case(registry, state, subject)
+    own, other = CASE_OF[who], ANOTHER_HANDLER[who]
+    if state == MINE:
+        return await case_of(registry, who, own, subject)
+    if state == ANOTHERS:
+        return await case_of(registry, other, CASE_OF[other], subject)
+    if state == NOT_A_PARTY:
+        await register_case(registry, who, own, [party(id_number()), party(subject, "WITNESS")])
+        return own
+    if state == NO_CASE:
+        return "(2026) FAKE-0000"
+    await case_of(registry, who, own, subject)
+    if state == TRANSFERRED:
+        await transfer(registry, who, own, other)
+    else:
+        assert state == CLOSED, state
+        await close(registry, who, own)
+    return own
+
+
+async def defense_case(registry: Registry, state: str, subject: str) -> str:
+    """CASE, in which LAWYER asks about `subject`, in `state`."""
+    if state == NO_CASE:
+        return CASE
+    if state == LEGACY:
+        async with registry.app.state.registry.database.session() as session:
+            court = await session.scalar(select(Agency).where(col(Agency.code) == JUDGE[2]))
+            assert court is not None and court.id is not None
+            session.add(DefenseCounsel(case_number=CASE, lawyer_sub=LAWYER[0],
+                                       suspect_id_number=subject, registered_by=JUDGE[0],
+                                       registered_by_agency_id=court.id))
+            await session.commit()
+        # The court registers the case since: the old registration still grants nothing.
+        await register_case(registry, JUDGE, CASE, [party(subject, "DEFENDANT")])
+        return CASE
+    if state == NOT_A_PARTY:
+        defendant = id_number()
+        await register_case(registry, JUDGE, CASE, [party(defendant, "DEFENDANT"),
+                                                    party(subject, "VICTIM")])
+        await counsel(registry, JUDGE, CASE, LAWYER[0], defendant)
+        return CASE
+    await register_counsel(registry, LAWYER[0], subject)
+    if state == TRANSFERRED:
+        await transfer(registry, JUDGE, CASE, PROSECUTOR, "PROSECUTION")
+    elif state == CLOSED:
+        await close(registry, JUDGE, CASE)
+    else:
+        assert state == MINE, state
+    return CASE
+
+
 # Requesters, by the name used in the table.
 REQUESTERS: dict[str, Principal] = {
     "judge": JUDGE, "prosecutor": PROSECUTOR, "police": POLICE,
@@ -244,7 +330,10 @@ REQUESTERS: dict[str, Principal] = {
 CASE_ALL = Expect(records={OPEN: "OPEN", SEALED: "SEALED", ACQUITTAL: "OPEN"},
                   detentions={CRIMINAL: "CRIMINAL", ADMINISTRATIVE: "ADMINISTRATIVE"})
 
-# (record states of the subject, purpose, requester, expected disclosure)
+REJECTED = Expect(status="REJECTED")
+DISCLOSING = ("CASE_HANDLING", "DEFENSE")
+
+# (record states of the subject, purpose, requester, expected disclosure), in a case MINE
 TABLE: list[tuple[frozenset[str], str, str, Expect]] = [
     # CASE_HANDLING: every judgment, sealed ones marked SEALED, and the detention records;
     # never an expunged detention. An acquittal is read as an open judgment (policy).
@@ -327,10 +416,33 @@ TABLE: list[tuple[frozenset[str], str, str, Expect]] = [
 ]
 
 
-def row_id(states: frozenset[str], purpose: str, requester: str, expect: Expect) -> str:
+# (..., case state): the same for the other states of the case.
+CASE_TABLE: list[tuple[frozenset[str], str, str, Expect, str]] = [
+    # CASE_HANDLING: only in an open case the requester's agency handles, about an accused.
+    *[(ALL, "CASE_HANDLING", who, REJECTED, state)
+      for who in ("judge", "prosecutor", "police")
+      for state in (ANOTHERS, TRANSFERRED, CLOSED, NOT_A_PARTY, NO_CASE)],
+    # ... and where it is theirs, whatever else the case is.
+    (ALL, "CASE_HANDLING", "police", CASE_ALL, MINE),
+    # DEFENSE: counsel stays counsel when the case is handed on, not once it is closed.
+    (ALL, "DEFENSE", "counsel", Expect(records={OPEN: "OPEN", ACQUITTAL: "OPEN"}), TRANSFERRED),
+    *[(ALL, "DEFENSE", "counsel", REJECTED, state)
+      for state in (CLOSED, NOT_A_PARTY, NO_CASE, LEGACY)],
+    (NONE, "DEFENSE", "counsel", REJECTED, CLOSED),
+    # Whatever the case, a purpose the table does not give the requester stays refused.
+    *[(ALL, "CASE_HANDLING", who, DENIED, state) for who in ("counsel", "clerk")
+      for state in (ANOTHERS, CLOSED, NO_CASE)],
+    *[(ALL, "DEFENSE", "judge", DENIED, state) for state in (TRANSFERRED, CLOSED)],
+]
+ROWS = [(*row, MINE) for row in TABLE] + CASE_TABLE
+
+
+def row_id(states: frozenset[str], purpose: str, requester: str, expect: Expect,
+           case: str = MINE) -> str:
     shown = ("all" if states == ALL else "all-but-open" if states == ALL - {OPEN}
              else "+".join(sorted(states)) or "nothing")
-    return f"{purpose}-{requester}-{shown}".replace(" ", "_")
+    where = "" if case == MINE or purpose not in ("CASE_HANDLING", "DEFENSE") else f"-{case}"
+    return f"{purpose}-{requester}-{shown}{where}".replace(" ", "_")
 
 
 def disclosed(person: Person, inquiry: dict[str, Any]) -> tuple[dict[str, str] | None,
@@ -361,17 +473,18 @@ def assert_discloses(person: Person, inquiry: dict[str, Any], expect: Expect) ->
     assert inquiry["subjectName"] == (NAME if expect.records else None), inquiry
 
 
-@pytest.mark.parametrize(("states", "purpose", "requester", "expect"),
-                         [pytest.param(*row, id=row_id(*row)) for row in TABLE])
+@pytest.mark.parametrize(("states", "purpose", "requester", "expect", "case"),
+                         [pytest.param(*row, id=row_id(*row)) for row in ROWS])
 async def test_an_inquiry_discloses_what_its_purpose_allows(
         registry: Registry, states: frozenset[str], purpose: str, requester: str,
-        expect: Expect) -> None:
+        expect: Expect, case: str) -> None:
     await add_units(registry)
     person = await make_person(registry, states)
-    await register_counsel(registry, LAWYER[0], person.id_number)
     who = (individual(person.id_number) if requester == "individual"
            else REQUESTERS[requester])
-    body = await submit(registry, who, purpose, person.id_number)
+    number = await set_up_case(registry, case, purpose, who, person.id_number)
+    body = await submit(registry, who, purpose, person.id_number,
+                        **({"caseNumber": number} if purpose in DISCLOSING else {}))
     if expect.forbidden:
         assert body["data"] is None, body
         assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN", body

@@ -26,6 +26,7 @@ from sqlalchemy import text
 from schema import build_schema
 from schema.pagination import encode_cursor
 from tests.api import conftest as api_conftest
+from tests.cases import party, register_case
 from tests.factories import (
     AUDITOR,
     CLERK_DONGCHENG,
@@ -67,7 +68,7 @@ INDIVIDUAL = ("person.fuzz", "individual", None, SELF_ID)
 FUZZ_UID = "fuzz.nobody-does-nothing"
 RECORD_TABLES = ("offender", "judgment", "judgment_version", "seal_event", "execution_event",
                  "notice", "detention", "inquiry", "inquiry_record", "certificate",
-                 "defense_counsel", "policy")
+                 "defense_counsel", "criminal_case", "case_party", "policy")
 EXAMPLES = int(os.environ.get("REGISTRY_TEST_INPUT_EXAMPLES", "40"))
 
 # Who calls each root field: principals the default policies allow to (one is drawn).
@@ -86,7 +87,9 @@ CALLERS: dict[str, list[Any]] = {
     "rejectNotice": [CLERK_DONGCHENG],
     "submitInquiry": [EMPLOYER, LAWYER, JUDGE, INDIVIDUAL], "decideInquiry": [POLICE],
     "correctJudgment": [JUDGE, CLERK_DONGCHENG], "registerDetention": [POLICE],
-    "closeDetentionCase": [POLICE], "registerDefenseCounsel": [POLICE, JUDGE, PROSECUTOR],
+    "closeDetentionCase": [POLICE], "registerDefenseCounsel": [POLICE],
+    "case": [POLICE, AUDITOR], "cases": [POLICE, AUDITOR], "registerCase": [POLICE, JUDGE],
+    "addCaseParty": [POLICE], "transferCase": [POLICE], "closeCase": [POLICE],
     "createPolicy": [SECURITY_ADMIN], "updatePolicy": [SECURITY_ADMIN],
     "deletePolicy": [SECURITY_ADMIN], "rollbackPolicy": [SECURITY_ADMIN],
 }
@@ -115,13 +118,14 @@ def threshold_policy() -> dict[str, Any]:
     return policy
 
 
-# The root fields CONTRACT.md §4 fixes (cases are not served yet): the walk must find them.
+# The root fields CONTRACT.md §4 fixes: the walk must find them.
 CONTRACT_ROOTS = {
     "me", "offender", "offenders", "judgment", "judgments", "inquiry", "inquiries", "notices",
     "policies", "explainAccess", "auditEvents", "reportJudgment", "reportRelease",
     "reportCorrectionExpiry", "registerDetention", "closeDetentionCase", "correctJudgment",
     "registerDefenseCounsel", "submitInquiry", "decideInquiry", "createPolicy",
-    "updatePolicy", "deletePolicy",
+    "updatePolicy", "deletePolicy", "case", "registerCase", "addCaseParty", "transferCase",
+    "closeCase",
 }
 
 
@@ -162,14 +166,17 @@ async def seed(registry: Registry) -> dict[str, Any]:  # noqa: F811
 
 async def consumables(registry: Registry, report: dict[str, Any]  # noqa: F811
                       ) -> dict[str, Any]:
-    """Records an example may use up (decide, close, resolve), made for every example: a
-    release queued (in Dongcheng, where the person lives) for a mistyped judgment number,
-    a detention and an inquiry waiting for examination."""
+    """Records an example may use up (decide, close, resolve, transfer), made for every
+    example: a release queued (in Dongcheng, where the person lives) for a mistyped judgment
+    number, a detention, the police's case of it with the person as suspect, and an inquiry
+    waiting for examination."""
     mistyped = release_input(report, judgmentNumber="(2026) Jing 0101 Xing Chu No. typo")
     queued = (await ok(registry, RELEASE, {"input": mistyped}, PRISON_OFFICER)
               )["reportRelease"]["notice"]["id"]
     detention = detention_input()
     detained = await ok(registry, REGISTER_DETENTION, {"input": detention}, POLICE)
+    await register_case(registry, POLICE, detention["caseNumber"],
+                        [party(detention["person"]["idNumber"])])
     pending = await ok(registry, "mutation($i: SubmitInquiryInput!) { submitInquiry(input: $i) "
                        "{ id } }", {"i": {"purpose": "EMPLOYMENT", "subjectIdNumber": SELF_ID,
                                           "legalBasis": "law", "consentReference": "c-1"}},
@@ -206,6 +213,7 @@ def inputs_for(seeded: dict[str, Any]) -> Inputs:
         "version": one([1, 2]), "expectedVersion": st.just(1),
         "number": st.just(seeded["certificate"]), "reason": st.just("checked on file"),
         "caseNumber": st.just(seeded["caseNumber"]), "lawyer": st.just(LAWYER[0]),
+        "toAgency": one([PROSECUTOR[2], JUDGE[2], "LAW-110101", POLICE[2]]),
         "idNumber": id_numbers, "subjectIdNumber": id_numbers, "suspectIdNumber": id_numbers,
         "name": st.just("Wang Wei"), "gender": st.just("male"),
         "residenceRegion": st.just("110101"), "birthDate": st.just("1990-05-17"),
@@ -242,6 +250,10 @@ def inputs_for(seeded: dict[str, Any]) -> Inputs:
         "CrimeInput": st.just({"name": "Theft", "article": "Art. 264"}),
         "PenaltyInput": st.just({"kind": "FIXED_TERM_IMPRISONMENT", "termMonths": 12}),
         "AuditFilter": st.just({"since": "2026-01-01T00:00:00Z"}),
+        "RegisterCaseInput": st.builds(lambda: {
+            "caseNumber": f"FZ-{id_number()}", "stage": "INVESTIGATION",
+            "parties": [party(report["defendant"]["idNumber"])]}),
+        "CasePartyInput": st.builds(lambda: party(id_number(), "WITNESS")),
     }
     return Inputs(plausible, bases)
 

@@ -38,13 +38,14 @@ def test_seed_demo_prints_working_tokens_and_adds_nothing_the_second_time(
     assert "12 judgments added" in out
     tokens = [line.split("=", 1)[1] for line in out.splitlines()
               if line.strip().startswith("export TOKEN_")]
-    assert len(tokens) == 4
+    assert len(tokens) == 6
     settings = Settings(database_url=cli_env, signing_key_file=str(tmp_path / "key.pem"))
     verifier = TokenVerifier(settings, Issuer(settings,
                                               SigningKeys.load_or_create(
                                                   settings.signing_key_file)))
     roles = {asyncio.run(verifier.verify(t)).role for t in tokens}
-    assert roles == {"registry_clerk", "judge", "defense_lawyer", "security_admin"}
+    assert roles == {"registry_clerk", "judge", "police_officer", "prosecutor",
+                     "defense_lawyer", "security_admin"}
     assert main(["seed", "--demo", "--quiet"]) == 0
     assert "0 agencies, 0 people, 0 judgments added" in capsys.readouterr().out
 

@@ -1,4 +1,13 @@
-from db.migrate import is_current, upgrade
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from db.engine import sync_url
+from db.migrate import downgrade, is_current, upgrade
+from tests.conftest import fresh_postgres_database
 
 
 def test_db_upgrade_is_safe_to_run_twice(database_url: str) -> None:
@@ -73,3 +82,86 @@ def test_migration_0009_attributes_the_notices_already_received_to_their_senders
     assert [tuple(row) for row in found] == [("ntc_a", "officer.a", "role", "UNMATCHED"),
                                              ("ntc_b", "judge.b", "role", "UNMATCHED"),
                                              ("ntc_c", "", "", "UNMATCHED")]
+
+
+# -- 0008: cases -----------------------------------------------------------------------------
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def unmigrated_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database that no migration has touched yet."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'old.db'}"
+        return
+    yield from fresh_postgres_database()
+
+
+LEGACY = ("(2025) Jing Dong Jian Xing Su No. 3", "lawyer.zhang", "110101199005170016")
+
+
+def _legacy_rows(url: str) -> None:
+    """What a registry of revision 0007 holds: a counsel registration made by any organ
+    for a case number nobody registered, and the DEFENSE inquiries it answered."""
+    case, lawyer, suspect = LEGACY
+    engine = create_engine(sync_url(url))
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO agency (id, code, kind, name, region, created_at) "
+                          "VALUES (1, 'PSB-110101', 'PUBLIC_SECURITY', 'Police', '110101', "
+                          ":now), (2, 'LAW-110101', 'LAW_FIRM', 'Firm', '110101', :now)"),
+                     {"now": datetime(2026, 1, 1, tzinfo=UTC)})
+        conn.execute(text("INSERT INTO defense_counsel (case_number, lawyer_sub, "
+                          "suspect_id_number, registered_by, registered_by_agency_id, "
+                          "created_at) VALUES (:c, :l, :s, 'police.x', 1, :now)"),
+                     {"c": case, "l": lawyer, "s": suspect,
+                      "now": datetime(2026, 1, 1, tzinfo=UTC)})
+        for public_id, status, number in (("inq_approved", "APPROVED", case),
+                                          ("inq_rejected", "REJECTED", case),
+                                          ("inq_elsewhere", "APPROVED", "another case")):
+            conn.execute(text(
+                "INSERT INTO inquiry (public_id, purpose, status, requester_sub, "
+                "requester_role, requester_agency_id, region, subject_id_number, case_number, "
+                "submitted_at) VALUES (:p, 'DEFENSE', :st, :l, 'defense_lawyer', 2, '110101', "
+                ":s, :c, :now)"),
+                {"p": public_id, "st": status, "l": lawyer, "s": suspect, "c": number,
+                 "now": datetime(2026, 1, 2, tzinfo=UTC)})
+    engine.dispose()
+
+
+def test_0008_keeps_counsel_registrations_and_keeps_approved_defense_inquiries_readable(
+        unmigrated_url: str) -> None:
+    upgrade(unmigrated_url, "0007")
+    _legacy_rows(unmigrated_url)
+    upgrade(unmigrated_url)
+    engine = create_engine(sync_url(unmigrated_url))
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT case_number, lawyer_sub, suspect_id_number, "
+                                     "registered_by, case_id FROM defense_counsel")).all()
+            assert [tuple(r) for r in rows] == [(*LEGACY, "police.x", None)]
+            flags = dict(conn.execute(text("SELECT public_id, is_counsel FROM inquiry")).all())
+        # The approved inquiry is read again as it was approved: as counsel.
+        assert flags == {"inq_approved": True, "inq_rejected": False, "inq_elsewhere": False}
+        with engine.begin() as conn:
+            # Registered again once the case is: a row beside the old one, not instead.
+            conn.execute(text("INSERT INTO criminal_case (public_id, case_number, agency_id, "
+                              "stage, open, registered_by, registered_at) VALUES ('cas_1', "
+                              ":c, 1, 'INVESTIGATION', :t, 'police.x', :now)"),
+                         {"c": LEGACY[0], "t": True, "now": datetime(2026, 2, 1, tzinfo=UTC)})
+            conn.execute(text("INSERT INTO defense_counsel (case_id, case_number, lawyer_sub, "
+                              "suspect_id_number, registered_by, registered_by_agency_id, "
+                              "created_at) SELECT id, case_number, :l, :s, 'police.y', 1, "
+                              ":now FROM criminal_case"),
+                         {"l": LEGACY[1], "s": LEGACY[2],
+                          "now": datetime(2026, 2, 1, tzinfo=UTC)})
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM defense_counsel")).scalar() == 2
+    finally:
+        engine.dispose()
+    # And back: the older registration of each (case number, lawyer, suspect) stays.
+    downgrade(unmigrated_url, "0007")
+    engine = create_engine(sync_url(unmigrated_url))
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT registered_by FROM defense_counsel")).all()
+        assert [r[0] for r in rows] == ["police.x"]
+    finally:
+        engine.dispose()
