@@ -202,7 +202,7 @@ class Query:
 
     @authorized(Action.CASE_LIST)
     async def cases(self, info: Info[Context, None], open: bool | None = None,
-                    first: int = 20, after: str | None = None) -> CaseConnection:
+                    first: int | None = 20, after: str | None = None) -> CaseConnection:
         """An official: the cases their agency handles now (`open` to pick open or closed
         ones); an auditor: every case."""
         return await list_cases(info.context, open, first, after)

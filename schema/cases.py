@@ -266,7 +266,7 @@ async def resolve_case(info: Info[Context, None], case_number: str) -> CaseNode 
     return view if ctx.authz.check_object(Action.CASE_READ, view) else None  # type: ignore[return-value]
 
 
-async def list_cases(ctx: Context, open: bool | None, first: int, after: str | None
+async def list_cases(ctx: Context, open: bool | None, first: int | None, after: str | None
                      ) -> CaseConnection:
     """An official: the cases their agency handles now; an auditor: all. Filtered in SQL by
     the combinations the policies allow (`handled_by_requester` is the case's agency)."""
