@@ -33,7 +33,7 @@ from graphql import (
 )
 
 DEFAULT_PAGE = 20
-LIST_FIELDS = frozenset({"judgments", "offenders", "inquiries", "notices", "auditEvents"})
+LIST_FIELDS = frozenset({"judgments", "offenders", "inquiries", "notices", "auditEvents", "cases"})
 # A list's page where `first` is absent or null: its default in the schema (CONTRACT.md §4:
 # every `first` is `Int = 20`, auditEvents' `Int = 50`).
 DEFAULT_PAGES = {"auditEvents": 50}
