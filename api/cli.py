@@ -128,6 +128,13 @@ def _parser() -> argparse.ArgumentParser:
     for name, handler in (("import", "_policy_import"), ("export", "_policy_export")):
         p = policy.add_parser(name)
         p.add_argument("directory")
+        if name == "import":
+            p.add_argument("--by", metavar="SUB",
+                           help="the security admin importing (required when "
+                                "REGISTRY_POLICY_APPROVERS is above 1)")
+            p.add_argument("--approved-by", metavar="SUB", action="append",
+                           help="another security admin who approved the import (repeat for "
+                                "each approval REGISTRY_POLICY_APPROVERS asks for)")
         p.set_defaults(handler=globals()[handler])
 
     audit = sub.add_parser("audit", help="the audit trail").add_subparsers(metavar="ACTION")
@@ -301,9 +308,10 @@ def _policy_validate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _policy_import(settings: Settings, args: argparse.Namespace) -> int:
-    from policies.store import cmd_policy_import
+    from api.policy_import import cmd_policy_import
 
-    return cmd_policy_import(settings.database_url, args.directory)
+    return cmd_policy_import(settings, args.directory, by=args.by,
+                             approved_by=args.approved_by or ())
 
 
 def _policy_export(settings: Settings, args: argparse.Namespace) -> int:

@@ -63,4 +63,5 @@ async def context_for(state: AppState, principal: Principal, request_id: str,
                    authz=Authorizer(decision_point, subject),
                    max_page_size=state.settings.max_page_size,
                    production=state.settings.production,
-                   deadlines=state.settings.deadlines)
+                   deadlines=state.settings.deadlines,
+                   policy_approvers=state.settings.approvers_needed)

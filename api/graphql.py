@@ -123,6 +123,8 @@ async def run_operation(state: AppState, principal: Principal, request_id: str, 
                               for e in result.errors]
     if result.extensions:
         response["extensions"] = result.extensions
+    if ctx.response_extensions and not failed:
+        response.setdefault("extensions", {}).update(ctx.response_extensions)
     return response, ctx
 
 

@@ -54,6 +54,10 @@ class Settings:
     max_page_size: int = 100
     # Seconds between polls of the policy table for edits made by other processes.
     policy_poll_seconds: float = 1.0
+    # Distinct security admins a policy change needs (CONTRACT.md §1): the proposer and
+    # `policy_approvers - 1` others. 0: the environment's default, 2 in production, 1 in
+    # development (the demo walk-through applies a change at once).
+    policy_approvers: int = 0
     # Benchmarks only: answers every decision with permit. Refused in production.
     authz_disabled: bool = False
     db_pool_size: int = 10
@@ -88,6 +92,11 @@ class Settings:
     def audit_witness_path(self) -> str:
         return self.audit_witness or os.path.join(
             os.path.dirname(self.signing_key_file), "audit-witness.jsonl")
+
+    @property
+    def approvers_needed(self) -> int:
+        """Distinct security admins a policy change needs, the proposer included."""
+        return self.policy_approvers or (2 if self.production else 1)
 
     @property
     def production(self) -> bool:
@@ -134,6 +143,9 @@ class Settings:
         if not 0 < self.audit_checkpoint_seconds <= 60:
             raise SettingsError("REGISTRY_AUDIT_CHECKPOINT_SECONDS",
                                 "must be more than 0 and at most 60 seconds")
+        if not 0 <= self.policy_approvers <= 10:
+            raise SettingsError("REGISTRY_POLICY_APPROVERS",
+                                "must be between 1 and 10 (0: 2 in production, 1 in development)")
         if not self.rate_restore > 0:
             raise SettingsError("REGISTRY_RATE_RESTORE", "must be positive")
         if not self.redis_prefix:

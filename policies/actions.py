@@ -44,4 +44,6 @@ class Action(StrEnum):
     CERTIFICATE_VERIFY = "certificate:verify"
     POLICY_READ = "policy:read"
     POLICY_WRITE = "policy:write"
+    # Approve (or reject) a policy change another security admin proposed (DESIGN.md §1.5).
+    POLICY_APPROVE = "policy:approve"
     AUDIT_READ = "audit:read"

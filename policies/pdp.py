@@ -192,6 +192,19 @@ def _references(document: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
                 yield from _attribute_references(condition)
 
 
+def action_names(documents: Iterable[Mapping[str, Any] | None]) -> frozenset[str] | None:
+    """The action names any of `documents` can apply to (None: not plainly stated)."""
+    names: set[str] = set()
+    for document in documents:
+        if document is None:
+            continue
+        found = _action_names(document)
+        if found is None:
+            return None
+        names |= found
+    return frozenset(names)
+
+
 def _action_names(document: Mapping[str, Any]) -> frozenset[str] | None:
     """The action names a policy can apply to, or None when it is not plainly stated."""
     groups = document.get("rules", {}).get("action")

@@ -20,15 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from db.engine import Database, run_in_session
-from db.locks import POLICY_KEYS, lock_key
-from db.models import Agency, PolicyRecord
-from policies.admin import (
-    POLICY_SET,
-    SUBJECT_DEFAULTS,
-    agency_attributes,
-    someone_can_write,
-    writer_candidates,
-)
+from db.models import PolicyRecord
 from policies.pdp import DecisionPoint, PolicyProblem, validate_policy
 
 LOG = logging.getLogger(__name__)
@@ -190,7 +182,7 @@ class PolicyStore:
 # --- CLI handlers (api/cli.py calls these) ----------------------------------------------
 
 
-def _read_directory(directory: str) -> tuple[list[dict[str, Any]], list[str]]:
+def read_directory(directory: str) -> tuple[list[dict[str, Any]], list[str]]:
     documents: list[dict[str, Any]] = []
     problems: list[str] = []
     paths = sorted(Path(directory).glob("*.json"))
@@ -247,41 +239,6 @@ def cmd_policy_list(database_url: str) -> int:
         description = " ".join(str(record.document.get("description", "")).split())
         print(f"{record.uid}\t{record.version}\t{effect}\t{description}")
     return 0
-
-
-def cmd_policy_import(database_url: str, directory: str, *, author: str = "cli") -> int:
-    """Validate every file first: if any document is invalid nothing is imported."""
-    documents, problems = _read_directory(directory)
-    if problems:
-        for problem in problems:
-            print(problem)
-        print("nothing imported")
-        return 1
-
-    async def save_all(session: AsyncSession) -> tuple[int, int] | None:
-        await lock_key(session, POLICY_KEYS, POLICY_SET)
-        before = point_of(await latest_records(session, include_deleted=True))
-        changed = 0
-        for document in documents:
-            if await save_policy(session, document, author=author) is not None:
-                changed += 1
-        after = point_of(await latest_records(session, include_deleted=True))
-        agencies = agency_attributes(await session.scalars(select(Agency)))
-        if (someone_can_write(before, writer_candidates(SUBJECT_DEFAULTS, agencies))
-                and not someone_can_write(after, writer_candidates(SUBJECT_DEFAULTS, agencies))):
-            await session.rollback()
-            return None
-        await session.commit()
-        return changed, len(documents) - changed
-
-    result = run_in_session(database_url, save_all)
-    if result is None:
-        print("refused: after this import nobody could write policies; nothing imported")
-        return 1
-    changed, unchanged = result
-    print(f"imported: {changed} changed or new, {unchanged} unchanged")
-    return 0
-
 
 
 def cmd_policy_export(database_url: str, directory: str) -> int:

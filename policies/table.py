@@ -246,6 +246,10 @@ EVERYONE = _section("everyone", RECORD_PRINCIPALS, RECORD_RESOURCES, [
 ADMINISTRATION = _section("administration", RECORD_PRINCIPALS, RECORD_RESOURCES, [
     ("security admin", A.POLICY_READ, "policy", True),
     ("security admin", A.POLICY_WRITE, "policy", True),
+    # four eyes (DESIGN.md 1.5): security admins approve each other's changes, nobody else
+    ("security admin", A.POLICY_APPROVE, "policy", True),
+    ("auditor", A.POLICY_APPROVE, "policy", False),
+    ("security admin", A.POLICY_APPROVE, "audit", False),
     ("security admin", A.AUDIT_READ, "audit", False),
     ("security admin", A.JUDGMENT_READ, "sealed judgment in division", False),
     ("auditor", A.AUDIT_READ, "audit", True),
@@ -260,7 +264,7 @@ ADMINISTRATION = _section("administration", RECORD_PRINCIPALS, RECORD_RESOURCES,
                                  "individual", "unknown role", "role-less requester",
                                  "clerk at a court")
       for a, r in ((A.POLICY_READ, "policy"), (A.POLICY_WRITE, "policy"),
-                   (A.AUDIT_READ, "audit"))],
+                   (A.POLICY_APPROVE, "policy"), (A.AUDIT_READ, "audit"))],
 ])
 
 # --- detentions -------------------------------------------------------------------------

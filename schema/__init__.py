@@ -81,6 +81,13 @@ from schema.policies import (
     rollback_policy,
     update_policy,
 )
+from schema.policy_changes import (
+    PolicyChangeNode,
+    PolicyChangeStatus,
+    approve_policy_change,
+    list_policy_changes,
+    reject_policy_change,
+)
 from schema.queue import reject_notice, resolve_notice
 from schema.records import (
     JudgmentConnection,
@@ -229,6 +236,12 @@ class Query:
         return await policy_history(info.context, uid)  # type: ignore[return-value]
 
     @authorized(Action.POLICY_READ)
+    async def policy_changes(self, info: Info[Context, None],
+                             status: PolicyChangeStatus | None = None) -> list[PolicyChangeNode]:
+        """Policy changes, newest first (PENDING: those waiting for approvals)."""
+        return await list_policy_changes(info.context, status)  # type: ignore[return-value]
+
+    @authorized(Action.POLICY_READ)
     async def explain_access(self, info: Info[Context, None], request: JSON) -> DecisionNode:
         """The decision for a request described as {subject, resource, action, context}
         (attributes of the documented vocabulary): the policies that applied, and which
@@ -288,6 +301,14 @@ class Mutation:
     update_policy: PolicyNode = authorized(Action.POLICY_WRITE, resolver=update_policy)
     delete_policy: bool = authorized(Action.POLICY_WRITE, resolver=delete_policy_by_uid)
     rollback_policy: PolicyNode = authorized(Action.POLICY_WRITE, resolver=rollback_policy)
+    approve_policy_change: PolicyChangeNode = authorized(
+        Action.POLICY_APPROVE, resolver=approve_policy_change,
+        description="Approves a policy change another security admin proposed; the last "
+                    "approval needed applies it.")
+    reject_policy_change: PolicyChangeNode = authorized(
+        Action.POLICY_APPROVE, resolver=reject_policy_change,
+        description="Rejects a pending policy change (its proposer may withdraw it): it "
+                    "never applies.")
 
 
 class RegistrySchema(strawberry.Schema):

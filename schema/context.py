@@ -52,6 +52,10 @@ class Context:
     wrote: bool = False
     # A policy was changed: once committed, this process reloads its policy set at once.
     policy_changed: bool = False
+    # Distinct security admins a policy change needs, the proposer included (Settings).
+    policy_approvers: int = 1
+    # Entries for the answer's `extensions` (e.g. the policy change a mutation recorded).
+    response_extensions: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self)

@@ -3,9 +3,11 @@ explain the access policies while the service runs.
 
 Every change is one more row of the append-only policy table (policies/store.py): the
 previous versions stay, and `policyHistory` shows them. A change is validated (the path
-inside the document is named in `BAD_USER_INPUT`), refused when it would leave nobody
-able to write policies, committed with its audit event, and then in force: at once in
-this process, and within `policy_poll_seconds` in every other (DESIGN.md §2).
+inside the document is named in `BAD_USER_INPUT`), then proposed (schema/policy_changes.py:
+refused when it would leave nobody able to write policies, hand policy writing to anyone
+but security staff, or match everything; applied once enough other security admins
+approve it), committed with its audit event, and then in force: at once in this process,
+and within `policy_poll_seconds` in every other (DESIGN.md §2).
 
 Changes are serialised by one lock on the whole set: the lock-out guard judges the set
 as it is in the database, so two admins each deleting one of two writer policies at the
@@ -14,7 +16,6 @@ same moment cannot both pass it.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,27 +26,27 @@ from sqlmodel import col, select
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from db.locks import POLICY_KEYS
-from db.models import Agency, PolicyRecord
+from db.models import PolicyRecord
 from policies.actions import Action
-from policies.admin import (
-    ANY_POLICY,
-    POLICY_SET,
-    RequestProblem,
-    agency_attributes,
-    apply_change,
-    flips,
-    parse_request,
-    someone_can_write,
-    writer_candidates,
-)
+from policies.admin import ANY_POLICY, RequestProblem, parse_request
 from policies.attributes import resource_attributes
-from policies.pdp import DecisionPoint, PolicyLoadError, PolicyProblem, validate_policy
-from policies.store import delete_policy, last_row, latest_records, point_of, save_policy
+from policies.pdp import PolicyProblem, validate_policy
+from policies.store import last_row, latest_records, point_of
 from policies.table import TABLE
 from schema.context import Context
 from schema.errors import BadUserInput, Conflict
 from schema.fields import attribute, authorized
+from schema.policy_changes import (
+    DecisionFlipNode,
+    FlipView,
+    consequences,
+    flip_entry,
+    lock_set,
+    pending_view,
+    propose,
+    proposed_point,
+    refusal_of,
+)
 
 MAX_POLICY_BYTES = 64 * 1024
 
@@ -118,48 +119,14 @@ class DecisionNode:
 
 
 @dataclass
-class FlipView:
-    row: str
-    section: str
-    principal: str
-    action: str
-    resource: str
-    context: dict[str, Any]
-    before: bool
-    after: bool
-    before_policy: str | None
-    after_policy: str | None
-    expected_by_default: bool
-
-    def authz_resource(self) -> dict[str, Any]:
-        return dict(ANY_POLICY)
-
-
-@strawberry.type(name="DecisionFlip")
-class DecisionFlipNode:
-    row: str = authorized(Action.POLICY_READ, resolver=attribute("row"),
-                          description="The row of the policy test table, read as a rule.")
-    section: str = authorized(Action.POLICY_READ, resolver=attribute("section"))
-    principal: str = authorized(Action.POLICY_READ, resolver=attribute("principal"))
-    action: str = authorized(Action.POLICY_READ, resolver=attribute("action"))
-    resource: str = authorized(Action.POLICY_READ, resolver=attribute("resource"))
-    context: JSON = authorized(Action.POLICY_READ, resolver=attribute("context"))
-    before: bool = authorized(Action.POLICY_READ, resolver=attribute("before"))
-    after: bool = authorized(Action.POLICY_READ, resolver=attribute("after"))
-    before_policy: str | None = authorized(Action.POLICY_READ, resolver=attribute("before_policy"))
-    after_policy: str | None = authorized(Action.POLICY_READ, resolver=attribute("after_policy"))
-    expected_by_default: bool = authorized(
-        Action.POLICY_READ, resolver=attribute("expected_by_default"),
-        description="The decision the default policy set gives this row.")
-
-
-@dataclass
 class PreviewView:
     change: str
     uid: str
     rows_run: int
     flips: list[FlipView]
     locks_out_policy_writers: bool
+    widens: list[str]
+    refused_because: str | None
 
     def authz_resource(self) -> dict[str, Any]:
         return dict(ANY_POLICY)
@@ -176,6 +143,15 @@ class PolicyPreviewNode:
         Action.POLICY_READ, resolver=attribute("locks_out_policy_writers"),
         description="True when the change would leave nobody able to write policies: "
                     "committing it would be refused.")
+    widens: list[str] = authorized(
+        Action.POLICY_READ, resolver=attribute("widens"),
+        description="\"role: action\" for each action on criminal information the change "
+                    "newly allows a role, as PolicyChange.widens.")
+    refused_because: str | None = authorized(
+        Action.POLICY_READ, resolver=attribute("refused_because"),
+        description="The CONFLICT reason the change would be refused with "
+                    "(LOCKS_OUT_POLICY_WRITERS, POLICY_ADMINISTRATION_BEYOND_SECURITY_STAFF, "
+                    "MATCHES_EVERYTHING); null when it may be proposed.")
 
 
 # --- input ------------------------------------------------------------------------------
@@ -280,21 +256,6 @@ async def _records(ctx: Context) -> list[PolicyRecord]:
     return await latest_records(ctx.session, include_deleted=True)
 
 
-def _proposed(current: DecisionPoint, uid: str, document: dict[str, Any] | None,
-              field: str) -> DecisionPoint:
-    try:
-        return DecisionPoint(apply_change(current.documents, uid, document), current.version)
-    except PolicyLoadError as error:
-        raise BadUserInput(field, str(error)) from None
-
-
-async def _locks_out(ctx: Context, point: DecisionPoint) -> bool:
-    if someone_can_write(point, writer_candidates(ctx.authz.subject, [])):
-        return False
-    agencies = agency_attributes(await ctx.scalars(select(Agency)))
-    return not someone_can_write(point, writer_candidates(ctx.authz.subject, agencies))
-
-
 async def preview_policy_change(ctx: Context, policy: Any, delete_uid: str | None
                                 ) -> PreviewView:
     ctx.authz.require(Action.POLICY_READ, dict(ANY_POLICY))
@@ -302,63 +263,31 @@ async def preview_policy_change(ctx: Context, policy: Any, delete_uid: str | Non
         raise BadUserInput("policy", "give either policy (to create or update) or deleteUid")
     async with ctx.db_lock:
         records = await _records(ctx)
-        before = point_of(records)
-        in_force = {r.uid for r in records if not r.deleted}
-        if delete_uid is not None:
-            if delete_uid not in in_force:
-                raise BadUserInput("deleteUid", "no such policy")
-            uid, document, change = delete_uid, None, "DELETE"
-        else:
-            document = policy_document("policy", policy)
-            uid = document["uid"]
-            change = "UPDATE" if uid in in_force else "CREATE"
-        after = _proposed(before, uid, document, "policy")
-    locked_out = await _locks_out(ctx, after)  # takes db_lock itself, when it reads
-    # Two passes over the table are a few hundred ms of CPU: off the event loop, so other
-    # requests of this process are served meanwhile (both points are this request's own).
-    changed = await asyncio.to_thread(flips, before, after)
-    found = [FlipView(
-        row=f.row.name, section=f.row.section, principal=f.row.principal,
-        action=f.row.action, resource=f.row.resource_name, context=dict(f.row.context),
-        before=f.before.allowed, after=f.after.allowed, before_policy=f.before.policy_uid,
-        after_policy=f.after.policy_uid, expected_by_default=f.row.expected)
-        for f in changed]
-    return PreviewView(change, uid, len(TABLE), found, locked_out)
+    before = point_of(records)
+    in_force = {r.uid: r for r in records if not r.deleted}
+    if delete_uid is not None:
+        if delete_uid not in in_force:
+            raise BadUserInput("deleteUid", "no such policy")
+        uid, document, change = delete_uid, None, "DELETE"
+    else:
+        document = policy_document("policy", policy)
+        uid = document["uid"]
+        change = "UPDATE" if uid in in_force else "CREATE"
+    old = in_force[uid].document if uid in in_force else None
+    after = proposed_point(before, uid, document, "policy")
+    refusal = await refusal_of(ctx, after, document)
+    changed, widens = await consequences(before, after, [old, document])
+    found = [FlipView(**flip_entry(f)) for f in changed]
+    return PreviewView(change, uid, len(TABLE), found,
+                       refusal is not None and refusal.reason == "LOCKS_OUT_POLICY_WRITERS",
+                       widens, refusal.reason if refusal is not None else None)
 
 
 # --- changing ---------------------------------------------------------------------------
-
-async def _lock_set(ctx: Context) -> dict[str, PolicyRecord]:
-    """Holds the whole set until the transaction ends; the policies in force, by uid."""
-    await ctx.lock(POLICY_KEYS, POLICY_SET)
-    async with ctx.db_lock:
-        return {r.uid: r for r in await latest_records(ctx.session)}
-
-
-async def _commit_change(ctx: Context, verb: str, uid: str, document: dict[str, Any] | None,
-                         *, field: str, policy_uid: str | None, policy_version: int
-                         ) -> PolicyRecord | None:
-    """With the set locked: refuse a lock-out, then add the row and note the audit fact.
-    Returns the new row (None for a deletion, or when nothing changed)."""
-    async with ctx.db_lock:
-        after = _proposed(point_of(await _records(ctx)), uid, document, field)
-    if await _locks_out(ctx, after):
-        raise Conflict("this change would leave nobody able to write policies",
-                       field=field, reason="LOCKS_OUT_POLICY_WRITERS")
-    async with ctx.db_lock:
-        if document is None:
-            changed = await delete_policy(ctx.session, uid, author=ctx.requester.sub)
-            record = None
-        else:
-            record = await save_policy(ctx.session, document, author=ctx.requester.sub)
-            changed = record is not None
-    if changed:
-        ctx.wrote = True
-        ctx.policy_changed = True
-        ctx.authz.note(f"policy:{verb}", "permit", "policy", [uid], policy_uid or "",
-                       policy_version, detail={
-                           "written_version": record.version if record is not None else None})
-    return record
+#
+# Each mutation checks who asks and what is asked, then proposes the change
+# (schema/policy_changes.py): applied at once when no other admin's approval is needed,
+# else recorded as PENDING and answered with the policy as it will be once applied.
 
 
 async def create_policy(info: Info[Context, None], policy: JSON) -> PolicyNode:
@@ -367,13 +296,14 @@ async def create_policy(info: Info[Context, None], policy: JSON) -> PolicyNode:
                                  resource_attributes("policy", id=_uid_of(policy)))
     document = policy_document("policy", policy)
     uid = document["uid"]
-    if uid in await _lock_set(ctx):
+    if uid in await lock_set(ctx):
         raise Conflict("a policy with this uid exists: use updatePolicy", field="policy.uid")
-    record = await _commit_change(ctx, "create", uid, document, field="policy",
-                                  policy_uid=decision.policy_uid,
-                                  policy_version=decision.policy_version)
-    assert record is not None  # a uid not in force always gets a new row
-    return PolicyView(record)  # type: ignore[return-value]
+    proposed = await propose(ctx, verb="create", kind="CREATE", uid=uid, document=document,
+                             field="policy", decision=decision)
+    if proposed.record is not None:
+        return PolicyView(proposed.record)  # type: ignore[return-value]
+    return PolicyView(pending_view(proposed.change, proposed.change.base_version + 1)
+                      )  # type: ignore[return-value]
 
 
 async def update_policy(info: Info[Context, None], uid: str, policy: JSON,
@@ -388,26 +318,31 @@ async def update_policy(info: Info[Context, None], uid: str, policy: JSON,
     document = policy_document("policy", given)
     if document["uid"] != uid:
         raise BadUserInput("policy.uid", "must equal uid (a policy keeps its uid)")
-    current = (await _lock_set(ctx)).get(uid)
+    current = (await lock_set(ctx)).get(uid)
     if current is None:
         raise BadUserInput("uid", "no such policy (createPolicy makes one)")
     if expected_version is not None and current.version != expected_version:
         raise Conflict(f"policy {uid} is at version {current.version}, not {expected_version}",
                        field="expectedVersion")
-    record = await _commit_change(ctx, "update", uid, document, field="policy",
-                                  policy_uid=decision.policy_uid,
-                                  policy_version=decision.policy_version)
-    return PolicyView(record or current)  # type: ignore[return-value]
+    if current.document == document:
+        return PolicyView(current)  # type: ignore[return-value]  # nothing to change
+    proposed = await propose(ctx, verb="update", kind="UPDATE", uid=uid, document=document,
+                             field="policy", decision=decision)
+    if proposed.record is not None:
+        return PolicyView(proposed.record)  # type: ignore[return-value]
+    return PolicyView(pending_view(proposed.change, current.version + 1)
+                      )  # type: ignore[return-value]
 
 
 async def delete_policy_by_uid(info: Info[Context, None], uid: str) -> bool:
-    """False when there is no such policy in force."""
+    """False when there is no such policy in force; true when it is deleted, or its
+    deletion is recorded for approval."""
     ctx = info.context
     decision = ctx.authz.require(Action.POLICY_WRITE, resource_attributes("policy", id=uid[:200]))
-    if uid not in await _lock_set(ctx):
+    if uid not in await lock_set(ctx):
         return False
-    await _commit_change(ctx, "delete", uid, None, field="uid",
-                         policy_uid=decision.policy_uid, policy_version=decision.policy_version)
+    await propose(ctx, verb="delete", kind="DELETE", uid=uid, document=None, field="uid",
+                  decision=decision)
     return True
 
 
@@ -426,10 +361,12 @@ async def rollback_policy(info: Info[Context, None], uid: str, version: int) -> 
     if problems:
         # Written under an older vocabulary: it would not be accepted today.
         raise _bad_policy("version", problems)
-    current = (await _lock_set(ctx)).get(uid)
-    record = await _commit_change(ctx, "rollback", uid, dict(old.document), field="version",
-                                  policy_uid=decision.policy_uid,
-                                  policy_version=decision.policy_version)
-    result = record or current
-    assert result is not None  # unchanged means the same document is in force
-    return PolicyView(result)  # type: ignore[return-value]
+    current = (await lock_set(ctx)).get(uid)
+    if current is not None and current.document == old.document:
+        return PolicyView(current)  # type: ignore[return-value]  # already in force
+    proposed = await propose(ctx, verb="rollback", kind="ROLLBACK", uid=uid,
+                             document=dict(old.document), field="version", decision=decision)
+    if proposed.record is not None:
+        return PolicyView(proposed.record)  # type: ignore[return-value]
+    return PolicyView(pending_view(proposed.change, proposed.change.base_version + 1)
+                      )  # type: ignore[return-value]

@@ -7,7 +7,7 @@ from db.models.clients import Client
 from db.models.inquiries import Certificate, DefenseCounsel, Inquiry, InquiryRecord
 from db.models.notices import Notice
 from db.models.people import Offender
-from db.models.policies import PolicyRecord
+from db.models.policies import PolicyChange, PolicyRecord
 from db.models.records import Detention, ExecutionEvent, Judgment, JudgmentVersion, SealEvent
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "JudgmentVersion",
     "Notice",
     "Offender",
+    "PolicyChange",
     "PolicyRecord",
     "SealEvent",
 ]

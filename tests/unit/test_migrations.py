@@ -165,3 +165,51 @@ def test_0008_keeps_counsel_registrations_and_keeps_approved_defense_inquiries_r
         assert [r[0] for r in rows] == ["police.x"]
     finally:
         engine.dispose()
+
+
+# -- 0012: policy changes with approval ------------------------------------------------------
+
+
+def test_migration_0012_lets_the_admins_who_wrote_policies_approve_each_others_changes(
+        database_url: str) -> None:
+    """A registry whose security-admin policy is the earlier default gets a version of it
+    with policy:approve added (author migration:0012); a downgrade takes that version away."""
+    import json
+
+    from alembic import command
+
+    from db.migrate import alembic_config
+
+    command.downgrade(alembic_config(database_url), "0009")
+    earlier = {"uid": "security-admin.manages-policies", "description": "Security staff.",
+               "effect": "allow", "targets": {},
+               "rules": {"subject": {"$.role": {"condition": "Equals", "value": "security_admin"}},
+                         "resource": {"$.type": {"condition": "Equals", "value": "policy"}},
+                         "action": {"$.name": {"condition": "IsIn",
+                                               "values": ["policy:read", "policy:write"]}},
+                         "context": {}}}
+    engine = create_engine(sync_url(database_url))
+
+    def versions() -> list[tuple[int, str, list[str]]]:
+        with engine.connect() as connection:
+            rows = connection.execute(text(
+                "SELECT version, author, document FROM policy ORDER BY version")).all()
+        return [(v, a, (d if isinstance(d, dict) else json.loads(d))["rules"]["action"][
+            "$.name"]["values"]) for v, a, d in rows]
+
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(
+                "INSERT INTO policy (uid, version, document, deleted, author, created_at) "
+                "VALUES (:uid, 1, :doc, false, 'system', :now)"),
+                {"uid": earlier["uid"], "doc": json.dumps(earlier),
+                 "now": datetime(2026, 1, 1, tzinfo=UTC)})
+        upgrade(database_url)
+        assert versions() == [
+            (1, "system", ["policy:read", "policy:write"]),
+            (2, "migration:0012", ["policy:read", "policy:write", "policy:approve"])]
+        command.downgrade(alembic_config(database_url), "0009")
+        assert versions() == [(1, "system", ["policy:read", "policy:write"])]
+        upgrade(database_url)
+    finally:
+        engine.dispose()

@@ -8,12 +8,13 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from api.policy_import import cmd_policy_import
+from api.settings import Settings
 from db.engine import Database
-from db.models import PolicyRecord
+from db.models import AuditEvent, PolicyChange, PolicyRecord
 from policies.store import (
     PolicyStore,
     cmd_policy_export,
-    cmd_policy_import,
     cmd_policy_list,
     cmd_policy_validate,
     delete_policy,
@@ -65,6 +66,22 @@ async def test_an_empty_table_denies_everything(database: Database) -> None:
     point = await PolicyStore(database).current()
     assert point.version == 0
     assert not point.decide(ADMIN, POLICY, "policy:read", {}).allowed
+
+
+async def import_(database_url: str, tmp_path: Path, directory: Path) -> int:
+    """`registry policy import DIRECTORY` in development (one approver)."""
+    return await asyncio.to_thread(cmd_policy_import, cli(database_url, tmp_path), str(directory))
+
+
+def cli(database_url: str, tmp_path: Path, **changes: Any) -> Settings:
+    """The command line's settings: its audit key beside a signing key in `tmp_path`."""
+    return Settings(database_url=database_url,
+                    signing_key_file=str(tmp_path / "signing-key.pem")).with_(**changes)
+
+
+def reworded(uid: str) -> dict[str, Any]:
+    document = next(d for d in load_default_documents() if d["uid"] == uid)
+    return {**document, "description": "The same rule in other words."}
 
 
 def auditor_may_write() -> dict[str, Any]:
@@ -180,13 +197,13 @@ async def test_import_export_and_list_round_trip(
     source = tmp_path / "in"
     source.mkdir()
     write(source / "all.json", load_default_documents())
-    assert await asyncio.to_thread(cmd_policy_import, database_url, str(source)) == 0
-    assert await asyncio.to_thread(cmd_policy_import, database_url, str(source)) == 0
+    assert await import_(database_url, tmp_path, source) == 0
+    assert await import_(database_url, tmp_path, source) == 0
     out = capsys.readouterr().out
     assert f"{len(load_default_documents())} unchanged" in out
 
-    write(source / "all.json", [auditor_may_write()])
-    assert await asyncio.to_thread(cmd_policy_import, database_url, str(source)) == 0
+    write(source / "all.json", [reworded("auditor.reads-policies")])
+    assert await import_(database_url, tmp_path, source) == 0
     assert "1 changed or new" in capsys.readouterr().out
 
     assert await asyncio.to_thread(cmd_policy_list, database_url) == 0
@@ -197,7 +214,7 @@ async def test_import_export_and_list_round_trip(
     target = tmp_path / "out"
     assert await asyncio.to_thread(cmd_policy_export, database_url, str(target)) == 0
     exported = json.loads((target / "auditor.reads-policies.json").read_text(encoding="utf-8"))
-    assert exported == auditor_may_write()
+    assert exported == reworded("auditor.reads-policies")
     assert len(list(target.glob("*.json"))) == len(load_default_documents())
 
 
@@ -209,7 +226,7 @@ async def test_import_imports_nothing_if_any_document_is_invalid(
                                 "rules": {"subject": {"$.rank": {"condition": "Equals",
                                                                  "value": "x"}}},
                                 "targets": {}})
-    assert await asyncio.to_thread(cmd_policy_import, database_url, str(tmp_path)) == 1
+    assert await import_(database_url, tmp_path, tmp_path) == 1
     out = capsys.readouterr().out
     assert "rules.subject.$.rank" in out and "nothing imported" in out
     database = Database(database_url)
@@ -223,7 +240,7 @@ async def test_import_refuses_a_uid_defined_twice(database_url: str, tmp_path: P
     document = load_default_documents()[0]
     write(tmp_path / "a.json", document)
     write(tmp_path / "b.json", document)
-    assert await asyncio.to_thread(cmd_policy_import, database_url, str(tmp_path)) == 1
+    assert await import_(database_url, tmp_path, tmp_path) == 1
 
 
 NOBODY_WRITES = {
@@ -243,12 +260,12 @@ async def test_an_import_that_would_leave_nobody_able_to_write_policies_is_refus
     lockout.mkdir()
     write(defaults / "all.json", load_default_documents())
     write(lockout / "deny.json", [NOBODY_WRITES, auditor_may_write()])
-    assert await asyncio.to_thread(cmd_policy_import, database_url, str(defaults)) == 0
+    assert await import_(database_url, tmp_path, defaults) == 0
     database = Database(database_url)
     try:
         rows = await count_rows(database)
-        assert await asyncio.to_thread(cmd_policy_import, database_url, str(lockout)) == 1
-        assert "refused: after this import nobody could write policies" in (
+        assert await import_(database_url, tmp_path, lockout) == 1
+        assert "refused: after this import nobody could write or approve policies" in (
             capsys.readouterr().out)
         assert await count_rows(database) == rows  # the auditor change did not land either
     finally:
@@ -260,4 +277,94 @@ async def test_an_import_into_a_set_where_nobody_writes_yet_is_not_a_lock_out(
 ) -> None:
     reader_only = [d for d in load_default_documents() if d["uid"] == "auditor.reads-policies"]
     write(tmp_path / "one.json", reader_only)
-    assert await asyncio.to_thread(cmd_policy_import, database_url, str(tmp_path)) == 0
+    assert await import_(database_url, tmp_path, tmp_path) == 0
+
+
+# --- the import is a policy change like any other (issue 12) --------------------------------
+
+
+async def imported_changes(database_url: str) -> tuple[list[PolicyChange], list[AuditEvent]]:
+    database = Database(database_url)
+    try:
+        async with database.session() as session:
+            changes = list((await session.scalars(select(PolicyChange))).all())
+            events = list((await session.scalars(
+                select(AuditEvent).where(AuditEvent.action == "policy:import"))).all())
+            return changes, events
+    finally:
+        await database.dispose()
+
+
+async def test_in_production_an_import_needs_a_second_admin_who_approved_it(
+    database_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(tmp_path / "all.json", load_default_documents())
+    production = cli(database_url, tmp_path, env="production")
+    for by, approved_by in ((None, ()), ("admin.a", ()), ("admin.a", ("admin.a",)),
+                            (None, ("admin.b",))):
+        assert await asyncio.to_thread(cmd_policy_import, production, str(tmp_path),
+                                       by=by, approved_by=approved_by) == 1
+        assert "nothing imported" in capsys.readouterr().out
+    database = Database(database_url)
+    try:
+        assert await count_rows(database) == 0
+    finally:
+        await database.dispose()
+    assert await asyncio.to_thread(cmd_policy_import, production, str(tmp_path),
+                                   by="admin.a", approved_by=("admin.b",)) == 0
+    changes, [event] = await imported_changes(database_url)
+    assert (event.sub, event.outcome, event.detail["approved_by"], event.detail["changed"]) == (
+        "admin.a", "permit", ["admin.b"], len(load_default_documents()))
+    assert {(c.status, c.proposed_by, c.approvals[0]["sub"]) for c in changes} == {
+        ("APPLIED", "admin.a", "admin.b")}
+
+
+async def test_an_import_handing_policy_writing_to_auditors_is_refused(
+    database_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(tmp_path / "all.json", [*load_default_documents()])
+    assert await asyncio.to_thread(cmd_policy_import, cli(database_url, tmp_path),
+                                   str(tmp_path)) == 0
+    handover = tmp_path / "handover"
+    handover.mkdir()
+    write(handover / "one.json", [auditor_may_write()])
+    assert await asyncio.to_thread(cmd_policy_import, cli(database_url, tmp_path),
+                                   str(handover)) == 1
+    assert "only security staff write and approve policies, not auditor: policy:write" in (
+        capsys.readouterr().out)
+
+
+async def test_an_import_of_a_policy_matching_everything_is_refused(
+    database_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(tmp_path / "all.json", [*load_default_documents(), {
+        "uid": "everything", "description": "d", "effect": "allow", "targets": {},
+        "rules": {"subject": {}, "resource": {}, "action": {}, "context": {}}}])
+    assert await asyncio.to_thread(cmd_policy_import, cli(database_url, tmp_path),
+                                   str(tmp_path)) == 1
+    assert "everything match(es) every subject, resource and action" in (
+        capsys.readouterr().out)
+
+
+async def test_an_import_says_what_it_widens_and_records_it(
+    database_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(tmp_path / "all.json", load_default_documents())
+    assert await asyncio.to_thread(cmd_policy_import, cli(database_url, tmp_path),
+                                   str(tmp_path)) == 0
+    capsys.readouterr()
+    employer = tmp_path / "employer"
+    employer.mkdir()
+    write(employer / "one.json", [{
+        "uid": "employer.reads", "description": "d", "effect": "allow", "targets": {},
+        "rules": {"subject": {"$.role": {"condition": "Equals", "value": "employer"}},
+                  "resource": {"$.type": {"condition": "Equals", "value": "judgment"}},
+                  "action": {"$.name": {"condition": "Equals", "value": "judgment:read"}},
+                  "context": {}}}])
+    assert await asyncio.to_thread(cmd_policy_import, cli(database_url, tmp_path),
+                                   str(employer)) == 0
+    assert "widens: employer: judgment:read" in capsys.readouterr().out
+    changes, events = await imported_changes(database_url)
+    assert [c.widens for c in changes if c.uid == "employer.reads"] == [
+        ["employer: judgment:read"]]
+    assert events[-1].detail["widens"] == ["employer: judgment:read"]

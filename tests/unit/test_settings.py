@@ -18,6 +18,9 @@ from api.settings import Settings, SettingsError
     ("REGISTRY_TOKEN_TTL_SECONDS", "28801"),
     ("REGISTRY_CLIENT_POLL_SECONDS", "61"),
     ("REGISTRY_CLIENT_POLL_SECONDS", "-1"),
+    ("REGISTRY_POLICY_APPROVERS", "-1"),
+    ("REGISTRY_POLICY_APPROVERS", "11"),
+    ("REGISTRY_POLICY_APPROVERS", "two"),
 ])
 def test_a_bad_setting_is_refused_naming_its_variable(variable: str, value: str) -> None:
     with pytest.raises(SettingsError) as caught:
@@ -37,3 +40,11 @@ def test_settings_are_read_from_the_environment_with_their_defaults() -> None:
     assert settings.max_aliases == 7
     assert settings.database_url == "sqlite:///var/registry.db"
     assert settings.jwks_url is None
+
+
+def test_a_policy_change_needs_two_admins_in_production_and_one_in_development() -> None:
+    assert Settings.from_env({"REGISTRY_ENV": "production"}).approvers_needed == 2
+    assert Settings.from_env({}).approvers_needed == 1
+    assert Settings.from_env({"REGISTRY_ENV": "production",
+                              "REGISTRY_POLICY_APPROVERS": "3"}).approvers_needed == 3
+    assert Settings.from_env({"REGISTRY_POLICY_APPROVERS": "2"}).approvers_needed == 2

@@ -28,9 +28,11 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from api.policy_import import cmd_policy_import
+from api.settings import Settings
 from db.models import PolicyRecord
 from policies.pdp import MAX_MATCHED_LENGTH, Decision, DecisionPoint, validate_policy
-from policies.store import cmd_policy_import, cmd_policy_validate
+from policies.store import cmd_policy_validate
 from tests.factories import CLERK_DONGCHENG, JUDGE, REPORT, SECURITY_ADMIN, Registry, report_input
 from tests.security.conftest import serve
 
@@ -243,7 +245,9 @@ async def test_the_command_line_refuses_a_pattern_re2_cannot_run(
     path.write_text(json.dumps(pattern_policy("^(jdg)\\1")), encoding="utf-8")
     assert cmd_policy_validate(str(path)) == 1
     assert "rules.resource.$.id.value: " in capsys.readouterr().out
-    assert await asyncio.to_thread(cmd_policy_import, database_url, str(tmp_path)) == 1
+    settings = Settings(database_url=database_url,
+                        signing_key_file=str(tmp_path / "keys" / "signing-key.pem"))
+    assert await asyncio.to_thread(cmd_policy_import, settings, str(tmp_path)) == 1
     assert "nothing imported" in capsys.readouterr().out
 
 
