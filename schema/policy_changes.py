@@ -214,9 +214,9 @@ def pending_view(change: PolicyChange, version: int) -> PolicyRecord:
 
 
 async def _change_to_decide(ctx: Context, id_: str) -> tuple[PolicyChange, Decision]:
-    """The change `id_`, with the set locked, once the requester may approve its policy:
-    FORBIDDEN alike for a missing change and a forbidden one, to whoever may not approve."""
-    await lock_set(ctx)
+    """The change `id_` once the requester may approve its policy (FORBIDDEN alike for a
+    missing change and a forbidden one, to whoever may not approve), read again with the
+    set locked: a concurrent decision of it has committed by then."""
     change = await ctx.scalar(select(PolicyChange).where(col(PolicyChange.public_id) == id_))
     if change is None:
         ctx.authz.require(Action.POLICY_APPROVE, dict(ANY_POLICY))
@@ -225,6 +225,7 @@ async def _change_to_decide(ctx: Context, id_: str) -> tuple[PolicyChange, Decis
                                  resource_attributes("policy", id=change.uid))
     if ctx.requester.role != SECURITY_STAFF:
         raise Forbidden("only security staff approve or reject policy changes")
+    await ctx.lock(POLICY_KEYS, POLICY_SET, change)
     if change.status != PolicyChangeStatus.PENDING.value:
         raise Conflict(f"this change is already {change.status}", field="id",
                        reason="CHANGE_DECIDED")
@@ -247,7 +248,8 @@ async def approve_policy_change(info: Info[Context, None], id: strawberry.ID
                        field="id", reason="ALREADY_APPROVED")
     change.approvals = [*change.approvals, {"sub": sub, "at": utcnow().isoformat()}]
     record = None
-    if len(change.approvals) >= change.approvals_needed:
+    # The setting may have been raised since the change was proposed: the higher count holds.
+    if len(change.approvals) >= max(change.approvals_needed, ctx.policy_approvers - 1):
         record = await _apply_approved(ctx, change)
     await ctx.flush(change)
     ctx.authz.note("policy:approve", "permit", "policy", [change.uid],
