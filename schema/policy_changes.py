@@ -213,18 +213,32 @@ def pending_view(change: PolicyChange, version: int) -> PolicyRecord:
 # --- approving, rejecting ---------------------------------------------------------------
 
 
-async def _change_to_decide(ctx: Context, id_: str) -> tuple[PolicyChange, Decision]:
+def _may_decide(ctx: Context, verb: str, resource: dict[str, Any]) -> Decision:
+    """`policy:approve` decides approving and rejecting alike; the audit trail names which
+    of the two was asked (`policy:approve` or `policy:reject`)."""
+    decision = ctx.authz.decide(Action.POLICY_APPROVE, resource, record=False)
+    # Noted now, so that a refusal further on (CONFLICT, OWN_CHANGE) is in the trail too.
+    ctx.authz.note(verb, "permit" if decision.allowed else "deny", "policy",
+                   [str(resource.get("id", ""))], decision.policy_uid or "",
+                   decision.policy_version)
+    if not decision.allowed:
+        raise Forbidden()
+    return decision
+
+
+async def _change_to_decide(ctx: Context, id_: str, verb: str
+                            ) -> tuple[PolicyChange, Decision]:
     """The change `id_` once the requester may approve its policy (FORBIDDEN alike for a
     missing change and a forbidden one, to whoever may not approve), read again with the
     set locked: a concurrent decision of it has committed by then."""
     change = await ctx.scalar(select(PolicyChange).where(col(PolicyChange.public_id) == id_))
     if change is None:
-        ctx.authz.require(Action.POLICY_APPROVE, dict(ANY_POLICY))
+        _may_decide(ctx, verb, dict(ANY_POLICY))
         raise BadUserInput("id", "no such policy change")
-    decision = ctx.authz.require(Action.POLICY_APPROVE,
-                                 resource_attributes("policy", id=change.uid))
+    decision = _may_decide(ctx, verb, resource_attributes("policy", id=change.uid))
     if ctx.requester.role != SECURITY_STAFF:
-        raise Forbidden("only security staff approve or reject policy changes")
+        ctx.authz.note(verb, "deny", "policy", [change.uid], detail={"role": "not security staff"})
+        raise Forbidden()
     await ctx.lock(POLICY_KEYS, POLICY_SET, change)
     if change.status != PolicyChangeStatus.PENDING.value:
         raise Conflict(f"this change is already {change.status}", field="id",
@@ -236,7 +250,7 @@ async def approve_policy_change(info: Info[Context, None], id: strawberry.ID
                                 ) -> PolicyChangeNode:
     """Another security admin's approval; the last one needed applies the change."""
     ctx = info.context
-    change, decision = await _change_to_decide(ctx, str(id))
+    change, decision = await _change_to_decide(ctx, str(id), "policy:approve")
     sub = ctx.requester.sub
     if sub == change.proposed_by:
         error = Forbidden("the proposer of a change cannot approve it: another security "
@@ -280,7 +294,7 @@ async def reject_policy_change(info: Info[Context, None], id: strawberry.ID, rea
                                ) -> PolicyChangeNode:
     """A security admin's refusal (the proposer's withdrawal included): it never applies."""
     ctx = info.context
-    change, decision = await _change_to_decide(ctx, str(id))
+    change, decision = await _change_to_decide(ctx, str(id), "policy:reject")
     text = reason.strip()
     if not text:
         raise BadUserInput("reason", "say why the change is rejected")
@@ -293,7 +307,7 @@ async def reject_policy_change(info: Info[Context, None], id: strawberry.ID, rea
     await ctx.flush(change)
     ctx.authz.note("policy:reject", "permit", "policy", [change.uid],
                    decision.policy_uid or "", decision.policy_version,
-                   detail={"change": change.public_id})
+                   detail={"change": change.public_id, "reason": text[:200]})
     return PolicyChangeView(change)  # type: ignore[return-value]
 
 

@@ -386,3 +386,16 @@ async def test_with_one_approver_a_change_applies_at_once_and_is_recorded(
     assert [(c["status"], c["approvalsNeeded"], c["proposedBy"]) for c in changes] == [
         ("APPLIED", 0, "security.admin")]
     assert "employer: judgment:read" in changes[0]["widens"]
+
+
+async def test_a_rejection_is_audited_as_a_rejection_and_a_refused_one_too(
+        registry: Registry) -> None:
+    change = await propose_and_id(registry, CREATE, {"p": clerks_may_not_read_sealed()})
+    await registry.gql(REJECT, {"id": change, "r": "no"}, as_=AUDITOR)
+    await registry.gql(REJECT, {"id": change, "r": "not needed"}, as_=SECOND_ADMIN)
+    rejections = await audit_events(registry, "policy:reject")
+    assert [(e.sub, e.outcome, e.resource_ids, e.detail.get("change"))
+            for e in rejections] == [("auditor.one", "deny", ["clerk.no-sealed-records"], None),
+                                     ("security.second", "permit",
+                                      ["clerk.no-sealed-records"], change)]
+    assert await audit_events(registry, "policy:approve") == []
