@@ -23,10 +23,11 @@ from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from api.auth import BearerAuthMiddleware, Principal, TokenVerifier
 from api.context import AgencyDirectory
+from api.graphiql import graphiql_assets
 from api.graphql import MAX_BODY_BYTES, graphql_endpoint
 from api.issuer import Issuer, SigningKeys, issuer_routes
 from api.ratelimit import buckets_for
@@ -145,7 +146,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 return refused
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    routes = [
+    routes: list[BaseRoute] = [
         Route("/graphql", graphql_endpoint, methods=["GET", "POST"]),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
@@ -153,6 +154,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     ]
     if issuer is not None:
         routes += issuer_routes(issuer, database, state.throttle)
+    if not settings.production:
+        routes.append(graphiql_assets())
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.registry = state
     # Added innermost first: the response headers (request id, no-store, nosniff) and the
