@@ -27,6 +27,7 @@ from starlette.routing import BaseRoute, Route
 
 from api.auth import BearerAuthMiddleware, Principal, TokenVerifier
 from api.context import AgencyDirectory
+from api.cors import RegistryCORS
 from api.graphiql import graphiql_assets
 from api.graphql import MAX_BODY_BYTES, graphql_endpoint
 from api.issuer import Issuer, SigningKeys, issuer_routes
@@ -159,11 +160,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.registry = state
     # Added innermost first: the response headers (request id, no-store, nosniff) and the
-    # metrics see every response, 413s and 401s included; an oversized body is refused
+    # metrics see every response, 413s, 401s and CORS preflights included; a preflight is
+    # answered before authentication (a browser sends it without the token), and the 401s
+    # and 413s carry CORS headers for the allowed origins; an oversized body is refused
     # before authentication is even looked at.
     protected = ("/graphql", "/metrics") if settings.production else ("/graphql",)
     app.add_middleware(BearerAuthMiddleware, verifier=verifier, protected_prefixes=protected)
     app.add_middleware(BodyLimit, limits=BODY_LIMITS, default=DEFAULT_BODY_LIMIT)
+    if settings.cors_origin_list:
+        app.add_middleware(RegistryCORS, origins=settings.cors_origin_list)
     app.add_middleware(ResponseHeaders, observer=metrics, known_paths=KNOWN_PATHS)
     return app
 
