@@ -5,9 +5,9 @@ otherwise, nothing executed); no queries over GET (GET serves GraphiQL in develo
 no batched arrays. The answer's media type and status follow GraphQL over HTTP
 (api/media.py): `application/graphql-response+json` with 4xx for a request that never
 reached execution where the client accepts it, `application/json` with 200 otherwise;
-such an answer has no `data` key in either. The operation's changes and its audit events commit together; if the
-operation fails, its changes roll back and its audit events (denials included) are
-written in a transaction of their own.
+such an answer has no `data` key in either. The operation's changes and its audit events
+commit together; if the operation fails, its changes roll back and its audit events
+(denials included) are written in a transaction of their own.
 """
 
 from __future__ import annotations
