@@ -70,6 +70,9 @@ def test_graphiql_runs_a_query_with_no_network_but_the_api(
     result = json.loads(editor_text(browser, RESULT))
     assert result["data"] == {"me": {"sub": "clerk.graphiql"}}
 
+    # Neither the token nor the query is left in the browser's storage.
+    assert browser.execute_script("return localStorage.length + sessionStorage.length") == 0
+
     loaded = browser.execute_script(
         "return performance.getEntriesByType('resource').map((entry) => entry.name)")
     assert loaded, "the page loaded no asset"

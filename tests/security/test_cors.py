@@ -74,12 +74,16 @@ async def test_an_allowed_origin_reads_the_answer_and_its_request_id(
     assert response.headers["x-request-id"] == "portal-req-1"
 
 
-async def test_an_allowed_origin_can_read_a_401(portal_api: Registry) -> None:
-    """Authentication sits inside CORS: a portal can tell an expired token from a network
-    failure."""
-    response = await portal_api.http.post("/graphql", json=ME, headers={"Origin": PORTAL})
-    assert response.status_code == 401
-    assert response.headers["access-control-allow-origin"] == PORTAL
+async def test_an_allowed_origin_can_read_a_401_and_a_413(portal_api: Registry) -> None:
+    """Authentication and the body limit sit inside CORS: a portal can tell an expired
+    token or an oversized document from a network failure."""
+    unauthenticated = await portal_api.http.post("/graphql", json=ME, headers={"Origin": PORTAL})
+    too_large = await portal_api.http.post("/graphql", content=b" " * (300 * 1024), headers={
+        "Origin": PORTAL, "Content-Type": "application/json"})
+    for response, status in ((unauthenticated, 401), (too_large, 413)):
+        assert response.status_code == status
+        assert response.headers["access-control-allow-origin"] == PORTAL
+        assert "x-request-id" in response.headers["access-control-expose-headers"].lower()
 
 
 @pytest.mark.parametrize("origin", [OTHER, "https://portal.example.gov.evil.example.com",
