@@ -88,16 +88,15 @@ async def graphql_endpoint(request: Request) -> Response:
     else:
         response, _ = await run_operation(state, principal, request_id, query, variables or {},
                                           operation_name)
-    headers = {"Vary": "Accept"}
-    rate_limited = isinstance(refusal, GraphQLError) and isinstance(refusal.original_error,
-                                                                   RateLimited)
     if charge is not None:
         await charge.settle(response)
-        if rate_limited:
-            assert refusal is not None and isinstance(refusal.original_error, RateLimited)
-            headers["Retry-After"] = str(refusal.original_error.retry_after)
-    return JSONResponse(response, headers=headers, media_type=content_type_header(media_type),
-                        status_code=status_for(media_type, response, rate_limited=rate_limited))
+    headers = {"Vary": "Accept"}
+    limited = refusal.original_error if refusal is not None else None
+    if isinstance(limited, RateLimited):
+        headers["Retry-After"] = str(limited.retry_after)
+    status = status_for(media_type, response, rate_limited=isinstance(limited, RateLimited))
+    return JSONResponse(response, status_code=status, headers=headers,
+                        media_type=content_type_header(media_type))
 
 
 def _request_error(state: AppState, error: GraphQLError, request_id: str) -> dict[str, Any]:
