@@ -23,10 +23,12 @@ from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from api.auth import BearerAuthMiddleware, Principal, TokenVerifier
 from api.context import AgencyDirectory
+from api.cors import RegistryCORS
+from api.graphiql import graphiql_assets
 from api.graphql import MAX_BODY_BYTES, graphql_endpoint
 from api.issuer import Issuer, SigningKeys, issuer_routes
 from api.ratelimit import buckets_for
@@ -145,7 +147,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 return refused
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    routes = [
+    routes: list[BaseRoute] = [
         Route("/graphql", graphql_endpoint, methods=["GET", "POST"]),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
@@ -153,14 +155,20 @@ def create_app(settings: Settings | None = None) -> Starlette:
     ]
     if issuer is not None:
         routes += issuer_routes(issuer, database, state.throttle)
+    if not settings.production:
+        routes.append(graphiql_assets())
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.registry = state
     # Added innermost first: the response headers (request id, no-store, nosniff) and the
-    # metrics see every response, 413s and 401s included; an oversized body is refused
+    # metrics see every response, 413s, 401s and CORS preflights included; a preflight is
+    # answered before authentication (a browser sends it without the token), and the 401s
+    # and 413s carry CORS headers for the allowed origins; an oversized body is refused
     # before authentication is even looked at.
     protected = ("/graphql", "/metrics") if settings.production else ("/graphql",)
     app.add_middleware(BearerAuthMiddleware, verifier=verifier, protected_prefixes=protected)
     app.add_middleware(BodyLimit, limits=BODY_LIMITS, default=DEFAULT_BODY_LIMIT)
+    if settings.cors_origin_list:
+        app.add_middleware(RegistryCORS, origins=settings.cors_origin_list)
     app.add_middleware(ResponseHeaders, observer=metrics, known_paths=KNOWN_PATHS)
     return app
 

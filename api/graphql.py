@@ -2,9 +2,12 @@
 
 Transport (CONTRACT.md §2): POST with `Content-Type: application/json` only (415
 otherwise, nothing executed); no queries over GET (GET serves GraphiQL in development);
-no batched arrays. The operation's changes and its audit events commit together; if the
-operation fails, its changes roll back and its audit events (denials included) are
-written in a transaction of their own.
+no batched arrays. The answer's media type and status follow GraphQL over HTTP
+(api/media.py): `application/graphql-response+json` with 4xx for a request that never
+reached execution where the client accepts it, `application/json` with 200 otherwise;
+such an answer has no `data` key in either. The operation's changes and its audit events
+commit together; if the operation fails, its changes roll back and its audit events
+(denials included) are written in a transaction of their own.
 """
 
 from __future__ import annotations
@@ -16,11 +19,12 @@ from typing import Any
 from graphql import GraphQLError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
-from strawberry.http.ides import get_graphql_ide_html
+from starlette.responses import JSONResponse, Response
 
 from api.auth import ANONYMOUS, Principal
 from api.context import context_for
+from api.graphiql import graphiql_page
+from api.media import APPLICATION_JSON, content_type_header, response_media_type, status_for
 from api.ratelimit import Charge, RateLimited
 from api.state import AppState
 from db.audit import AuditRecord
@@ -40,25 +44,32 @@ async def graphql_endpoint(request: Request) -> Response:
                             headers={"Allow": "POST"})
         if state.settings.production:
             return _problem(405, "GraphiQL is not served in production", headers={"Allow": "POST"})
-        return HTMLResponse(get_graphql_ide_html(graphql_ide="graphiql"))
+        return graphiql_page()
+    media_type = response_media_type(request.headers.get("accept"))
+
+    def problem(status: int, message: str) -> Response:
+        return _problem(status, message, media_type=media_type)
+
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/json":
-        return _problem(415, "Content-Type must be application/json")
+        return problem(415, "Content-Type must be application/json")
     body = await request.body()  # at most MAX_BODY_BYTES: api/transport.BodyLimit
     try:
         payload = json.loads(body)
     except (ValueError, UnicodeDecodeError, RecursionError):
-        return _problem(400, "body is not valid JSON")
+        return problem(400, "body is not valid JSON")
     if isinstance(payload, list):
-        return _problem(400, "batched operations are not accepted")
+        return problem(400, "batched operations are not accepted")
     if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
-        return _problem(400, "body must be a JSON object with a 'query' string")
-    variables = payload.get("variables") or {}
-    if not isinstance(variables, dict):
-        return _problem(400, "'variables' must be a JSON object")
+        return problem(400, "body must be a JSON object with a 'query' string")
+    variables = payload.get("variables")
+    if variables is not None and not isinstance(variables, dict):
+        return problem(400, "'variables' must be a JSON object")
+    if payload.get("extensions") is not None and not isinstance(payload["extensions"], dict):
+        return problem(400, "'extensions' must be a JSON object")
     operation_name = payload.get("operationName")
     if operation_name is not None and not isinstance(operation_name, str):
-        return _problem(400, "'operationName' must be a string")
+        return problem(400, "'operationName' must be a string")
     principal: Principal = getattr(request.state, "principal", ANONYMOUS)
     query: str = payload["query"]
     request_id: str = request.state.request_id
@@ -75,14 +86,17 @@ async def graphql_endpoint(request: Request) -> Response:
             "query: the query is empty",
             original_error=BadUserInput("query", "the query is empty")), request_id)
     else:
-        response, _ = await run_operation(state, principal, request_id, query, variables,
+        response, _ = await run_operation(state, principal, request_id, query, variables or {},
                                           operation_name)
-    headers = None
     if charge is not None:
         await charge.settle(response)
-        if isinstance(refusal, GraphQLError) and isinstance(refusal.original_error, RateLimited):
-            headers = {"Retry-After": str(refusal.original_error.retry_after)}
-    return JSONResponse(response, headers=headers)
+    headers = {"Vary": "Accept"}
+    limited = refusal.original_error if refusal is not None else None
+    if isinstance(limited, RateLimited):
+        headers["Retry-After"] = str(limited.retry_after)
+    status = status_for(media_type, response, rate_limited=isinstance(limited, RateLimited))
+    return JSONResponse(response, status_code=status, headers=headers,
+                        media_type=content_type_header(media_type))
 
 
 def _request_error(state: AppState, error: GraphQLError, request_id: str) -> dict[str, Any]:
@@ -181,6 +195,8 @@ def audit_records(ctx: Context, operation_name: str | None,
     return records
 
 
-def _problem(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+def _problem(status: int, message: str, *, media_type: str = APPLICATION_JSON,
+             headers: dict[str, str] | None = None) -> Response:
     return JSONResponse({"errors": [{"message": message, "extensions": {"code": "BAD_REQUEST"}}]},
-                        status_code=status, headers=headers)
+                        status_code=status, headers=headers,
+                        media_type=content_type_header(media_type))

@@ -9,6 +9,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
+from urllib.parse import urlsplit
 
 ENVIRONMENTS = ("development", "production")
 # Revocation of a client's tokens takes effect within 60 s (CONTRACT.md §1): the client table
@@ -75,6 +76,9 @@ class Settings:
     deadline_judgment_days: int = 30
     deadline_release_days: int = 30
     deadline_correction_expiry_days: int = 30
+    # Origins whose pages may call the API from a browser (CONTRACT.md §2), comma-separated
+    # (`https://portal.example.gov,http://127.0.0.1:3000`); none by default.
+    cors_origins: str = ""
 
     @property
     def deadlines(self) -> dict[str, int]:
@@ -97,6 +101,9 @@ class Settings:
     def approvers_needed(self) -> int:
         """Distinct security admins a policy change needs, the proposer included."""
         return self.policy_approvers or (2 if self.production else 1)
+    @property
+    def cors_origin_list(self) -> tuple[str, ...]:
+        return tuple(origin.strip() for origin in self.cors_origins.split(",") if origin.strip())
 
     @property
     def production(self) -> bool:
@@ -155,7 +162,31 @@ class Settings:
                      "deadline_release_days", "deadline_correction_expiry_days"):
             if getattr(self, name) <= 0:
                 raise SettingsError(f"REGISTRY_{name.upper()}", "must be positive")
+        for origin in self.cors_origin_list:
+            if problem := origin_problem(origin):
+                raise SettingsError("REGISTRY_CORS_ORIGINS", f"{origin!r} {problem}")
         return self
+
+
+def origin_problem(origin: str) -> str | None:
+    """Why `origin` is not an origin as a browser sends it in `Origin` (RFC 6454:
+    `scheme://host[:port]`, lower case, no default port, no path), else None. A browser
+    never sends anything else, so any other entry would silently match nothing; `*` and
+    `null` would let any page (or any sandboxed one) call the API."""
+    try:
+        parts = urlsplit(origin)
+        port = parts.port
+    except ValueError:
+        return "is not a URL"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "must be an http:// or https:// origin, e.g. https://portal.example.gov"
+    if parts.path or parts.query or parts.fragment or parts.username or parts.password:
+        return "must be scheme://host[:port] alone (no path, not even a trailing /)"
+    if port == {"http": 80, "https": 443}[parts.scheme]:
+        return "names its scheme's default port, which a browser leaves out of Origin"
+    if origin != origin.lower():
+        return "must be lower case, as a browser sends it"
+    return None
 
 
 def _parse(variable: str, raw: str, default: Any) -> Any:

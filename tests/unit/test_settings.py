@@ -48,3 +48,30 @@ def test_a_policy_change_needs_two_admins_in_production_and_one_in_development()
     assert Settings.from_env({"REGISTRY_ENV": "production",
                               "REGISTRY_POLICY_APPROVERS": "3"}).approvers_needed == 3
     assert Settings.from_env({"REGISTRY_POLICY_APPROVERS": "2"}).approvers_needed == 2
+
+
+@pytest.mark.parametrize("origins", [
+    "*",
+    "null",
+    "portal.example.gov",
+    "https://portal.example.gov/",
+    "https://portal.example.gov/app",
+    "https://portal.example.gov:443",
+    "http://portal.example.gov:80",
+    "https://Portal.Example.gov",
+    "ftp://portal.example.gov",
+    "https://portal.example.gov:99999",
+    "https://user@portal.example.gov",
+    "https://portal.example.gov,https://other.example.gov/",
+])
+def test_a_cors_origin_that_a_browser_never_sends_stops_start_up(origins: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({"REGISTRY_CORS_ORIGINS": origins})
+    assert caught.value.variable == "REGISTRY_CORS_ORIGINS"
+
+
+def test_cors_origins_are_a_comma_separated_list_and_none_by_default() -> None:
+    assert Settings().cors_origin_list == ()
+    settings = Settings.from_env({"REGISTRY_CORS_ORIGINS":
+                                  "https://portal.example.gov, http://127.0.0.1:3000,"})
+    assert settings.cors_origin_list == ("https://portal.example.gov", "http://127.0.0.1:3000")
