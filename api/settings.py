@@ -101,6 +101,7 @@ class Settings:
     def approvers_needed(self) -> int:
         """Distinct security admins a policy change needs, the proposer included."""
         return self.policy_approvers or (2 if self.production else 1)
+
     @property
     def cors_origin_list(self) -> tuple[str, ...]:
         return tuple(origin.strip() for origin in self.cors_origins.split(",") if origin.strip())
