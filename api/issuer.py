@@ -49,6 +49,7 @@ from api.settings import Settings
 from api.token_throttle import BUSY_RETRY_AFTER, Busy, TokenThrottle
 from db.engine import Database
 from db.models.clients import Client
+from db.secret_files import write_secret_once
 
 log = logging.getLogger(__name__)
 
@@ -91,21 +92,8 @@ class SigningKeys:
         first one land, and both then load the file, so they always sign with the same key."""
         target = Path(path)
         if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            pem = RSAKey.generate_key(RSA_BITS, private=True).as_pem(private=True)
-            temporary = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}")
-            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(pem)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                try:
-                    os.link(temporary, target)
-                except FileExistsError:
-                    pass
-            finally:
-                temporary.unlink(missing_ok=True)
+            write_secret_once(target,
+                              RSAKey.generate_key(RSA_BITS, private=True).as_pem(private=True))
         with target.open("rb") as handle:  # what is read is what was looked at
             status = os.fstat(handle.fileno())
             identity = (str(target.resolve()), status.st_ino, status.st_mtime_ns,
@@ -173,16 +161,6 @@ class CheckpointKeyring:
         except (JoseError, ValueError):
             return False
         return found.payload == text.encode()
-
-
-def keep_public_key(directory: str, keys: SigningKeys) -> Path:
-    """The signing key's public JWK in the keyring (once per kid): what lets the checkpoints
-    it signs be verified after the key is replaced."""
-    target = Path(directory) / f"{keys.kid}.json"
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(json.dumps(keys.public_jwk(), indent=2) + "\n", encoding="utf-8")
-    return target
 
 
 class Issuer:

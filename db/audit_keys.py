@@ -32,6 +32,8 @@ from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import OctKey
 
+from db.secret_files import write_secret_once
+
 KEY_BYTES = 32
 WITNESS_FIELDS = ("chain", "n", "seq", "hash", "legacy_until", "at")
 
@@ -116,20 +118,7 @@ class AuditKeys:
         target = Path(path)
         if not target.exists():
             key = secrets.token_bytes(KEY_BYTES)
-            target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            temporary = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}")
-            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            try:
-                with os.fdopen(fd, "w", encoding="ascii") as handle:
-                    handle.write(f"{_kid(key)} {_encode(key)}\n")
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                try:
-                    os.link(temporary, target)
-                except FileExistsError:
-                    pass
-            finally:
-                temporary.unlink(missing_ok=True)
+            write_secret_once(target, f"{_kid(key)} {_encode(key)}\n".encode("ascii"))
         found = cls.load(path)
         assert found is not None
         return found

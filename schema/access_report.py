@@ -60,7 +60,7 @@ FACTOR = 3
 # Reads of criminal information: the permitted reads and lists of these resources.
 READ_ACTIONS = (Action.OFFENDER_READ, Action.OFFENDER_LIST, Action.JUDGMENT_READ,
                 Action.JUDGMENT_LIST, Action.DETENTION_READ, Action.INQUIRY_READ,
-                Action.INQUIRY_LIST)
+                Action.INQUIRY_LIST, Action.CASE_READ, Action.CASE_LIST)
 
 
 @strawberry.enum

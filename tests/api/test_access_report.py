@@ -19,7 +19,7 @@ from schema.access_report import (
 )
 from schema.inquiries import Purpose
 from tests.api.test_inquiries import ADULT, MINOR, person_with
-from tests.cases import case_of
+from tests.cases import READ_CASE, case_of
 from tests.factories import (
     AUDITOR,
     CLERK_DONGCHENG,
@@ -326,3 +326,14 @@ def test_the_unmatched_share_is_flagged_against_the_peers_who_sent_notices(
     views.append(requester("x", "prison_officer", notices=mine[0], unmatched=mine[1]))
     assert (("x", "UNMATCHED_NOTICE_SHARE") in flagged(views)) is flag
     assert {m for _, m in flagged(views)} <= {"UNMATCHED_NOTICE_SHARE"}
+
+
+async def test_reading_cases_counts_as_reads_of_criminal_information(registry: Registry) -> None:
+    """Who is a suspect in which case is criminal information: case reads are reads."""
+    police = ("police.reader", "police_officer", "PSB-110101")
+    await case_of(registry, police, "C-READS-1", await person_with(registry, ADULT))
+    before = rows(await report(registry)).get(police[0], {}).get("reads", 0)
+    for _ in range(3):
+        body = await registry.gql(READ_CASE, {"c": "C-READS-1"}, as_=police)
+        assert body["data"]["case"]["caseNumber"] == "C-READS-1"
+    assert rows(await report(registry))[police[0]]["reads"] == before + 3
