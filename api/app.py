@@ -37,7 +37,7 @@ from api.settings import Settings
 from api.state import AppState
 from api.token_throttle import TokenThrottle
 from api.transport import BodyLimit, ResponseHeaders
-from db.audit import AuditChain, CheckpointWriter
+from db.audit import AuditChain, CheckpointWriter, GroupCommit
 from db.audit_keys import AuditKeys
 from db.engine import Database
 from db.migrate import is_current
@@ -101,6 +101,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     state.buckets = buckets_for(settings.redis_url, settings.redis_prefix,
                                 settings.rate_bucket, settings.rate_restore)
     database = state.database
+    state.group_commit = GroupCommit(database, state.audit)
     if issuer is not None:
         state.throttle = TokenThrottle(settings)
         verifier.clients = ClientDirectory(database, settings.client_poll_seconds)
@@ -120,6 +121,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await writer
+            if state.group_commit is not None:
+                await state.group_commit.close()  # the last audited reads, then their head
             await checkpoints.write()
             await state.close()
 

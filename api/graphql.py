@@ -6,8 +6,9 @@ no batched arrays. The answer's media type and status follow GraphQL over HTTP
 (api/media.py): `application/graphql-response+json` with 4xx for a request that never
 reached execution where the client accepts it, `application/json` with 200 otherwise;
 such an answer has no `data` key in either. The operation's changes and its audit events
-commit together; if the operation fails, its changes roll back and its audit events
-(denials included) are written in a transaction of their own.
+commit together; an operation that changed nothing (a read), or whose changes rolled back
+because it failed, has its audit events (denials included) committed with those of other
+such operations (db/audit.GroupCommit), and is answered once they are durable.
 """
 
 from __future__ import annotations
@@ -111,6 +112,7 @@ async def run_operation(state: AppState, principal: Principal, request_id: str, 
     """One operation in one transaction with its audit events: the HTTP endpoint and the
     bulk importer (api/importer.py) both come through here, so both validate, decide,
     audit and commit alike. Returns the response body and the operation's context."""
+    batched = False
     async with state.database.sessions() as session:
         ctx = await context_for(state, principal, request_id, session)
         try:
@@ -120,11 +122,23 @@ async def run_operation(state: AppState, principal: Principal, request_id: str, 
             if failed:
                 await session.rollback()
                 state.audit.release(session)
-            await _commit_with_audit(state, session, ctx, operation_name, result.errors)
+            if state.group_commit is not None and (failed or not ctx.wrote):
+                # Nothing of the operation's to commit with: its events go with others'
+                # (db/audit.py). The read's transaction ends here.
+                if not failed:
+                    await session.commit()
+                batched = True
+            else:
+                await _commit_with_audit(state, session, ctx, operation_name, result.errors)
         except BaseException:
             await session.rollback()
             state.audit.release(session)
             raise
+    if batched:
+        # After the session is closed, so that its connection serves others meanwhile; the
+        # answer waits for its events to be durable, and fails if they are not.
+        assert state.group_commit is not None
+        await state.group_commit.write(audit_records(ctx, operation_name, result.errors))
     if ctx.policy_changed and not failed:
         # After the session is closed: the reload takes a connection of its own.
         await _reload_policies(state, request_id)

@@ -9,7 +9,7 @@ from api.auth import TokenVerifier
 from api.issuer import Issuer
 from api.settings import Settings
 from api.token_throttle import TokenThrottle
-from db.audit import AuditChain
+from db.audit import AuditChain, GroupCommit
 from db.engine import Database
 from policies.store import PolicyStore
 from schema import RegistrySchema
@@ -34,9 +34,14 @@ class AppState:
     buckets: Buckets | None = None
     # The token endpoint's failure counts and secret-check queue (embedded issuer only).
     throttle: TokenThrottle | None = None
+    # The audit events of operations that wrote nothing, committed in batches (db/audit.py);
+    # None: each operation appends its own (the importer).
+    group_commit: GroupCommit | None = None
 
     async def close(self) -> None:
         """What the app's lifespan ends with (and the tests that serve without one)."""
+        if self.group_commit is not None:
+            await self.group_commit.close()
         await self.database.dispose()
         if self.buckets is not None:
             await self.buckets.close()

@@ -27,6 +27,7 @@ ends, so concurrent requests can neither fork the chain nor leave a gap:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
@@ -235,6 +236,106 @@ class AuditChain:
             return
         if self._holder is not None and self._holder.sync_session is sync_session:
             self.release(self._holder)
+
+
+class GroupCommit:
+    """Appends the audit events of many operations in one transaction (issue 13).
+
+    An operation that wrote nothing (a read, or one whose changes rolled back) has no change
+    its events must commit with: it hands them here and waits. One task per process takes
+    everything queued, appends it under the chain lock and commits once; while that commit
+    runs, the next batch queues. Each operation is answered only once its batch is durable,
+    and if the batch fails every operation in it fails: nothing is answered unaudited. The
+    chain lock is held for one statement round trip per batch, not for a request's whole
+    transaction, so audited reads are no longer serialised by it (Trillian's sequencer and
+    PostgreSQL's own group commit work this way). An operation that wrote appends inside
+    its own transaction (AuditChain.append), so its changes and its events commit together.
+    """
+
+    MAX_BATCH = 1000  # records per transaction
+
+    def __init__(self, database: Database, chain: AuditChain) -> None:
+        self._database = database
+        self._chain = chain
+        self._queue: list[tuple[list[AuditRecord], asyncio.Future[None]]] = []
+        self._wakeup: asyncio.Event | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.batches = 0  # transactions committed (tests and metrics read it)
+
+    async def write(self, records: Sequence[AuditRecord]) -> None:
+        """Returns once `records` are committed; raises what the batch's commit raised."""
+        if not records:
+            return
+        loop = asyncio.get_running_loop()
+        if self._task is None or self._task.done() or self._task.get_loop() is not loop:
+            self._wakeup = asyncio.Event()
+            self._task = loop.create_task(self._run(self._wakeup), name="audit-group-commit")
+        assert self._wakeup is not None
+        done: asyncio.Future[None] = loop.create_future()
+        self._queue.append((list(records), done))
+        self._wakeup.set()
+        # Shielded: a request cancelled while it waits (its client left) still has its
+        # events written; the batch is not cancelled with it.
+        await asyncio.shield(done)
+
+    async def _run(self, wakeup: asyncio.Event) -> None:
+        while True:
+            await wakeup.wait()
+            wakeup.clear()
+            while self._queue:
+                batch = self._take()
+                try:
+                    await self._commit([r for records, _ in batch for r in records])
+                except Exception as error:
+                    log.error("audit batch of %d operations failed: %s", len(batch),
+                              type(error).__name__)
+                    for _, done in batch:
+                        if not done.done():
+                            done.set_exception(error)
+                else:
+                    self.batches += 1
+                    for _, done in batch:
+                        if not done.done():
+                            done.set_result(None)
+
+    def _take(self) -> list[tuple[list[AuditRecord], asyncio.Future[None]]]:
+        taken, size = 0, 0
+        for records, _ in self._queue:
+            if taken and size + len(records) > self.MAX_BATCH:
+                break
+            taken += 1
+            size += len(records)
+        batch, self._queue = self._queue[:taken], self._queue[taken:]
+        return batch
+
+    async def _commit(self, records: list[AuditRecord]) -> None:
+        if not records:
+            return
+        async with self._database.session() as session:
+            try:
+                await self._chain.append(session, records)
+                await session.commit()
+            finally:
+                self._chain.release(session)
+
+    async def close(self) -> None:
+        """Waits for what is queued (a marker behind it: the batches are taken in order),
+        then stops the task."""
+        task = self._task
+        if task is None:
+            return
+        if self._queue and not task.done() and self._wakeup is not None:
+            marker: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._queue.append(([], marker))
+            self._wakeup.set()
+            with contextlib.suppress(Exception):
+                await marker
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+        self._task = None
 
 
 async def _chain_id(session: AsyncSession, *, create: bool) -> str:
