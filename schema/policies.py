@@ -76,7 +76,8 @@ class PolicyNode:
     set_version: int = authorized(
         Action.POLICY_READ, resolver=attribute("id", of="record"),
         description="The policy set's version once this row was written: the "
-                    "policyVersion that audit events and decisions carry.")
+                    "policyVersion that audit events and decisions carry. 0 in the answer "
+                    "to a change that waits for approval (extensions.policyChange).")
     description: str = authorized(Action.POLICY_READ, resolver=_document("description"))
     effect: str = authorized(Action.POLICY_READ, resolver=_document("effect"))
     document: JSON = authorized(Action.POLICY_READ, resolver=attribute("document", of="record"))
