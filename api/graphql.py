@@ -21,6 +21,7 @@ from strawberry.http.ides import get_graphql_ide_html
 
 from api.auth import ANONYMOUS, Principal
 from api.context import context_for
+from api.observe import note_operation
 from api.ratelimit import Charge, RateLimited
 from api.state import AppState
 from db.audit import AuditRecord
@@ -64,6 +65,7 @@ async def graphql_endpoint(request: Request) -> Response:
     request_id: str = request.state.request_id
     charge = None if state.buckets is None else Charge(state.buckets, principal)
     refusal = None
+    ctx: Context | None = None
     if charge is not None:
         refusal = await charge.before(state.schema.examiner.examine(query).price(operation_name)
                                       if query else None)
@@ -75,13 +77,14 @@ async def graphql_endpoint(request: Request) -> Response:
             "query: the query is empty",
             original_error=BadUserInput("query", "the query is empty")), request_id)
     else:
-        response, _ = await run_operation(state, principal, request_id, query, variables,
-                                          operation_name)
+        response, ctx = await run_operation(state, principal, request_id, query, variables,
+                                            operation_name)
     headers = None
     if charge is not None:
         await charge.settle(response)
         if isinstance(refusal, GraphQLError) and isinstance(refusal.original_error, RateLimited):
             headers = {"Retry-After": str(refusal.original_error.retry_after)}
+    note_operation(request.state, state, query, operation_name, response, ctx)
     return JSONResponse(response, headers=headers)
 
 
@@ -141,6 +144,7 @@ async def _commit_with_audit(state: AppState, session: AsyncSession, ctx: Contex
         if records:
             await state.audit.append(session, records)
         await session.commit()
+        ctx.audit_events = len(records)
     finally:
         state.audit.release(session)
 

@@ -52,6 +52,8 @@ class Context:
     wrote: bool = False
     # A policy was changed: once committed, this process reloads its policy set at once.
     policy_changed: bool = False
+    # Audit events the operation wrote, once committed (the metrics, api/metrics.py).
+    audit_events: int = 0
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self)
