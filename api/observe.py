@@ -75,7 +75,7 @@ class RequestObserver:
         self.log = logging.getLogger(REQUEST_LOGGER)
         # Every request's record is a copy of this one with its time and fields: what
         # LogRecord's constructor and Logger.findCaller work out (the caller's frame, thread,
-        # process) is the same for every request, and cost more than the line's JSON.
+        # process) is the same for every request, and is not worked out again each time.
         self._template = logging.LogRecord(REQUEST_LOGGER, logging.INFO, __file__, 0,
                                            "request", None, None, "observe").__dict__
 
