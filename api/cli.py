@@ -206,6 +206,8 @@ def _seed(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    import logging.config
+
     import uvicorn
 
     from api.logs import log_config
@@ -220,15 +222,18 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
                          "serves one process")
     # Every worker builds its settings from the environment: the flags go there too.
     os.environ.update({name: value for name, value in flags.items() if value is not None})
+    logging_config = log_config(settings)
+    logging.config.dictConfig(logging_config)  # uvicorn applies it again, in every worker
     issuer = served_issuer(settings, args.host, args.port)
     if issuer is not None:
         os.environ["REGISTRY_ISSUER"] = issuer
-        print(f"registry: REGISTRY_ISSUER is not set, so the embedded issuer follows the "
-              f"address served: {issuer}. Tokens for it need the same setting: "
-              f"REGISTRY_ISSUER={issuer} registry token issue ...", file=sys.stderr)
+        logging.getLogger("registry.serve").warning(
+            "REGISTRY_ISSUER is not set, so the embedded issuer follows the address served: "
+            "%s. Tokens for it need the same setting: REGISTRY_ISSUER=%s registry token "
+            "issue ...", issuer, issuer)
     with multiprocess_dir(args.workers):
         uvicorn.run("api.app:create_app", factory=True, host=args.host, port=args.port,
-                    workers=args.workers, log_config=log_config(settings),
+                    workers=args.workers, log_config=logging_config,
                     **{**SERVE_OPTIONS, "log_level": settings.log_level.lower()})
     return 0
 

@@ -125,6 +125,7 @@ async def test_metrics_add_up_across_the_workers(server: Server) -> None:
     assert {(line["operation"], line["status"], line["sub"]) for line in requests} == {
         ("WhoAmI", 200, CLERK_DONGCHENG[0])}
     assert any(line["message"] == "Application startup complete." for line in lines)
+    assert server.token not in server.served.log.read_text()
 
 
 async def test_the_issuer_follows_the_address_served(server: Server) -> None:
