@@ -12,13 +12,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    CollectorRegistry,
-    Counter,
-    Histogram,
-    generate_latest,
-)
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -31,6 +25,8 @@ from api.cors import RegistryCORS
 from api.graphiql import graphiql_assets
 from api.graphql import MAX_BODY_BYTES, graphql_endpoint
 from api.issuer import Issuer, SigningKeys, issuer_routes
+from api.metrics import Metrics
+from api.observe import RequestObserver
 from api.ratelimit import buckets_for
 from api.revocation import ClientDirectory
 from api.settings import Settings
@@ -148,7 +144,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             refused = metrics_refusal(request.state.principal)
             if refused is not None:
                 return refused
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        return Response(await metrics.exposition(state.policies),
+                        media_type=CONTENT_TYPE_LATEST)
 
     routes: list[BaseRoute] = [
         Route("/graphql", graphql_endpoint, methods=["GET", "POST"]),
@@ -172,7 +169,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.add_middleware(BodyLimit, limits=BODY_LIMITS, default=DEFAULT_BODY_LIMIT)
     if settings.cors_origin_list:
         app.add_middleware(RegistryCORS, origins=settings.cors_origin_list)
-    app.add_middleware(ResponseHeaders, observer=metrics, known_paths=KNOWN_PATHS)
+    app.add_middleware(ResponseHeaders, observer=RequestObserver(metrics),
+                       known_paths=KNOWN_PATHS)
     return app
 
 
@@ -190,19 +188,6 @@ def metrics_refusal(principal: Principal) -> Response | None:
                             status_code=403, headers={"WWW-Authenticate": (
                                 f'Bearer error="insufficient_scope", scope="{METRICS_SCOPE}"')})
     return None
-
-
-class Metrics:
-    def __init__(self) -> None:
-        self.registry = CollectorRegistry()
-        self.requests = Counter("registry_http_requests_total", "HTTP requests",
-                                ["path", "status"], registry=self.registry)
-        self.latency = Histogram("registry_http_request_seconds", "HTTP request latency",
-                                 ["path"], registry=self.registry)
-
-    def observe(self, path: str, status: int, seconds: float) -> None:
-        self.requests.labels(path, str(status)).inc()
-        self.latency.labels(path).observe(seconds)
 
 
 KNOWN_PATHS = frozenset({"/graphql", "/healthz", "/readyz", "/metrics", "/oauth/token",

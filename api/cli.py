@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
@@ -86,6 +87,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--log-level", help="overrides REGISTRY_LOG_LEVEL: DEBUG, INFO (default), "
+                       "WARNING, ERROR or CRITICAL")
+    serve.add_argument("--log-format", help="overrides REGISTRY_LOG_FORMAT: json (default) or text")
     serve.set_defaults(handler=_serve)
 
     agency = sub.add_parser("agency", help="agencies").add_subparsers(metavar="ACTION")
@@ -201,7 +205,7 @@ def _seed(settings: Settings, args: argparse.Namespace) -> int:
         for sub, role, agency, id_number in DEMO_PRINCIPALS:
             token = cli_issue_token(settings, sub, role, agency, id_number, ttl)
             print(f"\n  {role} ({sub}, {agency}):\n  export TOKEN_{role.upper()}={token}")
-        print("\nExample query:\n  curl -s http://127.0.0.1:8000/graphql "
+        print(f"\nExample query:\n  curl -s {settings.issuer.rstrip('/')}/graphql "
               "-H \"Authorization: Bearer $TOKEN_REGISTRY_CLERK\" "
               "-H 'Content-Type: application/json' \\\n"
               f"    -d '{{\"query\": \"{EXAMPLE_QUERY}\"}}'\n")
@@ -209,16 +213,47 @@ def _seed(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    import logging.config
+
     import uvicorn
 
+    from api.logs import log_config
+    from api.metrics import multiprocess_dir
     from db.engine import is_sqlite
 
+    flags = {"REGISTRY_LOG_LEVEL": args.log_level, "REGISTRY_LOG_FORMAT": args.log_format}
+    settings = settings.with_(**{name[len("REGISTRY_"):].lower(): value
+                                 for name, value in flags.items() if value is not None})
     if args.workers > 1 and is_sqlite(settings.database_url):
         raise ValueError("--workers > 1 needs PostgreSQL: the embedded SQLite database "
                          "serves one process")
-    uvicorn.run("api.app:create_app", factory=True, host=args.host, port=args.port,
-                workers=args.workers, **SERVE_OPTIONS)
+    # Every worker builds its settings from the environment: the flags go there too.
+    os.environ.update({name: value for name, value in flags.items() if value is not None})
+    logging_config = log_config(settings)
+    logging.config.dictConfig(logging_config)  # uvicorn applies it again, in every worker
+    issuer = served_issuer(settings, args.host, args.port)
+    if issuer is not None:
+        os.environ["REGISTRY_ISSUER"] = issuer
+        logging.getLogger("registry.serve").warning(
+            "REGISTRY_ISSUER is not set, so the embedded issuer follows the address served: "
+            "%s. Tokens for it need the same setting: REGISTRY_ISSUER=%s registry token "
+            "issue ...", issuer, issuer)
+    with multiprocess_dir(args.workers):
+        uvicorn.run("api.app:create_app", factory=True, host=args.host, port=args.port,
+                    workers=args.workers, log_config=logging_config,
+                    **{**SERVE_OPTIONS, "log_level": settings.log_level.lower()})
     return 0
+
+
+def served_issuer(settings: Settings, host: str, port: int) -> str | None:
+    """The embedded issuer's URL when `registry serve` serves elsewhere than the default
+    issuer says and REGISTRY_ISSUER is not set (README "Serving on another port"); None
+    when nothing changes. A wildcard host is reached at 127.0.0.1 from this machine."""
+    if "REGISTRY_ISSUER" in os.environ or settings.jwks_url is not None:
+        return None
+    reached = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host  # noqa: S104
+    issuer = f"http://[{reached}]:{port}" if ":" in reached else f"http://{reached}:{port}"
+    return None if issuer == settings.issuer else issuer
 
 
 # How `registry serve` runs uvicorn: no `server` banner (CONTRACT.md §2), no access log (the

@@ -26,6 +26,7 @@ from api.auth import ANONYMOUS, Principal
 from api.context import context_for
 from api.graphiql import graphiql_page
 from api.media import APPLICATION_JSON, content_type_header, response_media_type, status_for
+from api.observe import note_operation
 from api.ratelimit import Charge, RateLimited
 from api.state import AppState
 from db.audit import AuditRecord
@@ -76,6 +77,7 @@ async def graphql_endpoint(request: Request) -> Response:
     request_id: str = request.state.request_id
     charge = None if state.buckets is None else Charge(state.buckets, principal)
     refusal = None
+    ctx: Context | None = None
     if charge is not None:
         refusal = await charge.before(state.schema.examiner.examine(query).price(operation_name)
                                       if query else None)
@@ -87,14 +89,15 @@ async def graphql_endpoint(request: Request) -> Response:
             "query: the query is empty",
             original_error=BadUserInput("query", "the query is empty")), request_id)
     else:
-        response, _ = await run_operation(state, principal, request_id, query, variables or {},
-                                          operation_name)
+        response, ctx = await run_operation(state, principal, request_id, query,
+                                            variables or {}, operation_name)
     if charge is not None:
         await charge.settle(response)
     headers = {"Vary": "Accept"}
     limited = refusal.original_error if refusal is not None else None
     if isinstance(limited, RateLimited):
         headers["Retry-After"] = str(limited.retry_after)
+    note_operation(request.state, state, query, operation_name, response, ctx)
     status = status_for(media_type, response, rate_limited=isinstance(limited, RateLimited))
     return JSONResponse(response, status_code=status, headers=headers,
                         media_type=content_type_header(media_type))
@@ -138,7 +141,9 @@ async def run_operation(state: AppState, principal: Principal, request_id: str, 
         # After the session is closed, so that its connection serves others meanwhile; the
         # answer waits for its events to be durable, and fails if they are not.
         assert state.group_commit is not None
-        await state.group_commit.write(audit_records(ctx, operation_name, result.errors))
+        records = audit_records(ctx, operation_name, result.errors)
+        await state.group_commit.write(records)
+        ctx.audit_events = len(records)
     if ctx.policy_changed and not failed:
         # After the session is closed: the reload takes a connection of its own.
         await _reload_policies(state, request_id)
@@ -171,6 +176,7 @@ async def _commit_with_audit(state: AppState, session: AsyncSession, ctx: Contex
         if records:
             await state.audit.append(session, records)
         await session.commit()
+        ctx.audit_events = len(records)
     finally:
         state.audit.release(session)
 

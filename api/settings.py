@@ -12,6 +12,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 ENVIRONMENTS = ("development", "production")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("json", "text")
 # Revocation of a client's tokens takes effect within 60 s (CONTRACT.md §1): the client table
 # is reloaded at least this often, which leaves room for a slow reload.
 MAX_CLIENT_POLL_SECONDS = 30.0
@@ -79,6 +81,10 @@ class Settings:
     # Origins whose pages may call the API from a browser (CONTRACT.md §2), comma-separated
     # (`https://portal.example.gov,http://127.0.0.1:3000`); none by default.
     cors_origins: str = ""
+    # What `registry serve` logs (api/logs.py): the least level written, and one JSON object
+    # per line or plain text.
+    log_level: str = "INFO"
+    log_format: str = "json"
 
     @property
     def deadlines(self) -> dict[str, int]:
@@ -156,6 +162,10 @@ class Settings:
                                 "must be between 1 and 10 (0: 2 in production, 1 in development)")
         if not self.rate_restore > 0:
             raise SettingsError("REGISTRY_RATE_RESTORE", "must be positive")
+        if self.log_level.upper() not in LOG_LEVELS:
+            raise SettingsError("REGISTRY_LOG_LEVEL", f"must be one of {', '.join(LOG_LEVELS)}")
+        if self.log_format not in LOG_FORMATS:
+            raise SettingsError("REGISTRY_LOG_FORMAT", f"must be one of {', '.join(LOG_FORMATS)}")
         if not self.redis_prefix:
             raise SettingsError("REGISTRY_REDIS_PREFIX", "must not be empty")
         for name in ("max_query_tokens", "max_query_depth", "max_aliases", "max_directives",

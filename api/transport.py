@@ -24,7 +24,7 @@ _REPLACED = frozenset(name for name, _ in SECURITY_HEADERS) | {b"x-request-id"}
 
 
 class Observer(Protocol):
-    def observe(self, path: str, status: int, seconds: float) -> None: ...
+    def observe(self, scope: Scope, path: str, status: int, seconds: float) -> None: ...
 
 
 def request_id_from(scope: Scope) -> str:
@@ -67,7 +67,7 @@ class ResponseHeaders:
         try:
             await self.app(scope, receive, send_with_headers)
         finally:
-            self.observer.observe(path, status, time.perf_counter() - started)
+            self.observer.observe(scope, path, status, time.perf_counter() - started)
 
 
 class BodyTooLarge(Exception):

@@ -114,6 +114,9 @@ class Authorizer:
         self._keep: list[Any] = []  # objects memoised by id() stay alive for the request
         self._audit: dict[tuple[str, str, str, str, str], AuditEntry] = {}
         self.asked = 0  # decisions made; root fields check that their resolver asked
+        # Decisions the decision point made, by outcome (the metrics, api/metrics.py).
+        self.permits = 0
+        self.denials = 0
 
     # -- deciding ---------------------------------------------------------------------
     def decide(self, action: str, resource: Mapping[str, Any], *, record: bool = True,
@@ -126,6 +129,10 @@ class Authorizer:
             decision = DISABLED
         else:
             decision = self._pdp.decide(self.subject, resource, str(action), used)
+        if decision.allowed:
+            self.permits += 1
+        else:
+            self.denials += 1
         if record:
             self._record(str(action), resource, decision, used)
         return decision

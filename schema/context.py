@@ -56,6 +56,8 @@ class Context:
     policy_approvers: int = 1
     # Entries for the answer's `extensions` (e.g. the policy change a mutation recorded).
     response_extensions: dict[str, Any] = field(default_factory=dict)
+    # Audit events the operation wrote, once committed (the metrics, api/metrics.py).
+    audit_events: int = 0
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self)

@@ -56,15 +56,17 @@ class Served:
 
 
 @contextmanager
-def registry_serve(environment: dict[str, str], log_dir: Path, *, workers: int = 1
-                   ) -> Iterator[Served]:
+def registry_serve(environment: dict[str, str], log_dir: Path, *, workers: int = 1,
+                   follow_issuer: bool = False) -> Iterator[Served]:
     """`registry serve --workers N` with `environment` as its only REGISTRY_* variables;
-    REGISTRY_ISSUER is the address it serves on unless `environment` names one."""
+    REGISTRY_ISSUER is the address it serves on unless `environment` names one, or unless
+    `follow_issuer` leaves it unset (`registry serve` then makes the issuer follow)."""
     for attempt in range(3):
         port = _free_port()
         base_url = f"http://127.0.0.1:{port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
-        env.update({"REGISTRY_ISSUER": base_url, **environment, "PYTHONUNBUFFERED": "1"})
+        env.update({**({} if follow_issuer else {"REGISTRY_ISSUER": base_url}), **environment,
+                    "PYTHONUNBUFFERED": "1"})
         log = log_dir / f"serve-{port}-{attempt}.log"
         with log.open("wb") as output:
             process = subprocess.Popen(  # noqa: S603 - the registry CLI of this venv
