@@ -309,9 +309,10 @@ def _offender_visibility(ctx: Context) -> ColumnElement[bool]:
 
 
 async def list_judgments(ctx: Context, where: Sequence[ColumnElement[bool]],
-                         first: int | None, after: str | None) -> JudgmentConnection:
+                         first: int | None, after: str | None, *, counted: bool = True
+                         ) -> JudgmentConnection:
     return await _list(ctx, Judgment, _judgment_visibility, Action.JUDGMENT_READ, JudgmentEdge,
-                       JudgmentConnection, where, first, after)
+                       JudgmentConnection, where, first, after, counted)
 
 
 async def _offender_judgments(ctx: Context, keys: Sequence[tuple[int, int, str | None]]
@@ -358,18 +359,20 @@ async def _disclosed_judgments(ctx: Context, offender: Disclosed, size: int,
 
 
 async def list_offenders(ctx: Context, where: Sequence[ColumnElement[bool]],
-                         first: int | None, after: str | None) -> OffenderConnection:
+                         first: int | None, after: str | None, *, counted: bool = True
+                         ) -> OffenderConnection:
     return await _list(ctx, Offender, _offender_visibility, Action.OFFENDER_READ, OffenderEdge,
-                       OffenderConnection, where, first, after)
+                       OffenderConnection, where, first, after, counted)
 
 
 async def _list(ctx: Context, model: Any, visibility: Callable[[Context], ColumnElement[bool]],
                 action: str, edge: type[Any], connection: type[T],
                 where: Sequence[ColumnElement[bool]], first: int | None,
-                after: str | None) -> T:
+                after: str | None, counted: bool) -> T:
     """A page of visible rows: filtered in SQL, each row decided again (fail-safe)."""
     size = page_size(first, ctx.max_page_size)
     start = decode_cursor(after)
-    rows, total = await fetch_page(ctx, model, [visibility(ctx), *where], size, start)
+    rows, total = await fetch_page(ctx, model, [visibility(ctx), *where], size, start,
+                                   counted=counted)
     rows = [r for r in rows if ctx.authz.check_object(action, r)]
     return connection_of(edge, connection, rows, total, size)
