@@ -1,7 +1,7 @@
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from db.ids import new_id
@@ -12,7 +12,14 @@ class Judgment(SQLModel, table=True):
     """An effective court judgment as reported by the court (DESIGN.md §1.1)."""
 
     __tablename__ = "judgment"
-    __table_args__ = (UniqueConstraint("court_agency_id", "judgment_number"),)
+    __table_args__ = (
+        UniqueConstraint("court_agency_id", "judgment_number"),
+        # What a list filters and counts by (db/queries/visibility.py): a division's count
+        # from the index alone; the operator class serves `region LIKE '11%'` under any
+        # collation (migration 0013).
+        Index("ix_judgment_visibility", "region", "seal_status", "verdict",
+              postgresql_ops={"region": "varchar_pattern_ops"}),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     public_id: str = Field(default_factory=lambda: new_id("jdg"), max_length=40, unique=True)

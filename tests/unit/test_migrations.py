@@ -165,3 +165,37 @@ def test_0008_keeps_counsel_registrations_and_keeps_approved_defense_inquiries_r
         assert [r[0] for r in rows] == ["police.x"]
     finally:
         engine.dispose()
+
+
+# -- 0013: growth indexes ----------------------------------------------------------------------
+
+GROWTH_INDEXES = {"ix_offender_name": ["name"],
+                  "ix_judgment_visibility": ["region", "seal_status", "verdict"]}
+
+
+def _growth_indexes(url: str) -> dict[str, list[str | None]]:
+    """The 0013 indexes present, by name, with their columns (and, on PostgreSQL, the
+    operator class that lets a prefix LIKE use the index, which SQLAlchemy does not show)."""
+    from sqlalchemy import inspect
+
+    engine = create_engine(sync_url(url))
+    try:
+        with engine.connect() as conn:
+            found = {i["name"]: list(i["column_names"]) for table in ("offender", "judgment")
+                     for i in inspect(conn).get_indexes(table) if i["name"] in GROWTH_INDEXES}
+            if found and conn.dialect.name == "postgresql":
+                definition = conn.execute(text("SELECT indexdef FROM pg_indexes WHERE "
+                                               "indexname = 'ix_judgment_visibility'")).scalar()
+                assert "region varchar_pattern_ops" in str(definition)
+    finally:
+        engine.dispose()
+    return found
+
+
+def test_0013_indexes_name_search_and_the_visibility_count_and_downgrades_cleanly(
+        database_url: str) -> None:
+    assert _growth_indexes(database_url) == GROWTH_INDEXES
+    downgrade(database_url, "0009")
+    assert _growth_indexes(database_url) == {}
+    upgrade(database_url)
+    assert _growth_indexes(database_url) == GROWTH_INDEXES
