@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 # The suite runs on every CPU (pytest-xdist); `make test PYTEST_ARGS=...` replaces this.
 PYTEST_ARGS ?= -n auto
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench bench-scale clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,11 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench.run $(BENCH_ARGS)
 	$(BIN)/python -m tests.bench.limiter
+
+# Growth with data (PostgreSQL): 5,000 vs 1,000,000 judgments in a database of its own
+# (`registry_scale`, dropped and created); SCALE_ARGS e.g. --sizes 5000,200000.
+bench-scale: $(STAMP)
+	$(BIN)/python -m tests.bench.scale $(SCALE_ARGS)
 
 clean:
 	rm -rf $(VENV) var/registry.db

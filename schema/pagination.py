@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import strawberry
-from sqlalchemy import ColumnElement, func
+from sqlalchemy import ColumnElement, Select, func
 from sqlmodel import col, select
 from strawberry.types import Info
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
@@ -109,14 +109,17 @@ def connection_of(edge: type[Any], connection: type[T], rows: Sequence[Any], tot
 
 
 async def fetch_page(ctx: Context, model: Any, where: list[ColumnElement[bool]], size: int,
-                     start: str | None, *, counted: bool = True
-                     ) -> tuple[list[Any], int | None]:
+                     start: str | None, *, counted: bool = True,
+                     count: Select[Any] | None = None) -> tuple[list[Any], int | None]:
     """Up to `size` + 1 rows after `start`, and the number of rows `where` lets through when
     `counted` (else None): `SELECT count(*)` over a large division is most of a page's cost,
-    so it runs only for a selection that asks for `totalCount` (`asks_for_total`)."""
+    so it runs only for a selection that asks for `totalCount` (`asks_for_total`). `count`,
+    where given, is a statement that gives the same number from kept counts."""
     total: int | None = None
     if counted:
-        total = int(await ctx.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+        statement = count if count is not None else \
+            select(func.count()).select_from(model).where(*where)
+        total = int(await ctx.scalar(statement) or 0)
     if total == 0 or size == 0:
         return [], total
     query = select(model).where(*where)

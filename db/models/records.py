@@ -1,7 +1,7 @@
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from db.ids import new_id
@@ -12,14 +12,7 @@ class Judgment(SQLModel, table=True):
     """An effective court judgment as reported by the court (DESIGN.md §1.1)."""
 
     __tablename__ = "judgment"
-    __table_args__ = (
-        UniqueConstraint("court_agency_id", "judgment_number"),
-        # What a list filters and counts by (db/queries/visibility.py): a division's count
-        # from the index alone; the operator class serves `region LIKE '11%'` under any
-        # collation (migration 0013).
-        Index("ix_judgment_visibility", "region", "seal_status", "verdict",
-              postgresql_ops={"region": "varchar_pattern_ops"}),
-    )
+    __table_args__ = (UniqueConstraint("court_agency_id", "judgment_number"),)
 
     id: int | None = Field(default=None, primary_key=True)
     public_id: str = Field(default_factory=lambda: new_id("jdg"), max_length=40, unique=True)
@@ -48,6 +41,25 @@ class Judgment(SQLModel, table=True):
     version: int = 1
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class JudgmentTally(SQLModel, table=True):
+    """How many judgments there are of each (region, seal status, verdict): the attributes a
+    judgment list's visibility filter reads (db/queries/visibility.py). An exact `totalCount`
+    then sums a few rows instead of counting a division's million judgments.
+
+    Kept by triggers on `judgment` (migration 0013), in the transaction that changes the
+    judgments, whatever writes them (the API, the seed's COPY, an operator's SQL). A later
+    migration that rebuilds `judgment` on SQLite (Alembic's batch mode) must create the
+    triggers again.
+    """
+
+    __tablename__ = "judgment_tally"
+
+    region: str = Field(max_length=6, primary_key=True)
+    seal_status: str = Field(max_length=8, primary_key=True)
+    verdict: str = Field(max_length=16, primary_key=True)
+    n: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
 class JudgmentVersion(SQLModel, table=True):

@@ -1,6 +1,7 @@
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -167,35 +168,44 @@ def test_0008_keeps_counsel_registrations_and_keeps_approved_defense_inquiries_r
         engine.dispose()
 
 
-# -- 0013: growth indexes ----------------------------------------------------------------------
+# -- 0013: growth: name search index, judgment tally --------------------------------------------
 
-GROWTH_INDEXES = {"ix_offender_name": ["name"],
-                  "ix_judgment_visibility": ["region", "seal_status", "verdict"]}
-
-
-def _growth_indexes(url: str) -> dict[str, list[str | None]]:
-    """The 0013 indexes present, by name, with their columns (and, on PostgreSQL, the
-    operator class that lets a prefix LIKE use the index, which SQLAlchemy does not show)."""
-    from sqlalchemy import inspect
-
+def _tally_and_count(url: str) -> tuple[set[tuple[object, ...]], set[tuple[object, ...]]]:
+    """(judgment_tally's non-zero rows, the same numbers counted from `judgment`)."""
     engine = create_engine(sync_url(url))
     try:
         with engine.connect() as conn:
-            found = {i["name"]: list(i["column_names"]) for table in ("offender", "judgment")
-                     for i in inspect(conn).get_indexes(table) if i["name"] in GROWTH_INDEXES}
-            if found and conn.dialect.name == "postgresql":
-                definition = conn.execute(text("SELECT indexdef FROM pg_indexes WHERE "
-                                               "indexname = 'ix_judgment_visibility'")).scalar()
-                assert "region varchar_pattern_ops" in str(definition)
+            kept = {tuple(r) for r in conn.execute(text(
+                "SELECT region, seal_status, verdict, n FROM judgment_tally WHERE n <> 0"))}
+            counted = {tuple(r) for r in conn.execute(text(
+                "SELECT region, seal_status, verdict, count(*) FROM judgment "
+                "GROUP BY region, seal_status, verdict"))}
     finally:
         engine.dispose()
-    return found
+    return kept, counted
 
 
-def test_0013_indexes_name_search_and_the_visibility_count_and_downgrades_cleanly(
+def test_0013_counts_the_judgments_already_there_and_downgrades_cleanly(
         database_url: str) -> None:
-    assert _growth_indexes(database_url) == GROWTH_INDEXES
+    from sqlalchemy import inspect
+
+    from api.seed import seed_demo
+    from db.engine import run_in_session
+
+    async def seeded(session: Any) -> None:
+        await seed_demo(session, judgments=20)
+        await session.commit()
+
+    run_in_session(database_url, seeded)
     downgrade(database_url, "0009")
-    assert _growth_indexes(database_url) == {}
+    engine = create_engine(sync_url(database_url))
+    try:
+        with engine.connect() as conn:
+            assert "judgment_tally" not in inspect(conn).get_table_names()
+            names = {i["name"] for i in inspect(conn).get_indexes("offender")}
+            assert "ix_offender_name" not in names
+    finally:
+        engine.dispose()
     upgrade(database_url)
-    assert _growth_indexes(database_url) == GROWTH_INDEXES
+    kept, counted = _tally_and_count(database_url)
+    assert kept == counted and sum(int(str(row[3])) for row in kept) == 20
