@@ -30,8 +30,8 @@ bench: $(STAMP)
 	$(BIN)/python -m tests.bench.run $(BENCH_ARGS)
 	$(BIN)/python -m tests.bench.limiter
 
-# Growth with data (PostgreSQL): 5,000 vs 1,000,000 judgments in a database of its own
-# (`registry_scale`, dropped and created); SCALE_ARGS e.g. --sizes 5000,200000.
+# Growth with data (PostgreSQL): 5,000 vs 1,000,000 judgments, a database of its own per
+# size (registry_scale_N, dropped and created); SCALE_ARGS e.g. --sizes 5000,200000.
 bench-scale: $(STAMP)
 	$(BIN)/python -m tests.bench.scale $(SCALE_ARGS)
 

@@ -3,11 +3,11 @@
 
 A measurement, not a test: it prints BELOW TARGET where a target is missed, and exits 0.
 
-A database of its own (`registry_scale` by default: dropped and created, never `test`) is
-seeded with `registry seed --judgments N` to each size in turn (5,000, then 1,000,000: the
-seed adds what is missing) and VACUUM ANALYZEd, as autovacuum would leave it. At each size
-one API server (uvicorn, one worker) answers one client's requests, one at a time, as the
-Beijing municipal registry clerk (division 11: 60 % of the seeded judgments):
+One database per size (`registry_scale_5000`, `registry_scale_1000000` by default: dropped
+and created, never `test`), migrated, seeded with `registry seed --judgments N` and VACUUM
+ANALYZEd, as autovacuum would leave it. One API server per size (uvicorn, one worker), all
+up at once, answers one client's requests one at a time, the sizes taking turns in rounds,
+as the Beijing municipal registry clerk (division 11: 60 % of the seeded judgments):
 
 - page: `judgments(first: 20)`, every field of a judgment and its offender, no totalCount;
 - page + totalCount: the same page with its exact `totalCount`;
@@ -46,6 +46,7 @@ from tests.bench.run import (
     BOTTOMLESS,
     QUERY_A,
     ROOT,
+    ensure_wrk,
     free_port,
     registry,
     run_wrk,
@@ -68,7 +69,9 @@ COMBOS = [(s, v) for s in ("open", "sealed") for v in ("guilty", "acquitted")]
 VISIBLE = " OR ".join(f"(seal_status = '{s}' AND region LIKE '11' || '%' ESCAPE '/' AND "
                       f"verdict = '{v}')" for s, v in COMBOS)
 EXPLAINED = {
-    "count": f"SELECT count(*) FROM judgment WHERE {VISIBLE}",
+    "count, kept (what totalCount runs)":
+        f"SELECT coalesce(sum(n), 0) FROM judgment_tally WHERE {VISIBLE}",
+    "count(*) (what totalCount ran before)": f"SELECT count(*) FROM judgment WHERE {VISIBLE}",
     "page": f"SELECT * FROM judgment WHERE {VISIBLE} ORDER BY public_id LIMIT 21",
     "name search": "SELECT * FROM offender WHERE residence_region LIKE '11' || '%' "
                    f"ESCAPE '/' AND name = '{SEARCHED}' ORDER BY public_id LIMIT 21",
@@ -83,41 +86,52 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432",
                         help="a PostgreSQL server whose user may create databases")
     parser.add_argument("--database", default="registry_scale",
-                        help="dropped and created; never the test database")
+                        help="prefix of the databases (one per size: dropped and created)")
     parser.add_argument("--sizes", default="5000,1000000", help="judgments, ascending")
     parser.add_argument("--requests", type=int, default=100, help="timed requests per query")
+    parser.add_argument("--rounds", type=int, default=5, help="the sizes take turns")
     parser.add_argument("--duration", type=int, default=10, help="seconds of wrk per workers")
+    parser.add_argument("--reuse", action="store_true",
+                        help="keep databases a previous run seeded (the seed adds what is "
+                             "missing) instead of dropping them")
     parser.add_argument("--output", default=str(ROOT / "var" / "bench-scale.json"))
     args = parser.parse_args(argv)
     sizes = [int(n) for n in args.sizes.split(",")]
-    if args.database in ("test", "postgres", "template0", "template1") or sizes != sorted(sizes):
-        parser.error("--database must be a scratch database and --sizes ascending")
+    if args.database in ("test", "postgres", "template") or sizes != sorted(sizes):
+        parser.error("--database must name scratch databases and --sizes be ascending")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    from tests.bench.run import ensure_wrk
     wrk = ensure_wrk()
-    url = make_url(args.postgres).set(database=args.database)
-    recreate(url.render_as_string(hide_password=False), args.database)
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="registry-scale-") as tmp_name:
         tmp = Path(tmp_name)
-        env = {**os.environ, "REGISTRY_DATABASE_URL": url.render_as_string(hide_password=False),
-               "REGISTRY_SIGNING_KEY_FILE": str(tmp / "signing-key.pem"),
-               "REGISTRY_AUDIT_KEYRING_DIR": str(tmp / "audit-keys"),
-               "REGISTRY_ENV": "development", "PYTHONUNBUFFERED": "1",
-               "REGISTRY_RATE_BUCKET": BOTTOMLESS, "REGISTRY_RATE_RESTORE": BOTTOMLESS}
-        env.pop("REGISTRY_AUTHZ_DISABLED", None)
-        registry(env, "db", "upgrade")
-        token = registry(env, "token", "issue", "--sub", "bench.clerk", "--role",
-                         "registry_clerk", "--agency", "REG-110000", "--ttl", "7200").strip()
+        base = {**os.environ, "REGISTRY_SIGNING_KEY_FILE": str(tmp / "signing-key.pem"),
+                "REGISTRY_AUDIT_KEYRING_DIR": str(tmp / "audit-keys"),
+                "REGISTRY_ENV": "development", "PYTHONUNBUFFERED": "1",
+                "REGISTRY_RATE_BUCKET": BOTTOMLESS, "REGISTRY_RATE_RESTORE": BOTTOMLESS}
+        base.pop("REGISTRY_AUTHZ_DISABLED", None)
+        envs: dict[int, dict[str, str]] = {}
         for size in sizes:
+            url = make_url(args.postgres).set(database=f"{args.database}_{size}")
+            envs[size] = env = {**base, "REGISTRY_DATABASE_URL":
+                                url.render_as_string(hide_password=False)}
+            recreate(env["REGISTRY_DATABASE_URL"], keep=args.reuse)
+            registry(env, "db", "upgrade")
             started = time.monotonic()
             registry(env, "seed", "--quiet", "--judgments", str(size))
             seeded = time.monotonic() - started
             vacuum(env["REGISTRY_DATABASE_URL"])
-            say(f"{size} judgments: seeded in {seeded:.0f}s (and VACUUM ANALYZE)")
-            results[str(size)] = measure(env, tmp, token, wrk, args) | {
-                "seed_seconds": round(seeded, 1),
-                "plans": explain(env["REGISTRY_DATABASE_URL"])}
+            say(f"{size} judgments: seeded in {seeded:.0f}s (then VACUUM ANALYZE), "
+                f"database {url.database}")
+            results[str(size)] = {"seed_seconds": round(seeded, 1),
+                                  "plans": explain(env["REGISTRY_DATABASE_URL"])}
+        token = registry(base | envs[sizes[0]], "token", "issue", "--sub", "bench.clerk",
+                         "--role", "registry_clerk", "--agency", "REG-110000",
+                         "--ttl", "7200").strip()
+        for size, found in latencies(envs, tmp, token, args).items():
+            results[str(size)].update(found)
+        for size in sizes:
+            results[str(size)]["audited_reads_per_s"] = throughput(envs[size], tmp, token,
+                                                                   wrk, args)
     report = summarise(results, sizes, args, argv)
     print_report(report)
     out = Path(args.output)
@@ -127,10 +141,15 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def recreate(url: str, name: str) -> None:
+def recreate(url: str, *, keep: bool) -> None:
+    name = make_url(url).database
     admin = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
+            exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                                  {"n": name}).scalar()
+            if exists and keep:
+                return
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             conn.execute(text(f'CREATE DATABASE "{name}"'))
     finally:
@@ -179,52 +198,72 @@ def server(env: dict[str, str], tmp: Path, workers: int) -> Iterator[str]:
             proc.wait(timeout=10)
 
 
-def measure(env: dict[str, str], tmp: Path, token: str, wrk: str,
-            args: argparse.Namespace) -> dict[str, Any]:
+def latencies(envs: dict[int, dict[str, str]], tmp: Path, token: str,
+              args: argparse.Namespace) -> dict[int, dict[str, Any]]:
+    """One server per size, all up at once; each query is timed in rounds in which the sizes
+    take turns, so that a busy spell of the machine falls on every size alike."""
     headers = {"Authorization": f"Bearer {token}"}
-    found: dict[str, Any] = {}
-    with server(env, tmp, 1) as url, httpx.Client(headers=headers, timeout=60) as client:
-        def ask(query: str, variables: dict[str, Any]) -> dict[str, Any]:
-            reply = client.post(url, json={"query": query, "variables": variables})
+    found: dict[int, dict[str, Any]] = {size: {} for size in envs}
+    with contextlib.ExitStack() as stack:
+        client = stack.enter_context(httpx.Client(headers=headers, timeout=60))
+        urls = {size: stack.enter_context(server(env, tmp, 1)) for size, env in envs.items()}
+
+        def ask(size: int, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+            reply = client.post(urls[size], json={"query": query, "variables": variables})
             body: dict[str, Any] = reply.json()
             assert reply.status_code == 200 and not body.get("errors"), body
             data: dict[str, Any] = body["data"]
             return data
 
-        cursor = None
-        for _ in range(49):
-            cursor = ask(CURSOR, {"after": cursor})["judgments"]["pageInfo"]["endCursor"]
-        cases: dict[str, tuple[str, dict[str, Any]]] = {
-            "page": (PAGE, {}), "page + totalCount": (COUNTED, {}),
-            "page 50": (PAGE, {"after": cursor}), "name search": (NAME, {"name": SEARCHED})}
-        first = ask(COUNTED, {})["judgments"]
-        found["checks"] = {
-            "totalCount": first["totalCount"], "edges": len(first["edges"]),
-            "page 50 edges": len(ask(PAGE, {"after": cursor})["judgments"]["edges"]),
-            "name search edges": len(ask(NAME, {"name": SEARCHED})["offenders"]["edges"])}
-        found["latency_ms"] = {}
-        for name, (query, variables) in cases.items():
-            for _ in range(10):
-                ask(query, variables)
-            times = []
-            for _ in range(args.requests):
-                began = time.perf_counter()
-                ask(query, variables)
-                times.append((time.perf_counter() - began) * 1000)
-            times.sort()
-            found["latency_ms"][name] = {
-                "p50": round(statistics.median(times), 2),
-                "p90": round(times[int(len(times) * 0.9) - 1], 2)}
-            say(f"  {name:<18} p50 {found['latency_ms'][name]['p50']:8.2f} ms")
+        cases: dict[int, dict[str, tuple[str, dict[str, Any]]]] = {}
+        for size in envs:
+            cursor = None
+            for _ in range(49):
+                page = ask(size, CURSOR, {"after": cursor})["judgments"]["pageInfo"]
+                cursor = page["endCursor"]
+            cases[size] = {"page": (PAGE, {}), "page + totalCount": (COUNTED, {}),
+                           "page 50": (PAGE, {"after": cursor}),
+                           "name search": (NAME, {"name": SEARCHED})}
+            first = ask(size, COUNTED, {})["judgments"]
+            found[size]["checks"] = {
+                "totalCount": first["totalCount"], "edges": len(first["edges"]),
+                "page 50 edges": len(ask(size, PAGE, {"after": cursor})["judgments"]["edges"]),
+                "name search edges": len(ask(size, NAME, {"name": SEARCHED})
+                                         ["offenders"]["edges"])}
+        per_round = max(1, args.requests // args.rounds)
+        names = list(cases[next(iter(envs))])
+        times: dict[tuple[int, str], list[float]] = {(z, n): [] for z in envs for n in names}
+        for size, name in times:
+            for _ in range(5):
+                ask(size, *cases[size][name])
+        for round_no in range(args.rounds):
+            for name in names:
+                for size in envs:
+                    for _ in range(per_round):
+                        began = time.perf_counter()
+                        ask(size, *cases[size][name])
+                        times[size, name].append((time.perf_counter() - began) * 1000)
+            say(f"  round {round_no + 1}/{args.rounds} done")
+        for (size, name), taken in times.items():
+            taken.sort()
+            found[size].setdefault("latency_ms", {})[name] = {
+                "p50": round(statistics.median(taken), 2),
+                "p90": round(taken[int(len(taken) * 0.9) - 1], 2)}
+    return found
+
+
+def throughput(env: dict[str, str], tmp: Path, token: str, wrk: str,
+               args: argparse.Namespace) -> dict[str, Any]:
+    """Audited reads per second (the page, wrk -t2 -c16) with 1 and with 2 workers."""
     body = tmp / "page.json"
     body.write_text(json.dumps({"query": PAGE}))
-    found["audited_reads_per_s"] = {}
+    found: dict[str, Any] = {}
     for workers in (1, 2):
         with server(env, tmp, workers) as url:
             wrk_args = argparse.Namespace(threads=2, connections=16)
-            run_wrk(wrk, url, body, token, wrk_args, 2)
+            run_wrk(wrk, url, body, token, wrk_args, 3)
             sample = run_wrk(wrk, url, body, token, wrk_args, args.duration)
-        found["audited_reads_per_s"][str(workers)] = {
+        found[str(workers)] = {
             "req_per_s": sample.requests_per_second, "p50_ms": sample.p50_ms,
             "p99_ms": sample.p99_ms, "bad": sample.bad_responses + sample.socket_errors}
         say(f"  {workers} worker(s): {sample.requests_per_second:.1f} audited reads/s")
@@ -241,7 +280,8 @@ def summarise(results: dict[str, Any], sizes: list[int], args: argparse.Namespac
             argv if argv is not None else sys.argv[1:]),
         "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
-                    "python": platform.python_version()},
+                    "python": platform.python_version(),
+                    "load_average_at_end": [round(x, 2) for x in os.getloadavg()]},
         "sizes": sizes, "results": results,
         "targets": {
             "page_large_over_small": {"value": round(ratio, 3), "target": TARGET_PAGE_RATIO,
@@ -254,8 +294,9 @@ def summarise(results: dict[str, Any], sizes: list[int], args: argparse.Namespac
 def print_report(report: dict[str, Any]) -> None:
     sizes = [str(s) for s in report["sizes"]]
     results = report["results"]
-    print(f"\nPostgreSQL, {report['machine']['cpus']} CPUs, one client, p50 (p90) in ms; "
-          "clerk of division 11")
+    print(f"\n{report['when']}, PostgreSQL, {report['machine']['cpus']} CPUs (load average "
+          f"{report['machine']['load_average_at_end']} at the end), one client, p50 (p90) in "
+          "ms, clerk of division 11")
     print(f"{'request':<26}" + "".join(f"{s + ' judgments':>24}" for s in sizes))
     for name in results[sizes[0]]["latency_ms"]:
         cells = [results[s]["latency_ms"][name] for s in sizes]
