@@ -16,7 +16,7 @@ from strawberry.scalars import JSON
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext, Info
 
-from db.models import Judgment, Offender
+from db.models import Judgment, JudgmentTally, Offender
 from policies.actions import Action
 from schema import validation as check
 from schema.access_report import AccessReportNode, access_report
@@ -149,7 +149,11 @@ class Query:
     async def judgments(self, info: Info[Context, None], filter: JudgmentFilter | None = None,
                         first: int | None = 20, after: str | None = None) -> JudgmentConnection:
         where: list[ColumnElement[bool]] = []
+        # The same filters on judgment_tally, while every filter has a form there.
+        kept: list[ColumnElement[bool]] | None = []
         if filter is not None:
+            if filter.offender_id is not None or filter.id_number is not None:
+                kept = None  # one person's judgments: few to count
             if filter.offender_id is not None:
                 where.append(col(Judgment.offender_id).in_(
                     select(Offender.id).where(col(Offender.public_id) == str(filter.offender_id))))
@@ -159,8 +163,10 @@ class Query:
                     select(Offender.id).where(col(Offender.id_number) == number)))
             if filter.seal_status is not None:
                 where.append(col(Judgment.seal_status) == filter.seal_status.value)
+                if kept is not None:
+                    kept.append(col(JudgmentTally.seal_status) == filter.seal_status.value)
         return await list_judgments(info.context, where, first, after,
-                                    counted=asks_for_total(info))
+                                    counted=asks_for_total(info), kept=kept)
 
     @authorized(Action.NOTICE_READ)
     async def notice(self, info: Info[Context, None], id: strawberry.ID) -> NoticeNode | None:

@@ -308,12 +308,13 @@ def _judgment_visibility(ctx: Context, table: Any = Judgment) -> ColumnElement[b
         constants={"type": "judgment", "record_kind": "judgment"})
 
 
-def _judgment_tally(ctx: Context) -> Select[Any]:
-    """The number of judgments the requester may list, summed from `judgment_tally` (kept
-    by the database with every change of a judgment, db/models/records.py): the same filter
-    over the same attributes, a few rows to read however many judgments there are."""
+def _judgment_tally(ctx: Context, kept: Sequence[ColumnElement[bool]]) -> Select[Any]:
+    """The number of judgments the requester may list (and `kept` lets through), summed
+    from `judgment_tally` (kept by the database with every change of a judgment,
+    db/models/records.py): the same filter over the same attributes, a few rows to read
+    however many judgments there are."""
     return select(func.coalesce(func.sum(JudgmentTally.n), 0)).where(
-        _judgment_visibility(ctx, JudgmentTally))
+        _judgment_visibility(ctx, JudgmentTally), *kept)
 
 
 def _offender_visibility(ctx: Context) -> ColumnElement[bool]:
@@ -326,10 +327,12 @@ def _offender_visibility(ctx: Context) -> ColumnElement[bool]:
 
 
 async def list_judgments(ctx: Context, where: Sequence[ColumnElement[bool]],
-                         first: int | None, after: str | None, *, counted: bool = True
+                         first: int | None, after: str | None, *, counted: bool = True,
+                         kept: Sequence[ColumnElement[bool]] | None = None
                          ) -> JudgmentConnection:
-    # Filtered by a person, the count is of a few rows; unfiltered, it is a division's.
-    tally = _judgment_tally(ctx) if counted and not where else None
+    """`kept`: the filters `where` as filters of judgment_tally, when they all have one (then
+    `totalCount` sums kept counts); None counts the rows (a person's: a few)."""
+    tally = _judgment_tally(ctx, kept) if counted and kept is not None else None
     return await _list(ctx, Judgment, _judgment_visibility, Action.JUDGMENT_READ, JudgmentEdge,
                        JudgmentConnection, where, first, after, counted, tally)
 

@@ -141,3 +141,16 @@ async def test_a_page_that_does_not_ask_for_its_total_counts_nothing(registry: R
     total = counted["data"]["judgments"]["totalCount"]
     assert aliased["data"]["judgments"]["n"] == aliased["data"]["judgments"]["again"] == total
     assert total == 25
+
+
+async def test_a_division_total_is_summed_from_kept_counts_not_counted_row_by_row(
+        registry: Registry) -> None:
+    await seed(registry)
+    await statements_for(registry, CLERK_BEIJING, 1)
+    query = """{ all: judgments(first: 1) { totalCount }
+                 sealed: judgments(first: 1, filter: {sealStatus: SEALED}) { totalCount } }"""
+    with counting(registry) as statements:
+        body = await registry.gql(query, as_=CLERK_BEIJING)
+    assert body["data"] == {"all": {"totalCount": 25}, "sealed": {"totalCount": 9}}, body
+    assert not any("count(" in s.lower() for s in statements)
+    assert sum("judgment_tally" in s for s in statements) == 2
