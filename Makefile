@@ -11,7 +11,7 @@ PORT ?= 8000
 REACHED := $(if $(filter 0.0.0.0 ::,$(HOST)),127.0.0.1,$(HOST))
 run: export REGISTRY_ISSUER ?= http://$(REACHED):$(PORT)
 
-.PHONY: run test lint bench clean browser
+.PHONY: run test lint bench bench-scale clean browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,11 @@ bench: $(STAMP)
 	$(BIN)/python -m tests.bench.run $(BENCH_ARGS)
 	$(BIN)/python -m tests.bench.limiter
 	$(BIN)/python -m tests.bench.observe
+
+# Growth with data (PostgreSQL): 5,000 vs 1,000,000 judgments, a database of its own per
+# size (registry_scale_N, dropped and created); SCALE_ARGS e.g. --sizes 5000,200000.
+bench-scale: $(STAMP)
+	$(BIN)/python -m tests.bench.scale $(SCALE_ARGS)
 
 clean:
 	rm -rf $(VENV) var/registry.db

@@ -78,8 +78,9 @@ def _parser() -> argparse.ArgumentParser:
     db.add_parser("upgrade", help="apply all migrations").set_defaults(handler=_db_upgrade)
 
     seed = sub.add_parser("seed", help="load demo data")
-    seed.add_argument("--demo", action="store_true", required=True)
-    seed.add_argument("--judgments", type=int, default=12, help="how many demo judgments")
+    seed.add_argument("--demo", action="store_true", help="the demo data (the default)")
+    seed.add_argument("--judgments", type=int, default=12,
+                      help="how many demo judgments in all (bulk: 1,000,000 take minutes)")
     seed.add_argument("--quiet", action="store_true", help="do not print demo tokens")
     seed.set_defaults(handler=_seed)
 

@@ -16,7 +16,7 @@ from strawberry.scalars import JSON
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext, Info
 
-from db.models import Judgment, Offender
+from db.models import Judgment, JudgmentTally, Offender
 from policies.actions import Action
 from schema import validation as check
 from schema.access_report import AccessReportNode, access_report
@@ -67,6 +67,7 @@ from schema.notices import (
     list_notices,
     read_notice,
 )
+from schema.pagination import asks_for_total
 from schema.policies import (
     DecisionNode,
     PolicyNode,
@@ -143,7 +144,8 @@ class Query:
             if filter.residence_region is not None:
                 where.append(col(Offender.residence_region) ==
                              check.region("filter.residenceRegion", filter.residence_region))
-        return await list_offenders(info.context, where, first, after)
+        return await list_offenders(info.context, where, first, after,
+                                    counted=asks_for_total(info))
 
     @authorized(Action.JUDGMENT_READ)
     async def judgment(self, info: Info[Context, None], id: strawberry.ID) -> JudgmentNode | None:
@@ -154,7 +156,11 @@ class Query:
     async def judgments(self, info: Info[Context, None], filter: JudgmentFilter | None = None,
                         first: int | None = 20, after: str | None = None) -> JudgmentConnection:
         where: list[ColumnElement[bool]] = []
+        # The same filters on judgment_tally, while every filter has a form there.
+        kept: list[ColumnElement[bool]] | None = []
         if filter is not None:
+            if filter.offender_id is not None or filter.id_number is not None:
+                kept = None  # one person's judgments: few to count
             if filter.offender_id is not None:
                 where.append(col(Judgment.offender_id).in_(
                     select(Offender.id).where(col(Offender.public_id) == str(filter.offender_id))))
@@ -164,7 +170,10 @@ class Query:
                     select(Offender.id).where(col(Offender.id_number) == number)))
             if filter.seal_status is not None:
                 where.append(col(Judgment.seal_status) == filter.seal_status.value)
-        return await list_judgments(info.context, where, first, after)
+                if kept is not None:
+                    kept.append(col(JudgmentTally.seal_status) == filter.seal_status.value)
+        return await list_judgments(info.context, where, first, after,
+                                    counted=asks_for_total(info), kept=kept)
 
     @authorized(Action.NOTICE_READ)
     async def notice(self, info: Info[Context, None], id: strawberry.ID) -> NoticeNode | None:
@@ -175,7 +184,8 @@ class Query:
                       first: int | None = 20, after: str | None = None) -> NoticeConnection:
         """A clerk: the notices queued for the authorities of their division (status
         UNMATCHED is the exception queue). A reporting agency: the notices it sent."""
-        return await list_notices(info.context, status, first, after)
+        return await list_notices(info.context, status, first, after,
+                                  counted=asks_for_total(info))
 
     @authorized(Action.NOTICE_COMPLIANCE)
     async def reporting_compliance(
@@ -199,7 +209,8 @@ class Query:
                         overdue: bool | None = None) -> InquiryConnection:
         """Your own inquiries; an examining officer's, those of units in their division;
         an auditor's, all. `overdue: true`: those still pending past their 3 working days."""
-        return await list_inquiries(info.context, status, first, after, overdue=overdue)
+        return await list_inquiries(info.context, status, first, after, overdue=overdue,
+                                    counted=asks_for_total(info))
 
     case: CaseNode | None = authorized(Action.CASE_READ, resolver=resolve_case,
                                        description="The case registered under this number, "
@@ -212,7 +223,8 @@ class Query:
                     first: int | None = 20, after: str | None = None) -> CaseConnection:
         """An official: the cases their agency handles now (`open` to pick open or closed
         ones); an auditor: every case."""
-        return await list_cases(info.context, open, first, after)
+        return await list_cases(info.context, open, first, after,
+                                counted=asks_for_total(info))
 
     @authorized(Action.CERTIFICATE_VERIFY)
     async def verify_certificate(self, info: Info[Context, None], number: str

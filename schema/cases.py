@@ -266,8 +266,8 @@ async def resolve_case(info: Info[Context, None], case_number: str) -> CaseNode 
     return view if ctx.authz.check_object(Action.CASE_READ, view) else None  # type: ignore[return-value]
 
 
-async def list_cases(ctx: Context, open: bool | None, first: int | None, after: str | None
-                     ) -> CaseConnection:
+async def list_cases(ctx: Context, open: bool | None, first: int | None, after: str | None,
+                     *, counted: bool = True) -> CaseConnection:
     """An official: the cases their agency handles now; an auditor: all. Filtered in SQL by
     the combinations the policies allow (`handled_by_requester` is the case's agency)."""
     size = page_size(first, ctx.max_page_size)
@@ -283,7 +283,7 @@ async def list_cases(ctx: Context, open: bool | None, first: int | None, after: 
                    "status": ("open", col(CriminalCase.open) == true())})]
     if open is not None:
         where.append(col(CriminalCase.open) == open)
-    rows, total = await fetch_page(ctx, CriminalCase, where, size, start)
+    rows, total = await fetch_page(ctx, CriminalCase, where, size, start, counted=counted)
     agencies: list[Agency | None] = await ctx.loaders.agency.load_many(
         [r.agency_id for r in rows])
     views = [view_of(ctx, r, a) for r, a in zip(rows, agencies, strict=True) if a is not None]

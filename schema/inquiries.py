@@ -507,8 +507,8 @@ async def read_inquiry(ctx: Context, id: str) -> InquiryView | None:
 
 
 async def list_inquiries(ctx: Context, status: InquiryStatus | None, first: int | None,
-                         after: str | None, *, overdue: bool | None = None
-                         ) -> InquiryConnection:
+                         after: str | None, *, overdue: bool | None = None,
+                         counted: bool = True) -> InquiryConnection:
     """The requester's own inquiries; for an examining officer, those of their division;
     for auditors, all."""
     size = page_size(first, ctx.max_page_size)
@@ -530,7 +530,7 @@ async def list_inquiries(ctx: Context, status: InquiryStatus | None, first: int 
         late = and_(col(Inquiry.status) == "PENDING", col(Inquiry.due_date).is_not(None),
                     col(Inquiry.due_date) < datetime.now(UTC).date())
         where.append(late if overdue else not_(late))
-    rows, total = await fetch_page(ctx, Inquiry, where, size, start)
+    rows, total = await fetch_page(ctx, Inquiry, where, size, start, counted=counted)
     views = [InquiryView(r, ctx.authz.subject) for r in rows]
     views = [v for v in views if ctx.authz.check_object(Action.INQUIRY_READ, v)]
     return connection_of(InquiryEdge, InquiryConnection, views, total, size)

@@ -341,7 +341,7 @@ async def visible_notices(ctx: Context, action: str) -> tuple[ColumnElement[bool
 
 
 async def list_notices(ctx: Context, status: NoticeStatus | None, first: int | None,
-                       after: str | None) -> NoticeConnection:
+                       after: str | None, *, counted: bool = True) -> NoticeConnection:
     """The notices the requester may see: a clerk, the queue of the authorities in their
     division; a reporting agency, what it sent."""
     size = page_size(first, ctx.max_page_size)
@@ -350,7 +350,7 @@ async def list_notices(ctx: Context, status: NoticeStatus | None, first: int | N
     where = [visible]
     if status is not None:
         where.append(col(Notice.status) == status.value)
-    rows, total = await fetch_page(ctx, Notice, where, size, start)
+    rows, total = await fetch_page(ctx, Notice, where, size, start, counted=counted)
     views = [await notice_view(ctx, row) for row in rows]
     views = [v for v in views if ctx.authz.check_object(Action.NOTICE_READ, v)]
     return connection_of(NoticeEdge, NoticeConnection, views, total, size)

@@ -9,8 +9,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import strawberry
-from sqlalchemy import ColumnElement, func
+from sqlalchemy import ColumnElement, Select, func
 from sqlmodel import col, select
+from strawberry.types import Info
+from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
 
 from schema.errors import BadUserInput
 
@@ -79,8 +81,27 @@ def page_size(first: int | None, maximum: int, field: str = "first", *,
     return first
 
 
-def connection_of(edge: type[Any], connection: type[T], rows: Sequence[Any], total: int,
+def asks_for_total(info: Info[Any, Any]) -> bool:
+    """Whether the connection being resolved has `totalCount` among its selected fields,
+    under any alias, through any fragment, whatever the directives on it say (a count too
+    many costs time; a count too few would be a wrong answer, and a count left out is
+    never made up: the field then fails, see `connection_of`)."""
+    pending: list[Selection] = [s for field in info.selected_fields
+                                if isinstance(field, SelectedField) for s in field.selections]
+    while pending:
+        selection = pending.pop()
+        if isinstance(selection, SelectedField):
+            if selection.name == "totalCount":
+                return True
+        elif isinstance(selection, FragmentSpread | InlineFragment):
+            pending.extend(selection.selections)
+    return False
+
+
+def connection_of(edge: type[Any], connection: type[T], rows: Sequence[Any], total: int | None,
                   size: int) -> T:
+    """`total` is None when nobody asked for it: `totalCount` (non-null) then resolves to an
+    error, never to a number nobody counted."""
     edges = [edge(cursor=encode_cursor(r.public_id), node=r) for r in rows[:size]]
     return connection(edges=edges, total_count=total,  # type: ignore[call-arg]
                       page_info=PageInfo(has_next_page=len(rows) > size,
@@ -88,8 +109,17 @@ def connection_of(edge: type[Any], connection: type[T], rows: Sequence[Any], tot
 
 
 async def fetch_page(ctx: Context, model: Any, where: list[ColumnElement[bool]], size: int,
-                     start: str | None) -> tuple[list[Any], int]:
-    total = int(await ctx.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+                     start: str | None, *, counted: bool = True,
+                     count: Select[Any] | None = None) -> tuple[list[Any], int | None]:
+    """Up to `size` + 1 rows after `start`, and the number of rows `where` lets through when
+    `counted` (else None): `SELECT count(*)` over a large division is most of a page's cost,
+    so it runs only for a selection that asks for `totalCount` (`asks_for_total`). `count`,
+    where given, is a statement that gives the same number from kept counts."""
+    total: int | None = None
+    if counted:
+        statement = count if count is not None else \
+            select(func.count()).select_from(model).where(*where)
+        total = int(await ctx.scalar(statement) or 0)
     if total == 0 or size == 0:
         return [], total
     query = select(model).where(*where)

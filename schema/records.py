@@ -8,12 +8,19 @@ from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 
 import strawberry
-from sqlalchemy import ColumnElement, func
+from sqlalchemy import ColumnElement, Select, func
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from strawberry.types import Info
 
-from db.models import ExecutionEvent, Judgment, JudgmentVersion, Offender, SealEvent
+from db.models import (
+    ExecutionEvent,
+    Judgment,
+    JudgmentTally,
+    JudgmentVersion,
+    Offender,
+    SealEvent,
+)
 from db.queries.visibility import visibility_clause
 from policies.actions import Action
 from policies.attributes import (
@@ -290,13 +297,24 @@ class OffenderConnection:
     total_count: int
 
 
-def _judgment_visibility(ctx: Context) -> ColumnElement[bool]:
+def _judgment_visibility(ctx: Context, table: Any = Judgment) -> ColumnElement[bool]:
+    """The judgments the requester may list, as a filter on `table`: `judgment`, or
+    `judgment_tally`, which has the same three attribute columns."""
     combos = ctx.authz.visible(Action.JUDGMENT_LIST, judgment_visibility_combinations(),
                                "judgment")
     return visibility_clause(
-        combos, {"seal_status": col(Judgment.seal_status), "verdict": col(Judgment.verdict)},
-        region_column=col(Judgment.region), requester_division=ctx.authz.subject.get("region"),
+        combos, {"seal_status": col(table.seal_status), "verdict": col(table.verdict)},
+        region_column=col(table.region), requester_division=ctx.authz.subject.get("region"),
         constants={"type": "judgment", "record_kind": "judgment"})
+
+
+def _judgment_tally(ctx: Context, kept: Sequence[ColumnElement[bool]]) -> Select[Any]:
+    """The number of judgments the requester may list (and `kept` lets through), summed
+    from `judgment_tally` (kept by the database with every change of a judgment,
+    db/models/records.py): the same filter over the same attributes, a few rows to read
+    however many judgments there are."""
+    return select(func.coalesce(func.sum(JudgmentTally.n), 0)).where(
+        _judgment_visibility(ctx, JudgmentTally), *kept)
 
 
 def _offender_visibility(ctx: Context) -> ColumnElement[bool]:
@@ -309,9 +327,14 @@ def _offender_visibility(ctx: Context) -> ColumnElement[bool]:
 
 
 async def list_judgments(ctx: Context, where: Sequence[ColumnElement[bool]],
-                         first: int | None, after: str | None) -> JudgmentConnection:
+                         first: int | None, after: str | None, *, counted: bool = True,
+                         kept: Sequence[ColumnElement[bool]] | None = None
+                         ) -> JudgmentConnection:
+    """`kept`: the filters `where` as filters of judgment_tally, when they all have one (then
+    `totalCount` sums kept counts); None counts the rows (a person's: a few)."""
+    tally = _judgment_tally(ctx, kept) if counted and kept is not None else None
     return await _list(ctx, Judgment, _judgment_visibility, Action.JUDGMENT_READ, JudgmentEdge,
-                       JudgmentConnection, where, first, after)
+                       JudgmentConnection, where, first, after, counted, tally)
 
 
 async def _offender_judgments(ctx: Context, keys: Sequence[tuple[int, int, str | None]]
@@ -358,18 +381,20 @@ async def _disclosed_judgments(ctx: Context, offender: Disclosed, size: int,
 
 
 async def list_offenders(ctx: Context, where: Sequence[ColumnElement[bool]],
-                         first: int | None, after: str | None) -> OffenderConnection:
+                         first: int | None, after: str | None, *, counted: bool = True
+                         ) -> OffenderConnection:
     return await _list(ctx, Offender, _offender_visibility, Action.OFFENDER_READ, OffenderEdge,
-                       OffenderConnection, where, first, after)
+                       OffenderConnection, where, first, after, counted, None)
 
 
 async def _list(ctx: Context, model: Any, visibility: Callable[[Context], ColumnElement[bool]],
                 action: str, edge: type[Any], connection: type[T],
                 where: Sequence[ColumnElement[bool]], first: int | None,
-                after: str | None) -> T:
+                after: str | None, counted: bool, count: Select[Any] | None) -> T:
     """A page of visible rows: filtered in SQL, each row decided again (fail-safe)."""
     size = page_size(first, ctx.max_page_size)
     start = decode_cursor(after)
-    rows, total = await fetch_page(ctx, model, [visibility(ctx), *where], size, start)
+    rows, total = await fetch_page(ctx, model, [visibility(ctx), *where], size, start,
+                                   counted=counted, count=count)
     rows = [r for r in rows if ctx.authz.check_object(action, r)]
     return connection_of(edge, connection, rows, total, size)

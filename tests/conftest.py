@@ -29,7 +29,8 @@ TABLES = (
     "audit_checkpoint", "audit_event", "audit_chain", "seal_event", "execution_event", "notice",
     "judgment_version", "detention", "certificate", "inquiry_record", "inquiry",
     "defense_counsel", "case_party", "criminal_case",
-    "judgment", "offender", "oauth_client", "policy_change", "policy", "agency",
+    "judgment", "judgment_tally", "offender", "oauth_client", "policy_change", "policy",
+    "agency",
 )
 
 

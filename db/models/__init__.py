@@ -8,7 +8,14 @@ from db.models.inquiries import Certificate, DefenseCounsel, Inquiry, InquiryRec
 from db.models.notices import Notice
 from db.models.people import Offender
 from db.models.policies import PolicyChange, PolicyRecord
-from db.models.records import Detention, ExecutionEvent, Judgment, JudgmentVersion, SealEvent
+from db.models.records import (
+    Detention,
+    ExecutionEvent,
+    Judgment,
+    JudgmentTally,
+    JudgmentVersion,
+    SealEvent,
+)
 
 __all__ = [
     "Agency",
@@ -25,6 +32,7 @@ __all__ = [
     "Inquiry",
     "InquiryRecord",
     "Judgment",
+    "JudgmentTally",
     "JudgmentVersion",
     "Notice",
     "Offender",

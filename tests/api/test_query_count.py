@@ -111,3 +111,46 @@ async def test_a_denied_page_costs_no_more_than_an_allowed_one(registry: Registr
     assert body["data"]["judgments"]["edges"] == []
     allowed, _ = await statements_for(registry, CLERK_BEIJING, 20)
     assert denied <= allowed < MAX_STATEMENTS
+
+
+WITHOUT_TOTAL = """{ judgments(first: 20) { pageInfo { hasNextPage endCursor }
+  edges { cursor node { id offender { id name } } } } }"""
+# totalCount under an alias, in a named fragment and in an inline one (one merged field).
+TOTAL_IN_FRAGMENTS = """query { judgments(first: 20) { ...Counted ... on JudgmentConnection {
+  again: totalCount } edges { cursor node { id } } } }
+fragment Counted on JudgmentConnection { n: totalCount }"""
+
+
+def counts(statements: list[str]) -> int:
+    """Statements that count rows, or sum the kept counts of judgments (migration 0013)."""
+    return sum("count(" in s.lower() or "judgment_tally" in s for s in statements)
+
+
+async def test_a_page_that_does_not_ask_for_its_total_counts_nothing(registry: Registry) -> None:
+    await seed(registry)
+    await statements_for(registry, CLERK_BEIJING, 1)
+    with counting(registry) as statements:
+        body = await registry.gql(WITHOUT_TOTAL, as_=CLERK_BEIJING)
+    assert "errors" not in body, body
+    assert len(body["data"]["judgments"]["edges"]) == 20
+    assert counts(statements) == 0 and len(statements) < MAX_STATEMENTS
+    _, counted = await statements_for(registry, CLERK_BEIJING, 20)
+    with counting(registry) as statements:
+        aliased = await registry.gql(TOTAL_IN_FRAGMENTS, as_=CLERK_BEIJING)
+    assert counts(statements) == 1
+    total = counted["data"]["judgments"]["totalCount"]
+    assert aliased["data"]["judgments"]["n"] == aliased["data"]["judgments"]["again"] == total
+    assert total == 25
+
+
+async def test_a_division_total_is_summed_from_kept_counts_not_counted_row_by_row(
+        registry: Registry) -> None:
+    await seed(registry)
+    await statements_for(registry, CLERK_BEIJING, 1)
+    query = """{ all: judgments(first: 1) { totalCount }
+                 sealed: judgments(first: 1, filter: {sealStatus: SEALED}) { totalCount } }"""
+    with counting(registry) as statements:
+        body = await registry.gql(query, as_=CLERK_BEIJING)
+    assert body["data"] == {"all": {"totalCount": 25}, "sealed": {"totalCount": 9}}, body
+    assert not any("count(" in s.lower() for s in statements)
+    assert sum("judgment_tally" in s for s in statements) == 2

@@ -1,6 +1,7 @@
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -213,3 +214,46 @@ def test_migration_0012_lets_the_admins_who_wrote_policies_approve_each_others_c
         upgrade(database_url)
     finally:
         engine.dispose()
+
+
+# -- 0013: growth: name search index, judgment tally --------------------------------------------
+
+def _tally_and_count(url: str) -> tuple[set[tuple[object, ...]], set[tuple[object, ...]]]:
+    """(judgment_tally's non-zero rows, the same numbers counted from `judgment`)."""
+    engine = create_engine(sync_url(url))
+    try:
+        with engine.connect() as conn:
+            kept = {tuple(r) for r in conn.execute(text(
+                "SELECT region, seal_status, verdict, n FROM judgment_tally WHERE n <> 0"))}
+            counted = {tuple(r) for r in conn.execute(text(
+                "SELECT region, seal_status, verdict, count(*) FROM judgment "
+                "GROUP BY region, seal_status, verdict"))}
+    finally:
+        engine.dispose()
+    return kept, counted
+
+
+def test_0013_counts_the_judgments_already_there_and_downgrades_cleanly(
+        database_url: str) -> None:
+    from sqlalchemy import inspect
+
+    from api.seed import seed_demo
+    from db.engine import run_in_session
+
+    async def seeded(session: Any) -> None:
+        await seed_demo(session, judgments=20)
+        await session.commit()
+
+    run_in_session(database_url, seeded)
+    downgrade(database_url, "0012")
+    engine = create_engine(sync_url(database_url))
+    try:
+        with engine.connect() as conn:
+            assert "judgment_tally" not in inspect(conn).get_table_names()
+            names = {i["name"] for i in inspect(conn).get_indexes("offender")}
+            assert "ix_offender_name" not in names
+    finally:
+        engine.dispose()
+    upgrade(database_url)
+    kept, counted = _tally_and_count(database_url)
+    assert kept == counted and sum(int(str(row[3])) for row in kept) == 20
