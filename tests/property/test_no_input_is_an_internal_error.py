@@ -68,7 +68,7 @@ INDIVIDUAL = ("person.fuzz", "individual", None, SELF_ID)
 FUZZ_UID = "fuzz.nobody-does-nothing"
 RECORD_TABLES = ("offender", "judgment", "judgment_version", "seal_event", "execution_event",
                  "notice", "detention", "inquiry", "inquiry_record", "certificate",
-                 "defense_counsel", "criminal_case", "case_party", "policy")
+                 "defense_counsel", "criminal_case", "case_party", "policy", "policy_change")
 EXAMPLES = int(os.environ.get("REGISTRY_TEST_INPUT_EXAMPLES", "40"))
 
 # Who calls each root field: principals the default policies allow to (one is drawn).
@@ -92,6 +92,8 @@ CALLERS: dict[str, list[Any]] = {
     "addCaseParty": [POLICE], "transferCase": [POLICE], "closeCase": [POLICE],
     "createPolicy": [SECURITY_ADMIN], "updatePolicy": [SECURITY_ADMIN],
     "deletePolicy": [SECURITY_ADMIN], "rollbackPolicy": [SECURITY_ADMIN],
+    "policyChanges": [SECURITY_ADMIN, AUDITOR], "approvePolicyChange": [SECURITY_ADMIN],
+    "rejectPolicyChange": [SECURITY_ADMIN],
 }
 
 
@@ -125,7 +127,7 @@ CONTRACT_ROOTS = {
     "reportCorrectionExpiry", "registerDetention", "closeDetentionCase", "correctJudgment",
     "registerDefenseCounsel", "submitInquiry", "decideInquiry", "createPolicy",
     "updatePolicy", "deletePolicy", "case", "registerCase", "addCaseParty", "transferCase",
-    "closeCase",
+    "closeCase", "policyChanges", "approvePolicyChange", "rejectPolicyChange",
 }
 
 
