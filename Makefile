@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 # The suite runs on every CPU (pytest-xdist); `make test PYTEST_ARGS=...` replaces this.
 PYTEST_ARGS ?= -n auto
 
-.PHONY: run test lint bench clean browser
+.PHONY: run test lint bench clean browser lock schema
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,20 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench.run $(BENCH_ARGS)
 	$(BIN)/python -m tests.bench.limiter
+
+# The Docker image installs from requirements.lock: every package pinned with its hashes,
+# resolved from pyproject.toml's dependencies (tests/unit/test_lock_file.py checks the two
+# agree). Run after changing a dependency; pip-tools goes into its own venv.
+lock:
+	$(PYTHON) -m venv $(VENV)-lock
+	$(VENV)-lock/bin/pip install --quiet pip-tools
+	$(VENV)-lock/bin/pip-compile --quiet --generate-hashes --strip-extras --no-emit-index-url \
+	  --no-emit-find-links --output-file=requirements.lock pyproject.toml
+
+# The SDL that client code generators read offline (tests/api/test_schema_documentation.py
+# fails when it is stale).
+schema: $(STAMP)
+	$(BIN)/registry schema export > schema.graphql
 
 clean:
 	rm -rf $(VENV) var/registry.db
