@@ -395,7 +395,9 @@ class PolicyChangeNode:
     id: strawberry.ID = authorized(Action.POLICY_READ, resolver=attribute("public_id", of="change"))
     uid: str = authorized(Action.POLICY_READ, resolver=attribute("uid", of="change"))
     kind: str = authorized(Action.POLICY_READ, resolver=attribute("kind", of="change"),
-                           description="CREATE, UPDATE, DELETE or ROLLBACK.")
+                           description="CREATE, UPDATE, DELETE or ROLLBACK (a String: "
+                                       "CONTRACT.md §4 fixes the type; PolicyChangeKind "
+                                       "names the same words).")
     status: PolicyChangeStatus = authorized(Action.POLICY_READ, resolver=_status)
     proposed_by: str = authorized(Action.POLICY_READ,
                                   resolver=attribute("proposed_by", of="change"))
