@@ -1,17 +1,23 @@
 # Criminal Record Registry API: one image, configured by REGISTRY_* variables.
 #
-# REGISTRY_ENV stays `development` (the default) so the image runs out of the box; set
-# REGISTRY_ENV=production for a real deployment (it refuses REGISTRY_AUTHZ_DISABLED and
-# demo data, and hides GraphiQL). The signing key (REGISTRY_SIGNING_KEY_FILE) lives
-# under /app/var, with the audit key and the audit checkpoints' public keys: mount a volume
-# there to keep them, and the SQLite database if used. The audit witness
-# (REGISTRY_AUDIT_WITNESS) belongs on storage the database's administrator cannot rewrite.
-FROM python:3.11-slim
+# The base image is pinned to a patch release of Python 3.11 on Debian 12 (bookworm); the
+# dependencies are installed from requirements.lock, every one pinned with its hashes
+# (`make lock` regenerates it from pyproject.toml; tests/unit/test_lock_file.py keeps the
+# two in step). pyproject.toml keeps ranges for those who install the package as a library.
+#
+# REGISTRY_ENV is `production`: no GraphiQL, no introspection, no demo data. The demo is an
+# explicit opt-in (`-e REGISTRY_ENV=development`, or docker-compose.yml's `demo` profile).
+# The signing key (REGISTRY_SIGNING_KEY_FILE) lives under /app/var, with the audit key and
+# the audit checkpoints' public keys: mount a volume there to keep them, and the SQLite
+# database if used. The audit witness (REGISTRY_AUDIT_WITNESS) belongs on storage the
+# database's administrator cannot rewrite.
+FROM python:3.11.14-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    REGISTRY_ENV=production \
     REGISTRY_DATABASE_URL=sqlite:////app/var/registry.db \
     REGISTRY_SIGNING_KEY_FILE=/app/var/signing-key.pem \
     REGISTRY_AUDIT_KEYRING_DIR=/app/var/audit-keys \
@@ -20,12 +26,17 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
+# The locked dependencies first, in their own layer: a code change does not reinstall them.
+COPY requirements.lock ./
+RUN pip install --require-hashes --no-deps -r requirements.lock
+
 COPY pyproject.toml README.md ./
 COPY api ./api
 COPY schema ./schema
 COPY policies ./policies
 COPY db ./db
-RUN pip install . \
+# --no-deps: everything the project needs came from the lock file above.
+RUN pip install --no-deps . \
     && useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin registry \
     && mkdir -p /app/var \
     && chown registry:registry /app/var

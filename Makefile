@@ -11,7 +11,7 @@ PORT ?= 8000
 REACHED := $(if $(filter 0.0.0.0 ::,$(HOST)),127.0.0.1,$(HOST))
 run: export REGISTRY_ISSUER ?= http://$(REACHED):$(PORT)
 
-.PHONY: run test lint bench bench-scale clean browser
+.PHONY: run test lint bench bench-scale clean browser lock schema
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,20 @@ bench: $(STAMP)
 # size (registry_scale_N, dropped and created); SCALE_ARGS e.g. --sizes 5000,200000.
 bench-scale: $(STAMP)
 	$(BIN)/python -m tests.bench.scale $(SCALE_ARGS)
+
+# The Docker image installs from requirements.lock: every package pinned with its hashes,
+# resolved from pyproject.toml's dependencies (tests/unit/test_lock_file.py checks the two
+# agree). Run after changing a dependency; pip-tools goes into its own venv.
+lock:
+	$(PYTHON) -m venv $(VENV)-lock
+	$(VENV)-lock/bin/pip install --quiet pip-tools
+	$(VENV)-lock/bin/pip-compile --quiet --generate-hashes --strip-extras --no-emit-index-url \
+	  --no-emit-find-links --output-file=requirements.lock pyproject.toml
+
+# The SDL that client code generators read offline (tests/api/test_schema_documentation.py
+# fails when it is stale).
+schema: $(STAMP)
+	$(BIN)/registry schema export > schema.graphql
 
 clean:
 	rm -rf $(VENV) var/registry.db

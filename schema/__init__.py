@@ -107,33 +107,58 @@ from schema.reporting import (
 )
 from schema.scalars import SCALARS
 
+# The arguments many root fields share. `first` and `after`: README "Lists are Relay
+# connections"; CONTRACT.md §4 fixes `first` as `Int = 20` (`auditEvents`: 50).
+First = Annotated[int | None, strawberry.argument(
+    description="Rows in the page, 0 to 100; null or absent: 20. 0 answers totalCount alone.")]
+After = Annotated[str | None, strawberry.argument(
+    description="The endCursor of the page before; null or absent: the first page.")]
+From = Annotated[date, strawberry.argument(name="from", description="The window's first day.")]
+To = Annotated[date, strawberry.argument(description="The window's last day (inclusive).")]
+PolicyUid = Annotated[str, strawberry.argument(description="The policy's uid.")]
 
-@strawberry.input
+
+@strawberry.input(description=(
+    "Narrows offenders: every field given must match exactly."))
 class OffenderFilter:
-    id_number: str | None = None
-    name: str | None = None
-    residence_region: str | None = None
+    id_number: str | None = strawberry.field(default=None, description="An identity number.")
+    name: str | None = strawberry.field(default=None, description="The full name.")
+    residence_region: str | None = strawberry.field(
+        default=None, description="A 6-digit administrative division code.")
 
 
-@strawberry.input
+@strawberry.input(description=(
+    "Narrows judgments: every field given must match exactly."))
 class JudgmentFilter:
-    offender_id: strawberry.ID | None = None
-    id_number: str | None = None
+    offender_id: strawberry.ID | None = strawberry.field(default=None,
+                                                         description="An Offender's id.")
+    id_number: str | None = strawberry.field(default=None,
+                                             description="The offender's identity number.")
     seal_status: SealStatus | None = None
 
 
-@strawberry.type
+@strawberry.type(description=(
+    "Reads. Every field asks the policy decision point; a record the requester may not see "
+    "is null or absent, exactly like a missing one."))
 class Query:
-    me: SubjectNode = authorized(Action.ME_READ, resolver=resolve_me)
+    me: SubjectNode = authorized(
+        Action.ME_READ, resolver=resolve_me,
+        description="The requester as the token and the agency table describe them.")
 
-    @authorized(Action.OFFENDER_READ)
-    async def offender(self, info: Info[Context, None], id: strawberry.ID) -> OffenderNode | None:
+    @authorized(Action.OFFENDER_READ, description=(
+        "An offender; null when missing or not permitted, alike."))
+    async def offender(self, info: Info[Context, None],
+                       id: Annotated[strawberry.ID, strawberry.argument(
+                           description="The Offender's id.")]) -> OffenderNode | None:
         return await read_by_id(  # type: ignore[no-any-return]
             info.context, Offender, Action.OFFENDER_READ, "offender", str(id))
 
-    @authorized(Action.OFFENDER_LIST)
-    async def offenders(self, info: Info[Context, None], filter: OffenderFilter | None = None,
-                        first: int | None = 20, after: str | None = None) -> OffenderConnection:
+    @authorized(Action.OFFENDER_LIST, description=(
+        "The offenders the requester may see, by id; hidden ones are not counted."))
+    async def offenders(self, info: Info[Context, None],
+                        filter: Annotated[OffenderFilter | None, strawberry.argument(
+                            description="Only the offenders matching it.")] = None,
+                        first: First = 20, after: After = None) -> OffenderConnection:
         where: list[ColumnElement[bool]] = []
         if filter is not None:
             if filter.id_number is not None:
@@ -147,14 +172,20 @@ class Query:
         return await list_offenders(info.context, where, first, after,
                                     counted=asks_for_total(info))
 
-    @authorized(Action.JUDGMENT_READ)
-    async def judgment(self, info: Info[Context, None], id: strawberry.ID) -> JudgmentNode | None:
+    @authorized(Action.JUDGMENT_READ, description=(
+        "A judgment; null when missing or not permitted (a sealed one included), alike."))
+    async def judgment(self, info: Info[Context, None],
+                       id: Annotated[strawberry.ID, strawberry.argument(
+                           description="The Judgment's id.")]) -> JudgmentNode | None:
         return await read_by_id(  # type: ignore[no-any-return]
             info.context, Judgment, Action.JUDGMENT_READ, "judgment", str(id))
 
-    @authorized(Action.JUDGMENT_LIST)
-    async def judgments(self, info: Info[Context, None], filter: JudgmentFilter | None = None,
-                        first: int | None = 20, after: str | None = None) -> JudgmentConnection:
+    @authorized(Action.JUDGMENT_LIST, description=(
+        "The judgments the requester may see, by id; hidden ones are not counted."))
+    async def judgments(self, info: Info[Context, None],
+                        filter: Annotated[JudgmentFilter | None, strawberry.argument(
+                            description="Only the judgments matching it.")] = None,
+                        first: First = 20, after: After = None) -> JudgmentConnection:
         where: list[ColumnElement[bool]] = []
         # The same filters on judgment_tally, while every filter has a form there.
         kept: list[ColumnElement[bool]] | None = []
@@ -175,40 +206,52 @@ class Query:
         return await list_judgments(info.context, where, first, after,
                                     counted=asks_for_total(info), kept=kept)
 
-    @authorized(Action.NOTICE_READ)
-    async def notice(self, info: Info[Context, None], id: strawberry.ID) -> NoticeNode | None:
+    @authorized(Action.NOTICE_READ, description=(
+        "A notice; null when missing or not permitted, alike."))
+    async def notice(self, info: Info[Context, None],
+                     id: Annotated[strawberry.ID, strawberry.argument(
+                         description="The Notice's id.")]) -> NoticeNode | None:
         return await read_notice(info.context, str(id))  # type: ignore[return-value]
 
-    @authorized(Action.NOTICE_LIST)
-    async def notices(self, info: Info[Context, None], status: NoticeStatus | None = None,
-                      first: int | None = 20, after: str | None = None) -> NoticeConnection:
-        """A clerk: the notices queued for the authorities of their division (status
-        UNMATCHED is the exception queue). A reporting agency: the notices it sent."""
+    @authorized(Action.NOTICE_LIST, description=(
+        "A clerk: the notices queued for the authorities of their division (status "
+        "UNMATCHED is the exception queue). A reporting agency: the notices it sent."))
+    async def notices(self, info: Info[Context, None],
+                      status: Annotated[NoticeStatus | None, strawberry.argument(
+                          description="Only the notices in this status.")] = None,
+                      first: First = 20, after: After = None) -> NoticeConnection:
         return await list_notices(info.context, status, first, after,
                                   counted=asks_for_total(info))
 
-    @authorized(Action.NOTICE_COMPLIANCE)
-    async def reporting_compliance(
-            self, info: Info[Context, None],
-            from_: Annotated[date, strawberry.argument(name="from")],
-            to: date) -> list[AgencyComplianceNode]:
-        """Per sending agency, the notices received from `from` to `to` (inclusive): on
-        time, late, the median delay in days, and those still unresolved in a queue."""
+    @authorized(Action.NOTICE_COMPLIANCE, description=(
+        "Per sending agency, the notices received from `from` to `to` (inclusive): on time, "
+        "late, the median delay in days, and those still unresolved in a queue."))
+    async def reporting_compliance(self, info: Info[Context, None], from_: From,
+                                   to: To) -> list[AgencyComplianceNode]:
         return await reporting_compliance(info.context, from_, to)
 
-    detention: DetentionNode | None = authorized(Action.DETENTION_READ,
-                                                 resolver=resolve_detention)
+    detention: DetentionNode | None = authorized(
+        Action.DETENTION_READ, resolver=resolve_detention,
+        description="A detention; null when missing or not permitted, alike.")
 
-    @authorized(Action.INQUIRY_READ)
-    async def inquiry(self, info: Info[Context, None], id: strawberry.ID) -> InquiryNode | None:
+    @authorized(Action.INQUIRY_READ, description=(
+        "An inquiry; null when missing or not permitted, alike."))
+    async def inquiry(self, info: Info[Context, None],
+                      id: Annotated[strawberry.ID, strawberry.argument(
+                          description="The Inquiry's id.")]) -> InquiryNode | None:
         return await read_inquiry(info.context, str(id))  # type: ignore[return-value]
 
-    @authorized(Action.INQUIRY_LIST)
-    async def inquiries(self, info: Info[Context, None], status: InquiryStatus | None = None,
-                        first: int | None = 20, after: str | None = None,
-                        overdue: bool | None = None) -> InquiryConnection:
-        """Your own inquiries; an examining officer's, those of units in their division;
-        an auditor's, all. `overdue: true`: those still pending past their 3 working days."""
+    @authorized(Action.INQUIRY_LIST, description=(
+        "Your own inquiries; an examining officer's, those of units in their division; an "
+        "auditor's, all."))
+    async def inquiries(self, info: Info[Context, None],
+                        status: Annotated[InquiryStatus | None, strawberry.argument(
+                            description="Only the inquiries in this status.")] = None,
+                        first: First = 20, after: After = None,
+                        overdue: Annotated[bool | None, strawberry.argument(
+                            description="true: only those still pending past their 3 working "
+                                        "days; false: only the others.")] = None,
+                        ) -> InquiryConnection:
         return await list_inquiries(info.context, status, first, after, overdue=overdue,
                                     counted=asks_for_total(info))
 
@@ -218,101 +261,159 @@ class Query:
                                        "auditors; null when missing or not the requester's, "
                                        "alike.")
 
-    @authorized(Action.CASE_LIST)
-    async def cases(self, info: Info[Context, None], open: bool | None = None,
-                    first: int | None = 20, after: str | None = None) -> CaseConnection:
-        """An official: the cases their agency handles now (`open` to pick open or closed
-        ones); an auditor: every case."""
+    @authorized(Action.CASE_LIST, description=(
+        "An official: the cases their agency handles now; an auditor: every case."))
+    async def cases(self, info: Info[Context, None],
+                    open: Annotated[bool | None, strawberry.argument(
+                        description="true: only open cases; false: only closed ones.")] = None,
+                    first: First = 20, after: After = None) -> CaseConnection:
         return await list_cases(info.context, open, first, after,
                                 counted=asks_for_total(info))
 
-    @authorized(Action.CERTIFICATE_VERIFY)
-    async def verify_certificate(self, info: Info[Context, None], number: str
+    @authorized(Action.CERTIFICATE_VERIFY, description=(
+        "A certificate number checked: what it said, or null where it is not genuine."))
+    async def verify_certificate(self, info: Info[Context, None],
+                                 number: Annotated[str, strawberry.argument(
+                                     description="The number printed on the certificate.")]
                                  ) -> CertificateVerificationNode | None:
-        """A certificate number checked: what it said, or null where it is not genuine."""
         return await verify_certificate(info.context, number)  # type: ignore[return-value]
 
-    @authorized(Action.POLICY_READ)
+    @authorized(Action.POLICY_READ, description=(
+        "The policies in force, by uid (security staff and auditors, by default)."))
     async def policies(self, info: Info[Context, None]) -> list[PolicyNode]:
-        """The policies in force, by uid (security staff and auditors, by default)."""
         return await list_policies(info.context)  # type: ignore[return-value]
 
-    @authorized(Action.POLICY_READ)
-    async def policy(self, info: Info[Context, None], uid: str) -> PolicyNode | None:
-        """The policy in force under `uid`; null when there is none (or deleted)."""
+    @authorized(Action.POLICY_READ, description=(
+        "The policy in force under `uid`; null when there is none (or deleted)."))
+    async def policy(self, info: Info[Context, None], uid: PolicyUid) -> PolicyNode | None:
         return await read_policy(info.context, uid)  # type: ignore[return-value]
 
-    @authorized(Action.POLICY_READ)
-    async def policy_history(self, info: Info[Context, None], uid: str) -> list[PolicyNode]:
-        """Every version of `uid`, newest first, its deletions included."""
+    @authorized(Action.POLICY_READ, description=(
+        "Every version of `uid`, newest first, its deletions included."))
+    async def policy_history(self, info: Info[Context, None], uid: PolicyUid) -> list[PolicyNode]:
         return await policy_history(info.context, uid)  # type: ignore[return-value]
 
-    @authorized(Action.POLICY_READ)
+    @authorized(Action.POLICY_READ, description=(
+        "Policy changes, newest first (PENDING: those waiting for approvals)."))
     async def policy_changes(self, info: Info[Context, None],
-                             status: PolicyChangeStatus | None = None) -> list[PolicyChangeNode]:
-        """Policy changes, newest first (PENDING: those waiting for approvals)."""
+                             status: Annotated[PolicyChangeStatus | None, strawberry.argument(
+                                 description="Only the changes in this status.")] = None,
+                             ) -> list[PolicyChangeNode]:
         return await list_policy_changes(info.context, status)  # type: ignore[return-value]
 
-    @authorized(Action.POLICY_READ)
-    async def explain_access(self, info: Info[Context, None], request: JSON) -> DecisionNode:
-        """The decision for a request described as {subject, resource, action, context}
-        (attributes of the documented vocabulary): the policies that applied, and which
-        one decided."""
+    @authorized(Action.POLICY_READ, description=(
+        "The decision for a request described as {subject, resource, action, context} "
+        "(attributes of the documented vocabulary): the policies that applied, and which one "
+        "decided."))
+    async def explain_access(self, info: Info[Context, None],
+                             request: Annotated[JSON, strawberry.argument(
+                                 description="{subject, resource, action, context}, each an "
+                                             "object of attributes (CONTRACT.md §5).")]
+                             ) -> DecisionNode:
         return await explain_access(info.context, request)  # type: ignore[return-value]
 
-    @authorized(Action.POLICY_READ)
+    @authorized(Action.POLICY_READ, description=(
+        "The policy test table decided with the change applied (a policy to create or "
+        "update, or the uid to delete): the decisions that would flip. Nothing changes."))
     async def preview_policy_change(self, info: Info[Context, None],
-                                    policy: JSON | None = None,
-                                    delete_uid: str | None = None) -> PolicyPreviewNode:
-        """The policy test table decided with the change applied (a policy to create or
-        update, or the uid to delete): the decisions that would flip. Nothing changes."""
+                                    policy: Annotated[JSON | None, strawberry.argument(
+                                        description="A policy document to create or update "
+                                                    "(an object, or a JSON string).")] = None,
+                                    delete_uid: Annotated[str | None, strawberry.argument(
+                                        description="The uid of a policy to delete instead.")
+                                    ] = None) -> PolicyPreviewNode:
         return await preview_policy_change(  # type: ignore[return-value]
             info.context, policy, delete_uid)
 
-    @authorized(Action.AUDIT_READ)
-    async def audit_events(self, info: Info[Context, None], filter: AuditFilter | None = None,
-                           first: int | None = AUDIT_PAGE_SIZE, after: str | None = None
-                           ) -> AuditEventConnection:
-        """Auditors: the audit trail, newest first, by requester, agency, action, purpose,
-        record, outcome and time. Reading it is itself audited."""
+    @authorized(Action.AUDIT_READ, description=(
+        "Auditors: the audit trail, newest first, by requester, agency, action, purpose, "
+        "record, outcome and time. Reading it is itself audited."))
+    async def audit_events(self, info: Info[Context, None],
+                           filter: Annotated[AuditFilter | None, strawberry.argument(
+                               description="Only the events matching it.")] = None,
+                           first: Annotated[int | None, strawberry.argument(
+                               description="Rows in the page, 0 to 100; null or absent: 50.")
+                           ] = AUDIT_PAGE_SIZE,
+                           after: After = None) -> AuditEventConnection:
         return await list_audit_events(info.context, filter, first, after)
 
-    @authorized(Action.AUDIT_READ)
-    async def access_report(self, info: Info[Context, None],
-                            from_: Annotated[date, strawberry.argument(name="from")],
-                            to: date) -> AccessReportNode:
-        """Auditors: misuse signals per requester from `from` to `to` (inclusive, at most
-        366 days), and the requesters far above the peers of their role. Audited."""
+    @authorized(Action.AUDIT_READ, description=(
+        "Auditors: misuse signals per requester from `from` to `to` (inclusive, at most 366 "
+        "days), and the requesters far above the peers of their role. Audited."))
+    async def access_report(self, info: Info[Context, None], from_: From,
+                            to: To) -> AccessReportNode:
         return await access_report(info.context, from_, to)
 
 
-@strawberry.type
+@strawberry.type(description=(
+    "Changes. Each runs in one transaction with its audit events; bad input is "
+    "BAD_USER_INPUT naming the field (extensions.field) and changes nothing."))
 class Mutation:
-    report_judgment: ReportJudgmentPayload = authorized(Action.JUDGMENT_REPORT,
-                                                        resolver=report_judgment)
-    report_release: NoticePayload = authorized(Action.NOTICE_REPORT, resolver=report_release)
-    report_correction_expiry: NoticePayload = authorized(Action.NOTICE_REPORT,
-                                                         resolver=report_correction_expiry)
-    resolve_notice: NoticePayload = authorized(Action.NOTICE_RESOLVE, resolver=resolve_notice)
-    reject_notice: NoticePayload = authorized(Action.NOTICE_RESOLVE, resolver=reject_notice)
-    submit_inquiry: InquiryNode = authorized(Action.INQUIRY_SUBMIT, resolver=submit_inquiry)
-    decide_inquiry: InquiryNode = authorized(Action.INQUIRY_DECIDE, resolver=decide_inquiry)
-    correct_judgment: ReportJudgmentPayload = authorized(Action.JUDGMENT_CORRECT,
-                                                         resolver=correct_judgment)
-    register_detention: DetentionPayload = authorized(Action.DETENTION_REGISTER,
-                                                      resolver=register_detention)
-    close_detention_case: DetentionPayload = authorized(Action.DETENTION_CLOSE,
-                                                        resolver=close_detention_case)
-    register_defense_counsel: bool = authorized(Action.COUNSEL_REGISTER,
-                                                resolver=register_defense_counsel)
-    register_case: CaseNode = authorized(Action.CASE_REGISTER, resolver=register_case)
-    add_case_party: CaseNode = authorized(Action.CASE_ADD_PARTY, resolver=add_case_party)
-    transfer_case: CaseNode = authorized(Action.CASE_TRANSFER, resolver=transfer_case)
-    close_case: CaseNode = authorized(Action.CASE_CLOSE, resolver=close_case)
-    create_policy: PolicyNode = authorized(Action.POLICY_WRITE, resolver=create_policy)
-    update_policy: PolicyNode = authorized(Action.POLICY_WRITE, resolver=update_policy)
-    delete_policy: bool = authorized(Action.POLICY_WRITE, resolver=delete_policy_by_uid)
-    rollback_policy: PolicyNode = authorized(Action.POLICY_WRITE, resolver=rollback_policy)
+    report_judgment: ReportJudgmentPayload = authorized(
+        Action.JUDGMENT_REPORT, resolver=report_judgment, description=(
+            "A court reports an effective judgment; the notice is registered, or queued "
+            "UNMATCHED when the person cannot be matched."))
+    report_release: NoticePayload = authorized(
+        Action.NOTICE_REPORT, resolver=report_release, description=(
+            "A prison reports that a convicted person was released."))
+    report_correction_expiry: NoticePayload = authorized(
+        Action.NOTICE_REPORT, resolver=report_correction_expiry, description=(
+            "A judicial administration reports that community correction ended."))
+    resolve_notice: NoticePayload = authorized(
+        Action.NOTICE_RESOLVE, resolver=resolve_notice, description=(
+            "A clerk matches a notice of the exception queue, to a judgment or a person."))
+    reject_notice: NoticePayload = authorized(
+        Action.NOTICE_RESOLVE, resolver=reject_notice, description=(
+            "A clerk rejects a notice of the exception queue; it is kept, never deleted."))
+    submit_inquiry: InquiryNode = authorized(
+        Action.INQUIRY_SUBMIT, resolver=submit_inquiry, description=(
+            "Asks for a person's criminal record for a purpose; the purpose decides who may "
+            "ask and what the answer holds."))
+    decide_inquiry: InquiryNode = authorized(
+        Action.INQUIRY_DECIDE, resolver=decide_inquiry, description=(
+            "An officer of an accepting agency approves or rejects a pending inquiry."))
+    correct_judgment: ReportJudgmentPayload = authorized(
+        Action.JUDGMENT_CORRECT, resolver=correct_judgment, description=(
+            "The court corrects a judgment (or reports a retrial); the previous version stays "
+            "in its history."))
+    register_detention: DetentionPayload = authorized(
+        Action.DETENTION_REGISTER, resolver=register_detention, description=(
+            "The requester's agency registers a detention it holds a person in."))
+    close_detention_case: DetentionPayload = authorized(
+        Action.DETENTION_CLOSE, resolver=close_detention_case, description=(
+            "Closes a detention's case; dismissed, a criminal detention is expunged."))
+    register_defense_counsel: bool = authorized(
+        Action.COUNSEL_REGISTER, resolver=register_defense_counsel, description=(
+            "The agency handling a case registers a lawyer as counsel of a suspect or "
+            "defendant; true once registered (now or before)."))
+    register_case: CaseNode = authorized(
+        Action.CASE_REGISTER, resolver=register_case, description=(
+            "Registers a case that the requester's agency handles from now on."))
+    add_case_party: CaseNode = authorized(
+        Action.CASE_ADD_PARTY, resolver=add_case_party, description=(
+            "Adds a person to a case the requester's agency handles."))
+    transfer_case: CaseNode = authorized(
+        Action.CASE_TRANSFER, resolver=transfer_case, description=(
+            "Hands a case on to another case-handling agency; the answer is the case as "
+            "handed on."))
+    close_case: CaseNode = authorized(
+        Action.CASE_CLOSE, resolver=close_case, description=(
+            "Closes a case: no inquiry is answered under it any more."))
+    create_policy: PolicyNode = authorized(
+        Action.POLICY_WRITE, resolver=create_policy, description=(
+            "Adds a policy (or records the change for approval, CONTRACT.md §4); answers the "
+            "policy as it is or will be."))
+    update_policy: PolicyNode = authorized(
+        Action.POLICY_WRITE, resolver=update_policy, description=(
+            "A new version of a policy (or the change recorded for approval)."))
+    delete_policy: bool = authorized(
+        Action.POLICY_WRITE, resolver=delete_policy_by_uid, description=(
+            "Deletes a policy in force (or records the deletion for approval); false when "
+            "there is none."))
+    rollback_policy: PolicyNode = authorized(
+        Action.POLICY_WRITE, resolver=rollback_policy, description=(
+            "A new version of a policy with an earlier version's document (or the change "
+            "recorded for approval)."))
     approve_policy_change: PolicyChangeNode = authorized(
         Action.POLICY_APPROVE, resolver=approve_policy_change,
         description="Approves a policy change another security admin proposed; the last "

@@ -46,6 +46,7 @@ from sqlmodel import col
 
 from db.models import Agency, AuditEvent, Inquiry, Notice
 from policies.actions import Action
+from schema.agencies import AGENCY_DETAILS, AgencyNode, agency_details
 from schema.context import Context
 from schema.errors import BadUserInput
 from schema.fields import attribute, authorized
@@ -63,7 +64,9 @@ READ_ACTIONS = (Action.OFFENDER_READ, Action.OFFENDER_LIST, Action.JUDGMENT_READ
                 Action.INQUIRY_LIST, Action.CASE_READ, Action.CASE_LIST)
 
 
-@strawberry.enum
+@strawberry.enum(description=(
+    "A per-requester measure of the access report, compared with the peers of the same "
+    "role."))
 class AccessMeasure(Enum):
     INQUIRIES = "inquiries"
     READS = "reads"
@@ -173,17 +176,23 @@ class ReportView:
 
 # Every view of one report stands for the same resource object: decided (and audited, with
 # the window as its id) once per request, not once per row.
-@strawberry.type(name="PurposeCount")
+@strawberry.type(name="PurposeCount", description=(
+    "Inquiries submitted for one purpose."))
 class PurposeCountNode:
     purpose: Purpose = authorized(Action.AUDIT_READ, resolver=attribute("purpose"))
     count: int = authorized(Action.AUDIT_READ, resolver=attribute("count"))
 
 
-@strawberry.type(name="RequesterAccess")
+@strawberry.type(name="RequesterAccess", description=(
+    "What one requester did in the report's window, from the audit trail."))
 class RequesterAccessNode:
     sub: str = authorized(Action.AUDIT_READ, resolver=attribute("sub"))
     role: str = authorized(Action.AUDIT_READ, resolver=attribute("role"))
-    agency: str = authorized(Action.AUDIT_READ, resolver=attribute("agency"))
+    agency: str = authorized(Action.AUDIT_READ, resolver=attribute("agency"),
+                             description="The code of the requester's agency.")
+    agency_details: AgencyNode | None = authorized(
+        Action.AUDIT_READ, resolver=agency_details(lambda view: view.agency),
+        description=AGENCY_DETAILS)
     inquiries: list[PurposeCountNode] = authorized(
         Action.AUDIT_READ, resolver=attribute("inquiries"),
         description="Inquiries submitted in the window, by purpose.")
@@ -210,17 +219,23 @@ class RequesterAccessNode:
                     "notices).")
 
 
-@strawberry.type(name="AccessOutlier")
+@strawberry.type(name="AccessOutlier", description=(
+    "A requester far above the median of their role's peers on one measure."))
 class AccessOutlierNode:
     sub: str = authorized(Action.AUDIT_READ, resolver=attribute("sub"))
     role: str = authorized(Action.AUDIT_READ, resolver=attribute("role"))
-    agency: str = authorized(Action.AUDIT_READ, resolver=attribute("agency"))
+    agency: str = authorized(Action.AUDIT_READ, resolver=attribute("agency"),
+                             description="The code of the requester's agency.")
+    agency_details: AgencyNode | None = authorized(
+        Action.AUDIT_READ, resolver=agency_details(lambda view: view.agency),
+        description=AGENCY_DETAILS)
     measure: AccessMeasure = authorized(Action.AUDIT_READ, resolver=attribute("measure"))
     value: int = authorized(Action.AUDIT_READ, resolver=attribute("value"))
     peer_median: float = authorized(Action.AUDIT_READ, resolver=attribute("peer_median"))
 
 
-@strawberry.type(name="AccessReport")
+@strawberry.type(name="AccessReport", description=(
+    "Misuse signals per requester over a window of the audit trail."))
 class AccessReportNode:
     from_: date = authorized(Action.AUDIT_READ, resolver=attribute("from_"), name="from")
     to: date = authorized(Action.AUDIT_READ, resolver=attribute("to"))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
 from typing import Any
 
 import strawberry
@@ -18,6 +19,7 @@ from strawberry.scalars import JSON
 from db.models import AuditEvent
 from policies.actions import Action
 from schema import validation as check
+from schema.agencies import AGENCY_DETAILS, AgencyNode, agency_details
 from schema.context import Context
 from schema.errors import BadUserInput
 from schema.fields import attribute, authorized
@@ -27,14 +29,23 @@ from schema.pagination import PageInfo, decode_sequence_cursor, encode_cursor, p
 AUDIT_PAGE_SIZE = 50
 
 
-@strawberry.input
+@strawberry.enum(description=(
+    "Whether the policy decision point permitted what an audit event records (lower case, "
+    "as the audit chain stores it)."))
+class AuditOutcome(Enum):
+    permit = "permit"
+    deny = "deny"
+
+
+@strawberry.input(description=(
+    "Narrows audit events: every field given must match exactly."))
 class AuditFilter:
     sub: str | None = None
     agency: str | None = None
     action: str | None = None
     purpose: str | None = None
     resource_id: str | None = None
-    outcome: str | None = None
+    outcome: AuditOutcome | None = None
     since: datetime | None = None
     until: datetime | None = None
 
@@ -48,14 +59,23 @@ class AuditView:
 
 
 
-@strawberry.type(name="AuditEvent")
+def _outcome(self: AuditView) -> AuditOutcome:
+    return AuditOutcome(self.event.outcome)
+
+
+@strawberry.type(name="AuditEvent", description=(
+    "One event of the tamper-evident audit trail: a read, a denied attempt or a write."))
 class AuditEventNode:
     seq: int = authorized(Action.AUDIT_READ, resolver=attribute("seq", of="event"))
     event_id: str = authorized(Action.AUDIT_READ, resolver=attribute("event_id", of="event"))
     at: datetime = authorized(Action.AUDIT_READ, resolver=attribute("at", of="event"))
     sub: str = authorized(Action.AUDIT_READ, resolver=attribute("sub", of="event"))
     role: str = authorized(Action.AUDIT_READ, resolver=attribute("role", of="event"))
-    agency: str = authorized(Action.AUDIT_READ, resolver=attribute("agency", of="event"))
+    agency: str = authorized(Action.AUDIT_READ, resolver=attribute("agency", of="event"),
+                             description="The code of the requester's agency; empty when none.")
+    agency_details: AgencyNode | None = authorized(
+        Action.AUDIT_READ, resolver=agency_details(lambda view: view.event.agency),
+        description=AGENCY_DETAILS)
     client_id: str = authorized(Action.AUDIT_READ, resolver=attribute("client_id", of="event"))
     request_id: str = authorized(Action.AUDIT_READ, resolver=attribute("request_id", of="event"))
     operation: str = authorized(Action.AUDIT_READ, resolver=attribute("operation", of="event"))
@@ -67,7 +87,7 @@ class AuditEventNode:
     purpose: str = authorized(Action.AUDIT_READ, resolver=attribute("purpose", of="event"))
     inquiry_id: str = authorized(Action.AUDIT_READ, resolver=attribute("inquiry_id", of="event"))
     case_number: str = authorized(Action.AUDIT_READ, resolver=attribute("case_number", of="event"))
-    outcome: str = authorized(Action.AUDIT_READ, resolver=attribute("outcome", of="event"))
+    outcome: AuditOutcome = authorized(Action.AUDIT_READ, resolver=_outcome)
     policy_uid: str = authorized(Action.AUDIT_READ, resolver=attribute("policy_uid", of="event"))
     policy_version: int = authorized(Action.AUDIT_READ,
                                      resolver=attribute("policy_version", of="event"))
@@ -76,13 +96,15 @@ class AuditEventNode:
     hash: str = authorized(Action.AUDIT_READ, resolver=attribute("hash", of="event"))
 
 
-@strawberry.type(name="AuditEventEdge")
+@strawberry.type(name="AuditEventEdge", description=(
+    "An audit event in a page, with its cursor."))
 class AuditEventEdge:
     cursor: str
     node: AuditEventNode = authorized(Action.AUDIT_READ, target="value")
 
 
-@strawberry.type(name="AuditEventConnection")
+@strawberry.type(name="AuditEventConnection", description=(
+    "A page of audit events, newest first (Relay connection)."))
 class AuditEventConnection:
     edges: list[AuditEventEdge]
     page_info: PageInfo
@@ -93,10 +115,12 @@ def _conditions(filter: AuditFilter | None) -> list[ColumnElement[bool]]:
     if filter is None:
         return []
     where: list[ColumnElement[bool]] = []
-    for name in ("sub", "agency", "action", "purpose", "outcome"):
+    for name in ("sub", "agency", "action", "purpose"):
         value = getattr(filter, name)
         if value is not None:
             where.append(col(getattr(AuditEvent, name)) == check.text(f"filter.{name}", value))
+    if filter.outcome is not None:
+        where.append(col(AuditEvent.outcome) == filter.outcome.value)
     if filter.resource_id is not None:
         rid = check.text("filter.resourceId", filter.resource_id, max_length=100)
         # The ids are a JSON list: matched as a quoted string in its text, on both databases.

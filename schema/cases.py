@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from sqlalchemy import ColumnElement, false, func, true
@@ -53,14 +53,16 @@ NOT_YOURS = "no open case with this number is handled by your agency"
 NOT_YOURS_TO_CLOSE = "no case with this number is handled by your agency"
 
 
-@strawberry.enum
+@strawberry.enum(description=(
+    "The stage of criminal proceedings a case is in."))
 class CaseStage(Enum):
     INVESTIGATION = "INVESTIGATION"
     PROSECUTION = "PROSECUTION"
     TRIAL = "TRIAL"
 
 
-@strawberry.enum
+@strawberry.enum(description=(
+    "A person's part in a case."))
 class PartyRole(Enum):
     SUSPECT = "SUSPECT"
     DEFENDANT = "DEFENDANT"
@@ -68,13 +70,15 @@ class PartyRole(Enum):
     WITNESS = "WITNESS"
 
 
-@strawberry.input
+@strawberry.input(description=(
+    "A person to add to a case, by identity number."))
 class CasePartyInput:
     id_number: str
     role: PartyRole
 
 
-@strawberry.input
+@strawberry.input(description=(
+    "A case to register; the requester's agency handles it."))
 class RegisterCaseInput:
     case_number: str
     stage: CaseStage
@@ -110,7 +114,8 @@ class PartyView:
         return self.of
 
 
-@strawberry.type(name="CaseParty")
+@strawberry.type(name="CaseParty", description=(
+    "A person in a case."))
 class CasePartyNode:
     @authorized(Action.CASE_READ)
     def id_number(self: PartyView) -> str:  # type: ignore[misc]
@@ -121,7 +126,8 @@ class CasePartyNode:
         return PartyRole(self.party.role)
 
 
-@strawberry.type(name="Case")
+@strawberry.type(name="Case", description=(
+    "A criminal case and the agency handling it (DESIGN §1.6)."))
 class CaseNode:
     @authorized(Action.CASE_READ)
     def case_number(self: CaseView) -> str:  # type: ignore[misc]
@@ -165,13 +171,15 @@ class CaseNode:
         return self.case.closed_at
 
 
-@strawberry.type(name="CaseEdge")
+@strawberry.type(name="CaseEdge", description=(
+    "A case in a page, with its cursor."))
 class CaseEdge:
     cursor: str
     node: CaseNode = authorized(Action.CASE_READ, target="value")
 
 
-@strawberry.type(name="CaseConnection")
+@strawberry.type(name="CaseConnection", description=(
+    "A page of cases the requester may see (Relay connection)."))
 class CaseConnection:
     edges: list[CaseEdge]
     page_info: PageInfo
@@ -254,7 +262,11 @@ def _may_ever(ctx: Context, action: str, extras: Sequence[dict[str, str]] = ({},
 
 # -- reading ------------------------------------------------------------------------------
 
-async def resolve_case(info: Info[Context, None], case_number: str) -> CaseNode | None:
+async def resolve_case(
+        info: Info[Context, None],
+        case_number: Annotated[str, strawberry.argument(description=(
+            "The case number, unique in the registry."))],
+) -> CaseNode | None:
     """The case, or `None` whether it is missing or not the requester's (alike)."""
     ctx = info.context
     number = check.text("caseNumber", case_number, max_length=100)
@@ -308,7 +320,11 @@ def _parties(field: str, parties: list[CasePartyInput]) -> list[tuple[str, str]]
     return found
 
 
-async def register_case(info: Info[Context, None], input: RegisterCaseInput) -> CaseNode:
+async def register_case(
+        info: Info[Context, None],
+        input: Annotated[RegisterCaseInput, strawberry.argument(description=(
+            "The case number, its stage and its parties."))],
+) -> CaseNode:
     """A case the requester's agency handles from now on, with its parties."""
     ctx = info.context
     agency = await requester_agency(ctx)
@@ -355,8 +371,13 @@ async def _own_case(ctx: Context, action: str, number: str, message: str,
     return view, decision
 
 
-async def add_case_party(info: Info[Context, None], case_number: str,
-                         party: CasePartyInput) -> CaseNode:
+async def add_case_party(
+        info: Info[Context, None],
+        case_number: Annotated[str, strawberry.argument(description=(
+            "The case, handled by the requester's agency."))],
+        party: Annotated[CasePartyInput, strawberry.argument(description=(
+            "The person and their part in the case."))],
+) -> CaseNode:
     ctx = info.context
     _may_ever(ctx, Action.CASE_ADD_PARTY)
     number = check.text("caseNumber", case_number, max_length=100)
@@ -375,8 +396,15 @@ async def add_case_party(info: Info[Context, None], case_number: str,
     return view  # type: ignore[return-value]
 
 
-async def transfer_case(info: Info[Context, None], case_number: str, to_agency: str,
-                        stage: CaseStage) -> CaseNode:
+async def transfer_case(
+        info: Info[Context, None],
+        case_number: Annotated[str, strawberry.argument(description=(
+            "The case, handled by the requester's agency."))],
+        to_agency: Annotated[str, strawberry.argument(description=(
+            "The code of the case-handling agency that takes it over."))],
+        stage: Annotated[CaseStage, strawberry.argument(description=(
+            "The stage the case enters with it."))],
+) -> CaseNode:
     """Hands the case on: from now on `toAgency` handles it, and the transferring agency's
     officials no longer read it nor inquire under it. The answer is their last read of it,
     as handed on."""
@@ -404,7 +432,11 @@ async def transfer_case(info: Info[Context, None], case_number: str, to_agency: 
     return CaseView(view.case, target, view.resource)  # type: ignore[return-value]
 
 
-async def close_case(info: Info[Context, None], case_number: str) -> CaseNode:
+async def close_case(
+        info: Info[Context, None],
+        case_number: Annotated[str, strawberry.argument(description=(
+            "The case, handled by the requester's agency."))],
+) -> CaseNode:
     """Ends every access bound to the case: no CASE_HANDLING or DEFENSE inquiry is answered
     under it any more. Closing a closed case changes nothing."""
     ctx = info.context

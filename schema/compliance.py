@@ -38,7 +38,8 @@ class ComplianceView:
         return {"type": "compliance", "id": self.agency.code, "owner_agency": self.agency.code}
 
 
-@strawberry.type(name="AgencyCompliance")
+@strawberry.type(name="AgencyCompliance", description=(
+    "How one sending agency kept its reporting deadlines in a window."))
 class AgencyComplianceNode:
     """How one sending agency reported in a period (DESIGN.md §1.2: timeliness is part of
     accountability)."""

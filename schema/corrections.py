@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from sqlalchemy.exc import IntegrityError
@@ -57,7 +57,8 @@ NO_SUCH_JUDGMENT = "no such judgment"
 CONSEQUENCE = "the person's basic information was corrected"
 
 
-@strawberry.input
+@strawberry.input(description=(
+    "The corrected parts of a judgment; parts left out stay as they are."))
 class CorrectJudgmentInput:
     """The fields to correct; those left out keep their value. `defendant`, `crimes` and
     `penalty` replace the whole value (a defendant's `gender` left out is kept)."""
@@ -123,8 +124,15 @@ class Correction:
 
 # -- the mutation ---------------------------------------------------------------------------
 
-async def correct_judgment(info: Info[Context, None], id: strawberry.ID,
-                           input: CorrectJudgmentInput, reason: str) -> ReportJudgmentPayload:
+async def correct_judgment(
+        info: Info[Context, None],
+        id: Annotated[strawberry.ID, strawberry.argument(description=(
+            "The Judgment's id."))],
+        input: Annotated[CorrectJudgmentInput, strawberry.argument(description=(
+            "The corrected parts."))],
+        reason: Annotated[str, strawberry.argument(description=(
+            "Why it is corrected (kept in its history)."))],
+) -> ReportJudgmentPayload:
     ctx = info.context
     target = await _target(ctx, str(id), corrects_person=input.defendant is not None)
     judgment = target.judgment

@@ -11,6 +11,9 @@ lawyer again.
 
 from __future__ import annotations
 
+from typing import Annotated
+
+import strawberry
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from strawberry.types import Info
@@ -32,8 +35,15 @@ NOT_YOURS = ("no open case with this number that your agency handles has this pe
              "suspect or defendant")
 
 
-async def register_defense_counsel(info: Info[Context, None], case_number: str, lawyer: str,
-                                   suspect_id_number: str) -> bool:
+async def register_defense_counsel(
+        info: Info[Context, None],
+        case_number: Annotated[str, strawberry.argument(description=(
+            "The case, handled by the requester's agency."))],
+        lawyer: Annotated[str, strawberry.argument(description=(
+            "The lawyer's sub."))],
+        suspect_id_number: Annotated[str, strawberry.argument(description=(
+            "The identity number of the suspect or defendant the lawyer defends."))],
+) -> bool:
     """True once the registration exists, whether by this call or an earlier one."""
     ctx = info.context
     requester = ctx.requester

@@ -41,13 +41,15 @@ if TYPE_CHECKING:
     from schema.reporting import PersonInput
 
 
-@strawberry.enum
+@strawberry.enum(description=(
+    "Criminal detention (a criminal case) or administrative detention."))
 class DetentionKind(Enum):
     CRIMINAL = "CRIMINAL"
     ADMINISTRATIVE = "ADMINISTRATIVE"
 
 
-@strawberry.enum
+@strawberry.enum(description=(
+    "Whether a detention case is still open."))
 class DetentionStatus(Enum):
     OPEN = "open"
     CLOSED = "closed"
@@ -66,7 +68,8 @@ class DetentionView:
         return self.resource
 
 
-@strawberry.type(name="Detention")
+@strawberry.type(name="Detention", description=(
+    "A detention registered by the agency holding the person."))
 class DetentionNode:
     """A detention record (DESIGN.md §1.1): never a criminal record."""
 
@@ -100,12 +103,14 @@ class DetentionNode:
         return self.agency  # type: ignore[return-value]
 
 
-@strawberry.type
+@strawberry.type(description=(
+    "The detention changed, where the requester may read it back."))
 class DetentionPayload:
     detention: DetentionNode | None = authorized(Action.DETENTION_READ, target="value")
 
 
-@strawberry.input
+@strawberry.input(description=(
+    "A detention to register."))
 class RegisterDetentionInput:
     kind: DetentionKind
     case_number: str
@@ -125,8 +130,11 @@ async def views_of(ctx: Context, rows: Sequence[Detention]) -> list[DetentionVie
         for row, agency in zip(rows, agencies, strict=True)]
 
 
-async def resolve_detention(info: Info[Context, None], id: strawberry.ID
-                            ) -> DetentionNode | None:
+async def resolve_detention(
+        info: Info[Context, None],
+        id: Annotated[strawberry.ID, strawberry.argument(description=(
+            "The Detention's id."))],
+) -> DetentionNode | None:
     """One detention, or `None` whether it is missing or not permitted (alike)."""
     ctx = info.context
 
@@ -180,8 +188,11 @@ def validate_detention(data: RegisterDetentionInput, today: date) -> dict[str, A
     return clean
 
 
-async def register_detention(info: Info[Context, None], input: RegisterDetentionInput
-                             ) -> DetentionPayload:
+async def register_detention(
+        info: Info[Context, None],
+        input: Annotated[RegisterDetentionInput, strawberry.argument(description=(
+            "The detention and the person detained."))],
+) -> DetentionPayload:
     ctx = info.context
     code = ctx.requester.agency_code
     agency = await ctx.loaders.agency_by_code.load(code) if code else None
@@ -216,8 +227,13 @@ def _already_registered() -> Conflict:
                     "this case number", field="input.caseNumber")
 
 
-async def close_detention_case(info: Info[Context, None], id: strawberry.ID, dismissed: bool
-                               ) -> DetentionPayload:
+async def close_detention_case(
+        info: Info[Context, None],
+        id: Annotated[strawberry.ID, strawberry.argument(description=(
+            "The Detention's id."))],
+        dismissed: Annotated[bool, strawberry.argument(description=(
+            "true when the case was dismissed: a criminal detention is then expunged."))],
+) -> DetentionPayload:
     """Closes a detention's case. Dismissed, a criminal detention is expunged: deleted, and
     kept only as the audit fact `detention:expunge` with its id."""
     ctx = info.context

@@ -69,7 +69,8 @@ class DefendantView:
         return self.offender
 
 
-@strawberry.type(name="DefendantSnapshot")
+@strawberry.type(name="DefendantSnapshot", description=(
+    "The defendant's particulars as a version of a judgment recorded them."))
 class DefendantSnapshotNode:
     @authorized(Action.OFFENDER_READ)
     def name(self: DefendantView) -> str:  # type: ignore[misc]
@@ -88,7 +89,8 @@ class DefendantSnapshotNode:
         return str(self.recorded["residence_region"])
 
 
-@strawberry.type(name="JudgmentVersion")
+@strawberry.type(name="JudgmentVersion", description=(
+    "A judgment as it stood before a correction: who corrected it, when and why."))
 class JudgmentVersionNode:
     """The judgment as it was before a correction (`version`), and who corrected it, when
     and why. `self` is PartOf(the judgment now, its JudgmentVersion row)."""
@@ -161,7 +163,8 @@ class JudgmentVersionNode:
         return DefendantView(offender, self.value.snapshot["defendant"])  # type: ignore[return-value]
 
 
-@strawberry.type(name="SealEvent")
+@strawberry.type(name="SealEvent", description=(
+    "A change of a judgment's seal status and its reason."))
 class SealEventNode:
     """A sealing or unsealing of the judgment, with its reason (DESIGN.md §1.4)."""
 

@@ -16,7 +16,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import Enum
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from sqlalchemy import ColumnElement, and_, false, func, not_
@@ -51,7 +51,8 @@ DISCLOSING = frozenset({"CASE_HANDLING", "DEFENSE"})
 CERTIFYING = SOCIETY | {"SELF"}
 
 
-@strawberry.enum
+@strawberry.enum(description=(
+    "Why an inquiry is made; it decides what the answer may hold (DESIGN §1.3)."))
 class Purpose(Enum):
     CASE_HANDLING = "CASE_HANDLING"
     DEFENSE = "DEFENSE"
@@ -62,21 +63,25 @@ class Purpose(Enum):
     RECORD_MANAGEMENT = "RECORD_MANAGEMENT"
 
 
-@strawberry.enum
+@strawberry.enum(description=(
+    "Where an inquiry stands."))
 class InquiryStatus(Enum):
     PENDING = "PENDING"
     APPROVED = "APPROVED"
     REJECTED = "REJECTED"
 
 
-@strawberry.enum
+@strawberry.enum(description=(
+    "What a certificate is: a no-record certificate, a refusal notice (SELF) or a result "
+    "letter (units)."))
 class CertificateKind(Enum):
     NO_RECORD_CERTIFICATE = "NO_RECORD_CERTIFICATE"
     REFUSAL_NOTICE = "REFUSAL_NOTICE"
     RESULT_LETTER = "RESULT_LETTER"
 
 
-@strawberry.input
+@strawberry.input(description=(
+    "An inquiry into a person's criminal record, for a stated purpose."))
 class SubmitInquiryInput:
     purpose: Purpose
     subject_id_number: str
@@ -117,7 +122,8 @@ class CertificateView:
         return self.of
 
 
-@strawberry.type(name="Certificate")
+@strawberry.type(name="Certificate", description=(
+    "The certificate or letter an approved inquiry issued."))
 class CertificateNode:
     @authorized(Action.INQUIRY_READ)
     def number(self: CertificateView) -> str:  # type: ignore[misc]
@@ -136,7 +142,8 @@ class CertificateNode:
         return self.certificate.issued_at
 
 
-@strawberry.type(name="Inquiry")
+@strawberry.type(name="Inquiry", description=(
+    "A request to know a person's criminal record for a purpose, and its decision."))
 class InquiryNode:
     @authorized(Action.INQUIRY_READ)
     def id(self: InquiryView) -> strawberry.ID:  # type: ignore[misc]
@@ -232,13 +239,15 @@ class InquiryNode:
         return await _readable(info.context, self, "detention")  # type: ignore[return-value]
 
 
-@strawberry.type(name="InquiryEdge")
+@strawberry.type(name="InquiryEdge", description=(
+    "An inquiry in a page, with its cursor."))
 class InquiryEdge:
     cursor: str
     node: InquiryNode = authorized(Action.INQUIRY_READ, target="value")
 
 
-@strawberry.type(name="InquiryConnection")
+@strawberry.type(name="InquiryConnection", description=(
+    "A page of inquiries the requester may see (Relay connection)."))
 class InquiryConnection:
     edges: list[InquiryEdge]
     page_info: PageInfo
@@ -253,7 +262,8 @@ class VerifiedView:
         return {"type": "certificate", "id": self.certificate.number}
 
 
-@strawberry.type(name="CertificateVerification")
+@strawberry.type(name="CertificateVerification", description=(
+    "What a genuine certificate said when issued."))
 class CertificateVerificationNode:
     """That a certificate number is genuine, and what it said: nothing more."""
 
@@ -328,7 +338,12 @@ async def inquiry_context(ctx: Context, inquiry: Inquiry) -> dict[str, Any]:
             == inquiry.subject_id_number else "no"}
 
 
-async def submit_inquiry(info: Info[Context, None], input: SubmitInquiryInput) -> InquiryNode:
+async def submit_inquiry(
+        info: Info[Context, None],
+        input: Annotated[SubmitInquiryInput, strawberry.argument(description=(
+            "The inquiry: purpose, the person, and the case, legal basis or consent the "
+            "purpose needs."))],
+) -> InquiryNode:
     ctx = info.context
     clean = validate_inquiry(input)
     agency = await requester_agency(ctx)
@@ -383,8 +398,15 @@ def _refusal(inquiry: Inquiry) -> str:
     return REFUSALS.get(inquiry.purpose, "no policy allows this inquiry to be approved")
 
 
-async def decide_inquiry(info: Info[Context, None], id: strawberry.ID, approve: bool,
-                         reason: str) -> InquiryNode:
+async def decide_inquiry(
+        info: Info[Context, None],
+        id: Annotated[strawberry.ID, strawberry.argument(description=(
+            "The pending Inquiry's id."))],
+        approve: Annotated[bool, strawberry.argument(description=(
+            "true approves, false rejects."))],
+        reason: Annotated[str, strawberry.argument(description=(
+            "Why (kept with the inquiry)."))],
+) -> InquiryNode:
     """An officer of an accepting agency approves or rejects an examined inquiry."""
     ctx = info.context
     view = await read_inquiry(ctx, str(id))

@@ -51,7 +51,9 @@ UNMATCHED_REASON = ("the notice could not be matched to the registry's records: 
 REPORTED_KINDS = ("JUDGMENT", "RELEASE", "CORRECTION_EXPIRY")
 
 
-@strawberry.enum
+@strawberry.enum(description=(
+    "Where a notice stands: matched and registered, waiting in the exception queue "
+    "(UNMATCHED), or resolved or rejected there by a clerk."))
 class NoticeStatus(Enum):
     REGISTERED = "REGISTERED"
     UNMATCHED = "UNMATCHED"
@@ -93,13 +95,17 @@ class NoticeView:
                                  subject=self.subject)
 
 
-@strawberry.type(name="Notice")
+@strawberry.type(name="Notice", description=(
+    "A notice an agency sent the registry: a judgment, a release, a correction expiry or a "
+    "judgment correction."))
 class NoticeNode:
     @authorized(Action.NOTICE_READ)
     def id(self: NoticeView) -> strawberry.ID:  # type: ignore[misc]
         return strawberry.ID(self.notice.public_id)
 
-    @authorized(Action.NOTICE_READ)
+    @authorized(Action.NOTICE_READ, description=(
+        "JUDGMENT, RELEASE, CORRECTION_EXPIRY or JUDGMENT_CORRECTION (a String: CONTRACT.md "
+        "§4 fixes the type)."))
     def kind(self: NoticeView) -> str:  # type: ignore[misc]
         return self.notice.kind
 
@@ -185,18 +191,21 @@ class NoticeNode:
         return self.notice.resolution
 
 
-@strawberry.type
+@strawberry.type(description=(
+    "The notice a report registered."))
 class NoticePayload:
     notice: NoticeNode = authorized(Action.NOTICE_READ, target="value")
 
 
-@strawberry.type(name="NoticeEdge")
+@strawberry.type(name="NoticeEdge", description=(
+    "A notice in a page, with its cursor."))
 class NoticeEdge:
     cursor: str
     node: NoticeNode = authorized(Action.NOTICE_READ, target="value")
 
 
-@strawberry.type(name="NoticeConnection")
+@strawberry.type(name="NoticeConnection", description=(
+    "A page of notices the requester may see (Relay connection)."))
 class NoticeConnection:
     edges: list[NoticeEdge]
     page_info: PageInfo

@@ -19,7 +19,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from enum import Enum
+from typing import Annotated, Any
 
 import strawberry
 from sqlmodel import col, select
@@ -62,13 +63,40 @@ class PolicyView:
         return resource_attributes("policy", id=self.record.uid)
 
 
+@strawberry.enum(description=(
+    "What a policy does to the requests it applies to (py-abac's own lower-case words); "
+    "deny overrides allow."))
+class PolicyEffect(Enum):
+    allow = "allow"
+    deny = "deny"
+
+
+@strawberry.enum(description=(
+    "What a policy change does to one policy. PolicyChange.kind carries the same words as a "
+    "String (CONTRACT.md §4 fixes it)."))
+class PolicyChangeKind(Enum):
+    CREATE = "CREATE"
+    UPDATE = "UPDATE"
+    DELETE = "DELETE"
+    ROLLBACK = "ROLLBACK"
+
+
+def _effect(self: PolicyView) -> PolicyEffect:
+    return PolicyEffect(self.record.document["effect"])
+
+
+def _change(self: PreviewView) -> PolicyChangeKind:
+    return PolicyChangeKind(self.change)
+
+
 def _document(name: str) -> Any:
     def resolve(self: PolicyView) -> Any:
         return str(self.record.document.get(name, ""))
     return resolve
 
 
-@strawberry.type(name="Policy")
+@strawberry.type(name="Policy", description=(
+    "A version of an access-control policy (a py-abac document), in force or historical."))
 class PolicyNode:
     uid: str = authorized(Action.POLICY_READ, resolver=attribute("uid", of="record"))
     version: int = authorized(Action.POLICY_READ, resolver=attribute("version", of="record"),
@@ -79,7 +107,7 @@ class PolicyNode:
                     "policyVersion that audit events and decisions carry. 0 in the answer "
                     "to a change that waits for approval (extensions.policyChange).")
     description: str = authorized(Action.POLICY_READ, resolver=_document("description"))
-    effect: str = authorized(Action.POLICY_READ, resolver=_document("effect"))
+    effect: PolicyEffect = authorized(Action.POLICY_READ, resolver=_effect)
     document: JSON = authorized(Action.POLICY_READ, resolver=attribute("document", of="record"))
     deleted: bool = authorized(Action.POLICY_READ, resolver=attribute("deleted", of="record"))
     author: str = authorized(Action.POLICY_READ, resolver=attribute("author", of="record"))
@@ -102,7 +130,8 @@ class DecisionView:
         return dict(ANY_POLICY)
 
 
-@strawberry.type(name="Decision")
+@strawberry.type(name="Decision", description=(
+    "An access decision explained: the policies that applied and the one that decided."))
 class DecisionNode:
     allowed: bool = authorized(Action.POLICY_READ, resolver=attribute("allowed"))
     deciding_policy: str | None = authorized(
@@ -133,10 +162,11 @@ class PreviewView:
         return dict(ANY_POLICY)
 
 
-@strawberry.type(name="PolicyPreview")
+@strawberry.type(name="PolicyPreview", description=(
+    "What a policy change would do, decided against the policy test table; nothing changes."))
 class PolicyPreviewNode:
-    change: str = authorized(Action.POLICY_READ, resolver=attribute("change"),
-                             description="CREATE, UPDATE or DELETE.")
+    change: PolicyChangeKind = authorized(Action.POLICY_READ, resolver=_change,
+                                          description="CREATE, UPDATE or DELETE.")
     uid: str = authorized(Action.POLICY_READ, resolver=attribute("uid"))
     rows_run: int = authorized(Action.POLICY_READ, resolver=attribute("rows_run"))
     flips: list[DecisionFlipNode] = authorized(Action.POLICY_READ, resolver=attribute("flips"))
@@ -291,7 +321,11 @@ async def preview_policy_change(ctx: Context, policy: Any, delete_uid: str | Non
 # else recorded as PENDING and answered with the policy as it will be once applied.
 
 
-async def create_policy(info: Info[Context, None], policy: JSON) -> PolicyNode:
+async def create_policy(
+        info: Info[Context, None],
+        policy: Annotated[JSON, strawberry.argument(description=(
+            "A py-abac policy document (an object, or a JSON string), CONTRACT.md §5."))],
+) -> PolicyNode:
     ctx = info.context
     decision = ctx.authz.require(Action.POLICY_WRITE,
                                  resource_attributes("policy", id=_uid_of(policy)))
@@ -307,8 +341,15 @@ async def create_policy(info: Info[Context, None], policy: JSON) -> PolicyNode:
                       )  # type: ignore[return-value]
 
 
-async def update_policy(info: Info[Context, None], uid: str, policy: JSON,
-                        expected_version: int | None = None) -> PolicyNode:
+async def update_policy(
+        info: Info[Context, None],
+        uid: Annotated[str, strawberry.argument(description=(
+            "The policy's uid."))],
+        policy: Annotated[JSON, strawberry.argument(description=(
+            "The new document; it may leave out the uid."))],
+        expected_version: Annotated[int | None, strawberry.argument(description=(
+            "The version the admin read: another one is a CONFLICT."))] = None,
+) -> PolicyNode:
     """`policy` may leave out the uid; `expectedVersion` refuses (CONFLICT) an update of a
     version other than the one the admin read."""
     ctx = info.context
@@ -335,7 +376,11 @@ async def update_policy(info: Info[Context, None], uid: str, policy: JSON,
                       )  # type: ignore[return-value]
 
 
-async def delete_policy_by_uid(info: Info[Context, None], uid: str) -> bool:
+async def delete_policy_by_uid(
+        info: Info[Context, None],
+        uid: Annotated[str, strawberry.argument(description=(
+            "The policy's uid."))],
+) -> bool:
     """False when there is no such policy in force; true when it is deleted, or its
     deletion is recorded for approval."""
     ctx = info.context
@@ -347,7 +392,13 @@ async def delete_policy_by_uid(info: Info[Context, None], uid: str) -> bool:
     return True
 
 
-async def rollback_policy(info: Info[Context, None], uid: str, version: int) -> PolicyNode:
+async def rollback_policy(
+        info: Info[Context, None],
+        uid: Annotated[str, strawberry.argument(description=(
+            "The policy's uid."))],
+        version: Annotated[int, strawberry.argument(description=(
+            "The version whose document comes back."))],
+) -> PolicyNode:
     """A new version of `uid` with the document of `version` (a deleted policy comes back)."""
     ctx = info.context
     decision = ctx.authz.require(Action.POLICY_WRITE, resource_attributes("policy", id=uid[:200]))

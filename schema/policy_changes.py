@@ -20,7 +20,7 @@ import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from sqlmodel import col, select
@@ -246,8 +246,11 @@ async def _change_to_decide(ctx: Context, id_: str, verb: str
     return change, decision
 
 
-async def approve_policy_change(info: Info[Context, None], id: strawberry.ID
-                                ) -> PolicyChangeNode:
+async def approve_policy_change(
+        info: Info[Context, None],
+        id: Annotated[strawberry.ID, strawberry.argument(description=(
+            "The pending PolicyChange's id."))],
+) -> PolicyChangeNode:
     """Another security admin's approval; the last one needed applies the change."""
     ctx = info.context
     change, decision = await _change_to_decide(ctx, str(id), "policy:approve")
@@ -290,8 +293,13 @@ async def _apply_approved(ctx: Context, change: PolicyChange) -> PolicyRecord | 
     return await _apply(ctx, change)
 
 
-async def reject_policy_change(info: Info[Context, None], id: strawberry.ID, reason: str
-                               ) -> PolicyChangeNode:
+async def reject_policy_change(
+        info: Info[Context, None],
+        id: Annotated[strawberry.ID, strawberry.argument(description=(
+            "The pending PolicyChange's id."))],
+        reason: Annotated[str, strawberry.argument(description=(
+            "Why it is rejected (kept with the change)."))],
+) -> PolicyChangeNode:
     """A security admin's refusal (the proposer's withdrawal included): it never applies."""
     ctx = info.context
     change, decision = await _change_to_decide(ctx, str(id), "policy:reject")
@@ -341,7 +349,8 @@ class FlipView:
         return dict(ANY_POLICY)
 
 
-@strawberry.type(name="DecisionFlip")
+@strawberry.type(name="DecisionFlip", description=(
+    "A row of the policy test table whose decision a change flips."))
 class DecisionFlipNode:
     row: str = authorized(Action.POLICY_READ, resolver=attribute("row"),
                           description="The row of the policy test table, read as a rule.")
@@ -386,7 +395,9 @@ class PolicyChangeNode:
     id: strawberry.ID = authorized(Action.POLICY_READ, resolver=attribute("public_id", of="change"))
     uid: str = authorized(Action.POLICY_READ, resolver=attribute("uid", of="change"))
     kind: str = authorized(Action.POLICY_READ, resolver=attribute("kind", of="change"),
-                           description="CREATE, UPDATE, DELETE or ROLLBACK.")
+                           description="CREATE, UPDATE, DELETE or ROLLBACK (a String: "
+                                       "CONTRACT.md §4 fixes the type; PolicyChangeKind "
+                                       "names the same words).")
     status: PolicyChangeStatus = authorized(Action.POLICY_READ, resolver=_status)
     proposed_by: str = authorized(Action.POLICY_READ,
                                   resolver=attribute("proposed_by", of="change"))

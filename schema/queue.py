@@ -7,7 +7,7 @@ is kept either way, with who, when and why.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from sqlmodel import col, select
@@ -41,8 +41,16 @@ from schema.reporting import (
 )
 
 
-async def resolve_notice(info: Info[Context, None], id: strawberry.ID, reason: str,
-                         judgment_id: strawberry.ID | None = None) -> NoticePayload:
+async def resolve_notice(
+        info: Info[Context, None],
+        id: Annotated[strawberry.ID, strawberry.argument(description=(
+            "The queued Notice's id."))],
+        reason: Annotated[str, strawberry.argument(description=(
+            "Why it is matched so (audited)."))],
+        judgment_id: Annotated[strawberry.ID | None, strawberry.argument(description=(
+            "The Judgment the notice belongs to; null: a judgment notice registered for "
+            "the person its identity number names."))] = None,
+) -> NoticePayload:
     """A clerk matches a queued notice: a release or expiry to a judgment (`judgmentId`);
     a judgment notice is registered from its content for the person the registry knows
     by that identity number, or, with `judgmentId`, matched to a judgment already
@@ -73,8 +81,13 @@ async def resolve_notice(info: Info[Context, None], id: strawberry.ID, reason: s
     return NoticePayload(notice=await notice_view(ctx, notice))  # type: ignore[arg-type]
 
 
-async def reject_notice(info: Info[Context, None], id: strawberry.ID, reason: str
-                        ) -> NoticePayload:
+async def reject_notice(
+        info: Info[Context, None],
+        id: Annotated[strawberry.ID, strawberry.argument(description=(
+            "The queued Notice's id."))],
+        reason: Annotated[str, strawberry.argument(description=(
+            "Why it is rejected (kept with the notice)."))],
+) -> NoticePayload:
     """A clerk rejects a queued notice with a reason; it is kept, never deleted."""
     ctx = info.context
     notice, _ = await _queued_notice(ctx, str(id))  # the permit is audited with the id

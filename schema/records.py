@@ -46,13 +46,16 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-@strawberry.enum
+@strawberry.enum(description=(
+    "Whether a judgment is open or sealed (a juvenile record, DESIGN §1.4): a sealed one "
+    "exists only for those entitled to it."))
 class SealStatus(Enum):
     OPEN = "open"
     SEALED = "sealed"
 
 
-@strawberry.enum
+@strawberry.enum(description=(
+    "The principal penalty of a judgment, from exemption to death."))
 class PenaltyKind(Enum):
     EXEMPTED = "EXEMPTED"
     SUPPLEMENTARY_ONLY = "SUPPLEMENTARY_ONLY"
@@ -75,7 +78,8 @@ class PartOf:
         return self.judgment
 
 
-@strawberry.type(name="Crime")
+@strawberry.type(name="Crime", description=(
+    "A crime a judgment convicted of, with its statute article."))
 class CrimeNode:
     @authorized(Action.JUDGMENT_READ)
     def name(self: PartOf) -> str:  # type: ignore[misc]
@@ -87,7 +91,9 @@ class CrimeNode:
         return None if article is None else str(article)
 
 
-@strawberry.type(name="Penalty")
+@strawberry.type(name="Penalty", description=(
+    "The penalty a judgment imposed: its kind, terms in months, supplementary penalties and"
+    " fine."))
 class PenaltyNode:
     @authorized(Action.JUDGMENT_READ)
     def kind(self: PartOf) -> PenaltyKind:  # type: ignore[misc]
@@ -110,9 +116,11 @@ class PenaltyNode:
         return self.judgment.fine_amount
 
 
-@strawberry.type(name="ExecutionEvent")
+@strawberry.type(name="ExecutionEvent", description=(
+    "An event in the execution of a judgment's penalty, reported by the executing agency."))
 class ExecutionEventNode:
-    @authorized(Action.JUDGMENT_READ)
+    @authorized(Action.JUDGMENT_READ, description=(
+        "RELEASED or CORRECTION_EXPIRED (a String: CONTRACT.md §4 fixes the type)."))
     def kind(self: PartOf) -> str:  # type: ignore[misc]
         return str(self.value.kind)
 
@@ -121,7 +129,9 @@ class ExecutionEventNode:
         return self.value.date  # type: ignore[no-any-return]
 
 
-@strawberry.type(name="Judgment")
+@strawberry.type(name="Judgment", description=(
+    "An effective criminal judgment as the court reported it, with the corrections made "
+    "since."))
 class JudgmentNode:
     @authorized(Action.JUDGMENT_READ)
     def id(self: Judgment) -> strawberry.ID:  # type: ignore[misc]
@@ -220,20 +230,23 @@ async def _of_judgments(ctx: Context, model: Any, judgment_ids: Sequence[int],
     return [grouped[i] for i in judgment_ids]
 
 
-@strawberry.type(name="JudgmentEdge")
+@strawberry.type(name="JudgmentEdge", description=(
+    "A judgment in a page, with its cursor."))
 class JudgmentEdge:
     cursor: str
     node: JudgmentNode = authorized(Action.JUDGMENT_READ, target="value")
 
 
-@strawberry.type(name="JudgmentConnection")
+@strawberry.type(name="JudgmentConnection", description=(
+    "A page of judgments the requester may see (Relay connection)."))
 class JudgmentConnection:
     edges: list[JudgmentEdge]
     page_info: PageInfo
     total_count: int
 
 
-@strawberry.type(name="Offender")
+@strawberry.type(name="Offender", description=(
+    "A person with a criminal record."))
 class OffenderNode:
     @authorized(Action.OFFENDER_READ)
     def id(self: Offender) -> strawberry.ID:  # type: ignore[misc]
@@ -251,7 +264,8 @@ class OffenderNode:
     def birth_date(self: Offender) -> date | None:  # type: ignore[misc]
         return self.birth_date
 
-    @authorized(Action.OFFENDER_READ)
+    @authorized(Action.OFFENDER_READ, description="As the reporting agency wrote it (free "
+                "text, up to 16 characters).")
     def gender(self: Offender) -> str | None:  # type: ignore[misc]
         return self.gender
 
@@ -284,13 +298,15 @@ class OffenderNode:
         return await detentions_of(info.context, self.id_number)  # type: ignore[return-value]
 
 
-@strawberry.type(name="OffenderEdge")
+@strawberry.type(name="OffenderEdge", description=(
+    "An offender in a page, with its cursor."))
 class OffenderEdge:
     cursor: str
     node: OffenderNode = authorized(Action.OFFENDER_READ, target="value")
 
 
-@strawberry.type(name="OffenderConnection")
+@strawberry.type(name="OffenderConnection", description=(
+    "A page of offenders the requester may see (Relay connection)."))
 class OffenderConnection:
     edges: list[OffenderEdge]
     page_info: PageInfo

@@ -14,7 +14,7 @@ import json
 from dataclasses import asdict, is_dataclass
 from datetime import UTC, date, datetime
 from enum import Enum
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from sqlalchemy.exc import IntegrityError
@@ -49,22 +49,26 @@ from schema.records import JudgmentNode, PenaltyKind
 from schema.seals import redecide_seals
 
 
-@strawberry.input
+@strawberry.input(description=(
+    "A person as a notice identifies them."))
 class PersonInput:
     id_number: str
     name: str
     birth_date: date
-    gender: str | None = None
+    gender: str | None = strawberry.field(
+        default=None, description="Free text, up to 16 characters.")
     residence_region: str
 
 
-@strawberry.input
+@strawberry.input(description=(
+    "A crime of a judgment: its name and statute article."))
 class CrimeInput:
     name: str
     article: str | None = None
 
 
-@strawberry.input
+@strawberry.input(description=(
+    "The penalty of a judgment."))
 class PenaltyInput:
     kind: PenaltyKind
     term_months: int | None = None
@@ -73,7 +77,8 @@ class PenaltyInput:
     fine_amount: str | None = None
 
 
-@strawberry.input
+@strawberry.input(description=(
+    "A court's notice of an effective judgment."))
 class ReportJudgmentInput:
     notice_number: str
     judgment_number: str
@@ -86,7 +91,8 @@ class ReportJudgmentInput:
     penalty: PenaltyInput
 
 
-@strawberry.input
+@strawberry.input(description=(
+    "A prison's notice that a convicted person was released."))
 class ReportReleaseInput:
     """A Notice of Released Persons. `name`, `birthDate` and `residenceRegion` are
     optional: given, the identity is checked against the registry, and the residence
@@ -101,7 +107,8 @@ class ReportReleaseInput:
     residence_region: str | None = None
 
 
-@strawberry.input
+@strawberry.input(description=(
+    "A judicial administration's notice that community correction ended."))
 class ReportCorrectionExpiryInput:
     """A Notice of Expiration of Correction Period for Community Prisoners."""
 
@@ -114,7 +121,8 @@ class ReportCorrectionExpiryInput:
     residence_region: str | None = None
 
 
-@strawberry.type
+@strawberry.type(description=(
+    "The notice registered, and the judgment where the requester may read it back."))
 class ReportJudgmentPayload:
     judgment: JudgmentNode | None = authorized(Action.JUDGMENT_READ, target="value")
     notice: NoticeNode = authorized(Action.NOTICE_READ, target="value")
@@ -193,8 +201,11 @@ def validate_report(data: ReportJudgmentInput, today: date) -> dict[str, Any]:
 
 # -- judgments ----------------------------------------------------------------------------
 
-async def report_judgment(info: Info[Context, None], input: ReportJudgmentInput
-                          ) -> ReportJudgmentPayload:
+async def report_judgment(
+        info: Info[Context, None],
+        input: Annotated[ReportJudgmentInput, strawberry.argument(description=(
+            "The judgment as the court's notice states it."))],
+) -> ReportJudgmentPayload:
     ctx = info.context
     sender = await requester_agency(ctx)
     ctx.authz.require(Action.JUDGMENT_REPORT, {"type": "judgment", "id": "*",
@@ -273,14 +284,20 @@ async def register_judgment(ctx: Context, court: Agency, authority: Agency,
 EXECUTION_KINDS = {"RELEASE": "RELEASED", "CORRECTION_EXPIRY": "CORRECTION_EXPIRED"}
 
 
-async def report_release(info: Info[Context, None], input: ReportReleaseInput
-                         ) -> NoticePayload:
+async def report_release(
+        info: Info[Context, None],
+        input: Annotated[ReportReleaseInput, strawberry.argument(description=(
+            "The release as the prison's notice states it."))],
+) -> NoticePayload:
     return await _report_execution(info.context, "RELEASE", input, input.release_date,
                                    "input.releaseDate")
 
 
-async def report_correction_expiry(info: Info[Context, None],
-                                   input: ReportCorrectionExpiryInput) -> NoticePayload:
+async def report_correction_expiry(
+        info: Info[Context, None],
+        input: Annotated[ReportCorrectionExpiryInput, strawberry.argument(description=(
+            "The end of community correction as the notice states it."))],
+) -> NoticePayload:
     return await _report_execution(info.context, "CORRECTION_EXPIRY", input,
                                    input.expiry_date, "input.expiryDate")
 

@@ -84,18 +84,25 @@ def parse_json(value: Any) -> Any:
     return value
 
 
+RFC_3339 = "https://www.rfc-editor.org/rfc/rfc3339#section-5.6"
+
 SCALARS: dict[object, ScalarDefinition] = {
     date: ScalarDefinition(
-        name="Date", description="A day, ISO 8601 (2026-11-27), from 1900-01-01 to 2999-12-31",
-        specified_by_url=None, serialize=DateDefinition.serialize, parse_value=parse_date,
+        name="Date",
+        description="A calendar day, RFC 3339 full-date (2026-11-27), from 1900-01-01 to "
+                    "2999-12-31.",
+        specified_by_url=RFC_3339, serialize=DateDefinition.serialize, parse_value=parse_date,
         parse_literal=None, origin=date),
     datetime: ScalarDefinition(
         name="DateTime",
-        description="An instant, ISO 8601 with an offset (2026-11-27T09:30:00+08:00)",
-        specified_by_url=None, serialize=DateTimeDefinition.serialize,
+        description="An instant, RFC 3339 date-time with an offset "
+                    "(2026-11-27T09:30:00+08:00); answered in UTC (+00:00).",
+        specified_by_url=RFC_3339, serialize=DateTimeDefinition.serialize,
         parse_value=parse_datetime, parse_literal=None, origin=datetime),
     JSON: ScalarDefinition(
-        name="JSON", description=DEFAULT_SCALAR_REGISTRY[JSON].description,
+        name="JSON",
+        description="Any JSON value (ECMA-404): object, array, string, boolean, null or a "
+                    "finite number.",
         specified_by_url=DEFAULT_SCALAR_REGISTRY[JSON].specified_by_url,
         serialize=DEFAULT_SCALAR_REGISTRY[JSON].serialize, parse_value=parse_json,
         parse_literal=None, origin=JSON),

@@ -93,3 +93,25 @@ async def test_a_bad_audit_filter_names_the_field(registry: Registry) -> None:
                                                "field": "filter.until"}
     body = await events(registry, sub=" ")
     assert body["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "filter.sub"}
+
+
+async def test_an_audit_event_gives_the_agency_as_an_object_beside_its_code(
+        registry: Registry) -> None:
+    await some_activity(registry)
+    body = await registry.gql("""{ auditEvents(filter: {outcome: permit}) { edges { node {
+        outcome agency agencyDetails { code kind } } } } }""", as_=AUDITOR)
+    nodes = [e["node"] for e in body["data"]["auditEvents"]["edges"]]
+    assert {n["outcome"] for n in nodes} == {"permit"}
+    with_agency = [n for n in nodes if n["agency"]]
+    assert with_agency != []
+    assert [n["agencyDetails"]["code"] for n in with_agency] == [n["agency"] for n in with_agency]
+    assert [n["agencyDetails"] for n in nodes if not n["agency"]] == [
+        None for n in nodes if not n["agency"]]
+
+
+async def test_the_outcome_filter_is_an_enum_and_a_string_literal_is_refused(
+        registry: Registry) -> None:
+    body = await registry.gql('{ auditEvents(filter: {outcome: "deny"}) { totalCount } }',
+                              as_=AUDITOR)
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "data" not in body or body["data"] is None
