@@ -170,6 +170,10 @@ def json_mutated(draw: st.DrawFn, plausible: st.SearchStrategy[Any]) -> Any:
                 break
         else:
             replacement = draw(st.one_of(json_values(), st.just(_DELETE)))
+            if replacement is not _DELETE:
+                # `st.just` hands out one object: the second path may lie inside the first
+                # replacement, and putting that object inside itself would be a cycle.
+                replacement = copy.deepcopy(replacement)
             if isinstance(parent, dict):
                 if replacement is _DELETE:
                     parent.pop(path[-1], None)
