@@ -128,8 +128,8 @@ async def run_operation(state: AppState, principal: Principal, request_id: str, 
             if state.group_commit is not None and (failed or not ctx.wrote):
                 # Nothing of the operation's to commit with: its events go with others'
                 # (db/audit.py). The read's transaction ends here.
-                if not failed:
-                    await session.commit()
+                if not failed and session.in_transaction():
+                    await session.commit()  # a read that touched no table has none to end
                 batched = True
             else:
                 await _commit_with_audit(state, session, ctx, operation_name, result.errors)
