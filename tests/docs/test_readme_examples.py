@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -403,6 +404,8 @@ def test_every_readme_command_block_is_run_or_marked_with_a_reason(readme: Readm
 @pytest.mark.parametrize("server", ["demo", "two-approvers"])
 def test_the_readme_examples_answer_as_documented(
         readme: Readme, server: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+    missing = [tool for tool in ("bash", "curl", "date") if shutil.which(tool) is None]
+    assert missing == [], f"the README's examples need {missing} (.ci/run installs curl)"
     examples = sorted((e for e in readme.examples
                        if SERVER_OF_SECTION.get(e.section, "demo") == server),
                       key=lambda e: e.section != RUNS_FIRST)
