@@ -67,7 +67,16 @@ from schema.notices import (
     list_notices,
     read_notice,
 )
-from schema.pagination import asks_for_total
+from schema.pagination import (
+    AFTER,
+    FIRST,
+    Before,
+    Last,
+    Window,
+    asks_for_total,
+    decode_sequence_cursor,
+    window,
+)
 from schema.policies import (
     DecisionNode,
     PolicyNode,
@@ -109,13 +118,16 @@ from schema.scalars import SCALARS
 
 # The arguments many root fields share. `first` and `after`: README "Lists are Relay
 # connections"; CONTRACT.md §4 fixes `first` as `Int = 20` (`auditEvents`: 50).
-First = Annotated[int | None, strawberry.argument(
-    description="Rows in the page, 0 to 100; null or absent: 20. 0 answers totalCount alone.")]
-After = Annotated[str | None, strawberry.argument(
-    description="The endCursor of the page before; null or absent: the first page.")]
+First = Annotated[int | None, strawberry.argument(description=FIRST)]
+After = Annotated[str | None, strawberry.argument(description=AFTER)]
 From = Annotated[date, strawberry.argument(name="from", description="The window's first day.")]
 To = Annotated[date, strawberry.argument(description="The window's last day (inclusive).")]
 PolicyUid = Annotated[str, strawberry.argument(description="The policy's uid.")]
+
+
+def _window(info: Info[Context, None], first: int | None, after: str | None,
+            last: int | None, before: str | None) -> Window:
+    return window(info, first, after, last, before, info.context.max_page_size)
 
 
 @strawberry.input(description=(
@@ -158,7 +170,8 @@ class Query:
     async def offenders(self, info: Info[Context, None],
                         filter: Annotated[OffenderFilter | None, strawberry.argument(
                             description="Only the offenders matching it.")] = None,
-                        first: First = 20, after: After = None) -> OffenderConnection:
+                        first: First = 20, after: After = None,
+                        last: Last = None, before: Before = None) -> OffenderConnection:
         where: list[ColumnElement[bool]] = []
         if filter is not None:
             if filter.id_number is not None:
@@ -169,7 +182,7 @@ class Query:
             if filter.residence_region is not None:
                 where.append(col(Offender.residence_region) ==
                              check.region("filter.residenceRegion", filter.residence_region))
-        return await list_offenders(info.context, where, first, after,
+        return await list_offenders(info.context, where, _window(info, first, after, last, before),
                                     counted=asks_for_total(info))
 
     @authorized(Action.JUDGMENT_READ, description=(
@@ -185,7 +198,8 @@ class Query:
     async def judgments(self, info: Info[Context, None],
                         filter: Annotated[JudgmentFilter | None, strawberry.argument(
                             description="Only the judgments matching it.")] = None,
-                        first: First = 20, after: After = None) -> JudgmentConnection:
+                        first: First = 20, after: After = None,
+                        last: Last = None, before: Before = None) -> JudgmentConnection:
         where: list[ColumnElement[bool]] = []
         # The same filters on judgment_tally, while every filter has a form there.
         kept: list[ColumnElement[bool]] | None = []
@@ -203,7 +217,7 @@ class Query:
                 where.append(col(Judgment.seal_status) == filter.seal_status.value)
                 if kept is not None:
                     kept.append(col(JudgmentTally.seal_status) == filter.seal_status.value)
-        return await list_judgments(info.context, where, first, after,
+        return await list_judgments(info.context, where, _window(info, first, after, last, before),
                                     counted=asks_for_total(info), kept=kept)
 
     @authorized(Action.NOTICE_READ, description=(
@@ -219,8 +233,9 @@ class Query:
     async def notices(self, info: Info[Context, None],
                       status: Annotated[NoticeStatus | None, strawberry.argument(
                           description="Only the notices in this status.")] = None,
-                      first: First = 20, after: After = None) -> NoticeConnection:
-        return await list_notices(info.context, status, first, after,
+                      first: First = 20, after: After = None,
+                        last: Last = None, before: Before = None) -> NoticeConnection:
+        return await list_notices(info.context, status, _window(info, first, after, last, before),
                                   counted=asks_for_total(info))
 
     @authorized(Action.NOTICE_COMPLIANCE, description=(
@@ -248,11 +263,13 @@ class Query:
                         status: Annotated[InquiryStatus | None, strawberry.argument(
                             description="Only the inquiries in this status.")] = None,
                         first: First = 20, after: After = None,
+                        last: Last = None, before: Before = None,
                         overdue: Annotated[bool | None, strawberry.argument(
                             description="true: only those still pending past their 3 working "
                                         "days; false: only the others.")] = None,
                         ) -> InquiryConnection:
-        return await list_inquiries(info.context, status, first, after, overdue=overdue,
+        return await list_inquiries(info.context, status, _window(info, first, after, last, before),
+                                    overdue=overdue,
                                     counted=asks_for_total(info))
 
     case: CaseNode | None = authorized(Action.CASE_READ, resolver=resolve_case,
@@ -266,8 +283,9 @@ class Query:
     async def cases(self, info: Info[Context, None],
                     open: Annotated[bool | None, strawberry.argument(
                         description="true: only open cases; false: only closed ones.")] = None,
-                    first: First = 20, after: After = None) -> CaseConnection:
-        return await list_cases(info.context, open, first, after,
+                    first: First = 20, after: After = None,
+                        last: Last = None, before: Before = None) -> CaseConnection:
+        return await list_cases(info.context, open, _window(info, first, after, last, before),
                                 counted=asks_for_total(info))
 
     @authorized(Action.CERTIFICATE_VERIFY, description=(
@@ -334,8 +352,11 @@ class Query:
                            first: Annotated[int | None, strawberry.argument(
                                description="Rows in the page, 0 to 100; null or absent: 50.")
                            ] = AUDIT_PAGE_SIZE,
-                           after: After = None) -> AuditEventConnection:
-        return await list_audit_events(info.context, filter, first, after)
+                           after: After = None, last: Last = None,
+                           before: Before = None) -> AuditEventConnection:
+        return await list_audit_events(info.context, filter, window(
+            info, first, after, last, before, info.context.max_page_size,
+            default=AUDIT_PAGE_SIZE, decode=decode_sequence_cursor))
 
     @authorized(Action.AUDIT_READ, description=(
         "Auditors: misuse signals per requester from `from` to `to` (inclusive, at most 366 "
