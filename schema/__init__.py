@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 from graphql import GraphQLError
@@ -39,7 +39,9 @@ from schema.counsel import register_defense_counsel
 from schema.detentions import (
     DetentionNode,
     DetentionPayload,
+    DetentionView,
     close_detention_case,
+    read_detention,
     register_detention,
     resolve_detention,
 )
@@ -51,6 +53,7 @@ from schema.inquiries import (
     InquiryConnection,
     InquiryNode,
     InquiryStatus,
+    InquiryView,
     decide_inquiry,
     list_inquiries,
     read_inquiry,
@@ -59,11 +62,13 @@ from schema.inquiries import (
 )
 from schema.limits import Limits, max_directives_rule
 from schema.lookup import read_by_id
+from schema.node import NODE_TYPES, Node
 from schema.notices import (
     NoticeConnection,
     NoticeNode,
     NoticePayload,
     NoticeStatus,
+    NoticeView,
     list_notices,
     read_notice,
 )
@@ -125,6 +130,27 @@ To = Annotated[date, strawberry.argument(description="The window's last day (inc
 PolicyUid = Annotated[str, strawberry.argument(description="The policy's uid.")]
 
 
+NODE_TYPES.update({Judgment: "Judgment", Offender: "Offender", NoticeView: "Notice",
+                   InquiryView: "Inquiry", DetentionView: "Detention"})
+
+
+async def read_node(ctx: Context, id: str) -> Any | None:
+    """The record `id` names, by its prefix, read exactly as its typed lookup reads it (the
+    same statements, the same audited decision, `None` for missing and hidden alike). An id
+    of no known prefix is looked up as a judgment's: missing, and answered and audited as
+    any missing id."""
+    kind = id.split("_", 1)[0]
+    if kind == "ofd":
+        return await read_by_id(ctx, Offender, Action.OFFENDER_READ, "offender", id)
+    if kind == "ntc":
+        return await read_notice(ctx, id)
+    if kind == "inq":
+        return await read_inquiry(ctx, id)
+    if kind == "dtn":
+        return await read_detention(ctx, id)
+    return await read_by_id(ctx, Judgment, Action.JUDGMENT_READ, "judgment", id)
+
+
 def _window(info: Info[Context, None], first: int | None, after: str | None,
             last: int | None, before: str | None) -> Window:
     return window(info, first, after, last, before, info.context.max_page_size)
@@ -156,6 +182,16 @@ class Query:
     me: SubjectNode = authorized(
         Action.ME_READ, resolver=resolve_me,
         description="The requester as the token and the agency table describe them.")
+
+    @authorized(Action.JUDGMENT_READ, description=(
+        "Any record with an opaque id (Relay): a Judgment, Offender, Notice, Inquiry or "
+        "Detention, read and audited as its own lookup reads it; null when missing or not "
+        "permitted, alike."))
+    async def node(self, info: Info[Context, None],
+                   id: Annotated[strawberry.ID, strawberry.argument(
+                       description="The record's id, as any `id` field gave it.")]
+                   ) -> Node | None:
+        return await read_node(info.context, str(id))  # type: ignore[no-any-return]
 
     @authorized(Action.OFFENDER_READ, description=(
         "An offender; null when missing or not permitted, alike."))

@@ -41,6 +41,7 @@ from schema.detentions import DetentionNode, views_of
 from schema.errors import BadUserInput, Conflict
 from schema.fields import authorized
 from schema.lookup import read_by_id
+from schema.node import Node
 from schema.notices import requester_agency
 from schema.pagination import PageInfo, Window, connection_of, fetch_page
 from schema.records import JudgmentNode
@@ -144,7 +145,7 @@ class CertificateNode:
 
 @strawberry.type(name="Inquiry", description=(
     "A request to know a person's criminal record for a purpose, and its decision."))
-class InquiryNode:
+class InquiryNode(Node):
     @authorized(Action.INQUIRY_READ)
     def id(self: InquiryView) -> strawberry.ID:  # type: ignore[misc]
         return strawberry.ID(self.inquiry.public_id)

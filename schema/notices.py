@@ -38,6 +38,7 @@ from schema.agencies import AgencyNode
 from schema.context import Context
 from schema.fields import authorized
 from schema.lookup import read_by_id
+from schema.node import Node
 from schema.pagination import PageInfo, Window, connection_of, fetch_page
 from schema.records import JudgmentNode
 
@@ -98,7 +99,7 @@ class NoticeView:
 @strawberry.type(name="Notice", description=(
     "A notice an agency sent the registry: a judgment, a release, a correction expiry or a "
     "judgment correction."))
-class NoticeNode:
+class NoticeNode(Node):
     @authorized(Action.NOTICE_READ)
     def id(self: NoticeView) -> strawberry.ID:  # type: ignore[misc]
         return strawberry.ID(self.notice.public_id)

@@ -32,6 +32,7 @@ from schema.authz import Disclosed, read_alike
 from schema.context import Context
 from schema.detentions import DetentionNode, detentions_of
 from schema.fields import authorized
+from schema.node import Node
 from schema.pagination import (
     AFTER,
     BEFORE,
@@ -136,7 +137,7 @@ class ExecutionEventNode:
 @strawberry.type(name="Judgment", description=(
     "An effective criminal judgment as the court reported it, with the corrections made "
     "since."))
-class JudgmentNode:
+class JudgmentNode(Node):
     @authorized(Action.JUDGMENT_READ)
     def id(self: Judgment) -> strawberry.ID:  # type: ignore[misc]
         return strawberry.ID(self.public_id)
@@ -251,7 +252,7 @@ class JudgmentConnection:
 
 @strawberry.type(name="Offender", description=(
     "A person with a criminal record."))
-class OffenderNode:
+class OffenderNode(Node):
     @authorized(Action.OFFENDER_READ)
     def id(self: Offender) -> strawberry.ID:  # type: ignore[misc]
         return strawberry.ID(self.public_id)

@@ -5,7 +5,8 @@ The expected visible set is computed here from the rules themselves, not from th
 policies: a registry clerk of a REGISTRATION_AUTHORITY sees the records (sealed ones
 included) of people resident in the authority's division; everyone else sees nothing.
 Judgments are reported through the API (so sealing is decided by the service), and every
-response of `judgments`, `offenders`, `judgment(id)` and `offender(id)` is compared with it.
+response of `judgments`, `offenders` (forward, backward, from any row's cursor),
+`judgment(id)`, `offender(id)` and `node(id)` is compared with it.
 """
 
 from __future__ import annotations
@@ -207,13 +208,18 @@ def before_each(rows: list[Row]) -> str:
         f'edges {{ node {{ id }} }} }}' for n, r in enumerate(rows)) + " }"
 
 
-def by_id(rows: list[Row], offenders: list[str]) -> str:
-    """Every id once. (Asking for one record twice in an operation is its own test, in
-    tests/api/test_visibility.py.)"""
-    parts = [f'j{n}: judgment(id: "{r.judgment}") {{ id sealStatus }}'
+def by_id(rows: list[Row], offenders: list[str], lookup: str = "") -> str:
+    """Every id once, by the typed lookups, or with `lookup="node"` by `node(id:)` under the
+    same aliases (it must answer exactly as they do). (Asking for one record twice in an
+    operation is its own test, in tests/api/test_visibility.py.)"""
+    judgment = f"{lookup or 'judgment'}(id: "
+    offender = f"{lookup or 'offender'}(id: "
+    on_judgment, on_offender, close = ("... on Judgment { ", "... on Offender { ", " }") \
+        if lookup else ("", "", "")
+    parts = [f'j{n}: {judgment}"{r.judgment}") {{ {on_judgment}id sealStatus{close} }}'
              for n, r in enumerate(rows)]
-    parts += [f'o{n}: offender(id: "{o}") {{ id judgments {{ totalCount '
-              f'edges {{ node {{ id }} }} }} }}' for n, o in enumerate(offenders)]
+    parts += [f'o{n}: {offender}"{o}") {{ {on_offender}id judgments {{ totalCount '
+              f'edges {{ node {{ id }} }} }}{close} }}' for n, o in enumerate(offenders)]
     return "{ " + "\n".join(parts) + " }"
 
 
@@ -305,3 +311,4 @@ async def test_no_response_ever_contains_a_record_the_rules_deny(
                 assert data[f"o{n}"]["judgments"]["totalCount"] == len(own)
             else:
                 assert data[f"o{n}"] is None, (principal, offender)
+        assert await registry.gql(by_id(rows, offenders, "node"), as_=principal) == body
