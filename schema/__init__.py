@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 from graphql import GraphQLError
@@ -39,7 +39,9 @@ from schema.counsel import register_defense_counsel
 from schema.detentions import (
     DetentionNode,
     DetentionPayload,
+    DetentionView,
     close_detention_case,
+    read_detention,
     register_detention,
     resolve_detention,
 )
@@ -51,6 +53,7 @@ from schema.inquiries import (
     InquiryConnection,
     InquiryNode,
     InquiryStatus,
+    InquiryView,
     decide_inquiry,
     list_inquiries,
     read_inquiry,
@@ -59,15 +62,26 @@ from schema.inquiries import (
 )
 from schema.limits import Limits, max_directives_rule
 from schema.lookup import read_by_id
+from schema.node import NODE_TYPES, Node
 from schema.notices import (
     NoticeConnection,
     NoticeNode,
     NoticePayload,
     NoticeStatus,
+    NoticeView,
     list_notices,
     read_notice,
 )
-from schema.pagination import asks_for_total
+from schema.pagination import (
+    AFTER,
+    FIRST,
+    Before,
+    Last,
+    Window,
+    asks_for_total,
+    decode_sequence_cursor,
+    window,
+)
 from schema.policies import (
     DecisionNode,
     PolicyNode,
@@ -109,13 +123,37 @@ from schema.scalars import SCALARS
 
 # The arguments many root fields share. `first` and `after`: README "Lists are Relay
 # connections"; CONTRACT.md §4 fixes `first` as `Int = 20` (`auditEvents`: 50).
-First = Annotated[int | None, strawberry.argument(
-    description="Rows in the page, 0 to 100; null or absent: 20. 0 answers totalCount alone.")]
-After = Annotated[str | None, strawberry.argument(
-    description="The endCursor of the page before; null or absent: the first page.")]
+First = Annotated[int | None, strawberry.argument(description=FIRST)]
+After = Annotated[str | None, strawberry.argument(description=AFTER)]
 From = Annotated[date, strawberry.argument(name="from", description="The window's first day.")]
 To = Annotated[date, strawberry.argument(description="The window's last day (inclusive).")]
 PolicyUid = Annotated[str, strawberry.argument(description="The policy's uid.")]
+
+
+NODE_TYPES.update({Judgment: "Judgment", Offender: "Offender", NoticeView: "Notice",
+                   InquiryView: "Inquiry", DetentionView: "Detention"})
+
+
+async def read_node(ctx: Context, id: str) -> Any | None:
+    """The record `id` names, by its prefix, read exactly as its typed lookup reads it (the
+    same statements, the same audited decision, `None` for missing and hidden alike). An id
+    of no known prefix is looked up as a judgment's: missing, and answered and audited as
+    any missing id."""
+    kind = id.split("_", 1)[0]
+    if kind == "ofd":
+        return await read_by_id(ctx, Offender, Action.OFFENDER_READ, "offender", id)
+    if kind == "ntc":
+        return await read_notice(ctx, id)
+    if kind == "inq":
+        return await read_inquiry(ctx, id)
+    if kind == "dtn":
+        return await read_detention(ctx, id)
+    return await read_by_id(ctx, Judgment, Action.JUDGMENT_READ, "judgment", id)
+
+
+def _window(info: Info[Context, None], first: int | None, after: str | None,
+            last: int | None, before: str | None) -> Window:
+    return window(info, first, after, last, before, info.context.max_page_size)
 
 
 @strawberry.input(description=(
@@ -145,6 +183,16 @@ class Query:
         Action.ME_READ, resolver=resolve_me,
         description="The requester as the token and the agency table describe them.")
 
+    @authorized(Action.JUDGMENT_READ, description=(
+        "Any record with an opaque id (Relay): a Judgment, Offender, Notice, Inquiry or "
+        "Detention, read and audited as its own lookup reads it; null when missing or not "
+        "permitted, alike."))
+    async def node(self, info: Info[Context, None],
+                   id: Annotated[strawberry.ID, strawberry.argument(
+                       description="The record's id, as any `id` field gave it.")]
+                   ) -> Node | None:
+        return await read_node(info.context, str(id))  # type: ignore[no-any-return]
+
     @authorized(Action.OFFENDER_READ, description=(
         "An offender; null when missing or not permitted, alike."))
     async def offender(self, info: Info[Context, None],
@@ -158,7 +206,8 @@ class Query:
     async def offenders(self, info: Info[Context, None],
                         filter: Annotated[OffenderFilter | None, strawberry.argument(
                             description="Only the offenders matching it.")] = None,
-                        first: First = 20, after: After = None) -> OffenderConnection:
+                        first: First = 20, after: After = None,
+                        last: Last = None, before: Before = None) -> OffenderConnection:
         where: list[ColumnElement[bool]] = []
         if filter is not None:
             if filter.id_number is not None:
@@ -169,7 +218,7 @@ class Query:
             if filter.residence_region is not None:
                 where.append(col(Offender.residence_region) ==
                              check.region("filter.residenceRegion", filter.residence_region))
-        return await list_offenders(info.context, where, first, after,
+        return await list_offenders(info.context, where, _window(info, first, after, last, before),
                                     counted=asks_for_total(info))
 
     @authorized(Action.JUDGMENT_READ, description=(
@@ -185,7 +234,8 @@ class Query:
     async def judgments(self, info: Info[Context, None],
                         filter: Annotated[JudgmentFilter | None, strawberry.argument(
                             description="Only the judgments matching it.")] = None,
-                        first: First = 20, after: After = None) -> JudgmentConnection:
+                        first: First = 20, after: After = None,
+                        last: Last = None, before: Before = None) -> JudgmentConnection:
         where: list[ColumnElement[bool]] = []
         # The same filters on judgment_tally, while every filter has a form there.
         kept: list[ColumnElement[bool]] | None = []
@@ -203,7 +253,7 @@ class Query:
                 where.append(col(Judgment.seal_status) == filter.seal_status.value)
                 if kept is not None:
                     kept.append(col(JudgmentTally.seal_status) == filter.seal_status.value)
-        return await list_judgments(info.context, where, first, after,
+        return await list_judgments(info.context, where, _window(info, first, after, last, before),
                                     counted=asks_for_total(info), kept=kept)
 
     @authorized(Action.NOTICE_READ, description=(
@@ -219,8 +269,9 @@ class Query:
     async def notices(self, info: Info[Context, None],
                       status: Annotated[NoticeStatus | None, strawberry.argument(
                           description="Only the notices in this status.")] = None,
-                      first: First = 20, after: After = None) -> NoticeConnection:
-        return await list_notices(info.context, status, first, after,
+                      first: First = 20, after: After = None,
+                        last: Last = None, before: Before = None) -> NoticeConnection:
+        return await list_notices(info.context, status, _window(info, first, after, last, before),
                                   counted=asks_for_total(info))
 
     @authorized(Action.NOTICE_COMPLIANCE, description=(
@@ -248,11 +299,13 @@ class Query:
                         status: Annotated[InquiryStatus | None, strawberry.argument(
                             description="Only the inquiries in this status.")] = None,
                         first: First = 20, after: After = None,
+                        last: Last = None, before: Before = None,
                         overdue: Annotated[bool | None, strawberry.argument(
                             description="true: only those still pending past their 3 working "
                                         "days; false: only the others.")] = None,
                         ) -> InquiryConnection:
-        return await list_inquiries(info.context, status, first, after, overdue=overdue,
+        return await list_inquiries(info.context, status, _window(info, first, after, last, before),
+                                    overdue=overdue,
                                     counted=asks_for_total(info))
 
     case: CaseNode | None = authorized(Action.CASE_READ, resolver=resolve_case,
@@ -266,8 +319,9 @@ class Query:
     async def cases(self, info: Info[Context, None],
                     open: Annotated[bool | None, strawberry.argument(
                         description="true: only open cases; false: only closed ones.")] = None,
-                    first: First = 20, after: After = None) -> CaseConnection:
-        return await list_cases(info.context, open, first, after,
+                    first: First = 20, after: After = None,
+                        last: Last = None, before: Before = None) -> CaseConnection:
+        return await list_cases(info.context, open, _window(info, first, after, last, before),
                                 counted=asks_for_total(info))
 
     @authorized(Action.CERTIFICATE_VERIFY, description=(
@@ -334,8 +388,11 @@ class Query:
                            first: Annotated[int | None, strawberry.argument(
                                description="Rows in the page, 0 to 100; null or absent: 50.")
                            ] = AUDIT_PAGE_SIZE,
-                           after: After = None) -> AuditEventConnection:
-        return await list_audit_events(info.context, filter, first, after)
+                           after: After = None, last: Last = None,
+                           before: Before = None) -> AuditEventConnection:
+        return await list_audit_events(info.context, filter, window(
+            info, first, after, last, before, info.context.max_page_size,
+            default=AUDIT_PAGE_SIZE, decode=decode_sequence_cursor))
 
     @authorized(Action.AUDIT_READ, description=(
         "Auditors: misuse signals per requester from `from` to `to` (inclusive, at most 366 "

@@ -23,7 +23,7 @@ from schema.agencies import AGENCY_DETAILS, AgencyNode, agency_details
 from schema.context import Context
 from schema.errors import BadUserInput
 from schema.fields import attribute, authorized
-from schema.pagination import PageInfo, decode_sequence_cursor, encode_cursor, page_size
+from schema.pagination import PageInfo, Window, encode_cursor, page_info
 
 # CONTRACT.md §4: `auditEvents(first: Int = 50)`, the one page size that is not 20.
 AUDIT_PAGE_SIZE = 50
@@ -135,21 +135,27 @@ def _conditions(filter: AuditFilter | None) -> list[ColumnElement[bool]]:
     return where
 
 
-async def list_audit_events(ctx: Context, filter: AuditFilter | None, first: int | None,
-                            after: str | None) -> AuditEventConnection:
+async def list_audit_events(ctx: Context, filter: AuditFilter | None, page: Window
+                            ) -> AuditEventConnection:
+    """Newest first: `after` is older, `before` newer (the cursors hold sequence numbers)."""
     ctx.authz.require(Action.AUDIT_READ, {"type": "audit", "id": "*"})
-    size = page_size(first, ctx.max_page_size, default=AUDIT_PAGE_SIZE)
-    start = decode_sequence_cursor(after)
+    size = page.size
     where = _conditions(filter)
     total = int(await ctx.scalar(select(func.count()).select_from(AuditEvent).where(*where))
                 or 0)
     query = select(AuditEvent).where(*where)
-    if start is not None:
-        query = query.where(col(AuditEvent.seq) < start)
-    rows = list(await ctx.scalars(query.order_by(col(AuditEvent.seq).desc()).limit(size + 1)))
+    if page.after is not None:
+        query = query.where(col(AuditEvent.seq) < page.after)
+    if page.before is not None:
+        query = query.where(col(AuditEvent.seq) > page.before)
+    order = col(AuditEvent.seq) if page.backward else col(AuditEvent.seq).desc()
+    rows = list(await ctx.scalars(query.order_by(order).limit(size + 1)))
     views = [AuditView(r) for r in rows]
     views = [v for v in views if ctx.authz.check_object(Action.AUDIT_READ, v)]
+    shown = views[:size]
+    if page.backward:
+        shown.reverse()
     edges = [AuditEventEdge(cursor=encode_cursor(str(v.event.seq)), node=v)  # type: ignore[arg-type]
-             for v in views[:size]]
-    return AuditEventConnection(edges=edges, total_count=total, page_info=PageInfo(
-        has_next_page=len(views) > size, end_cursor=edges[-1].cursor if edges else None))
+             for v in shown]
+    return AuditEventConnection(edges=edges, total_count=total,
+                                page_info=page_info(edges, len(views) > size, page.backward))

@@ -44,7 +44,7 @@ from schema.context import Context
 from schema.errors import BadUserInput, Conflict, Forbidden
 from schema.fields import authorized
 from schema.notices import requester_agency
-from schema.pagination import PageInfo, connection_of, decode_cursor, fetch_page, page_size
+from schema.pagination import PageInfo, Window, connection_of, fetch_page
 
 # One answer for every case the requester may not act on: missing, another agency's,
 # transferred away, closed (CONTRACT.md §6: a record one may not see is absent, not an error
@@ -278,12 +278,10 @@ async def resolve_case(
     return view if ctx.authz.check_object(Action.CASE_READ, view) else None  # type: ignore[return-value]
 
 
-async def list_cases(ctx: Context, open: bool | None, first: int | None, after: str | None,
-                     *, counted: bool = True) -> CaseConnection:
+async def list_cases(ctx: Context, open: bool | None, page: Window, *,
+                     counted: bool = True) -> CaseConnection:
     """An official: the cases their agency handles now; an auditor: all. Filtered in SQL by
     the combinations the policies allow (`handled_by_requester` is the case's agency)."""
-    size = page_size(first, ctx.max_page_size)
-    start = decode_cursor(after)
     combos = ctx.authz.visible(Action.CASE_LIST, case_combinations(), "case")
     agency = await requester_agency(ctx)
     mine: ColumnElement[bool] = (col(CriminalCase.agency_id) == agency.id
@@ -295,12 +293,14 @@ async def list_cases(ctx: Context, open: bool | None, first: int | None, after: 
                    "status": ("open", col(CriminalCase.open) == true())})]
     if open is not None:
         where.append(col(CriminalCase.open) == open)
-    rows, total = await fetch_page(ctx, CriminalCase, where, size, start, counted=counted)
+    rows, total = await fetch_page(ctx, CriminalCase, where, page.size, page.after,
+                                   counted=counted, before=page.before,
+                                   backward=page.backward)
     agencies: list[Agency | None] = await ctx.loaders.agency.load_many(
         [r.agency_id for r in rows])
     views = [view_of(ctx, r, a) for r, a in zip(rows, agencies, strict=True) if a is not None]
     views = [v for v in views if ctx.authz.check_object(Action.CASE_READ, v)]
-    return connection_of(CaseEdge, CaseConnection, views, total, size)
+    return connection_of(CaseEdge, CaseConnection, views, total, page.size, page.backward)
 
 
 # -- registering and changing -------------------------------------------------------------

@@ -35,6 +35,7 @@ from schema.context import Context
 from schema.errors import BadUserInput, Conflict, Forbidden
 from schema.fields import authorized
 from schema.lookup import read_by_id
+from schema.node import Node
 
 if TYPE_CHECKING:
     # Lazy in the schema: schema.reporting imports schema.records, which imports this.
@@ -70,7 +71,7 @@ class DetentionView:
 
 @strawberry.type(name="Detention", description=(
     "A detention registered by the agency holding the person."))
-class DetentionNode:
+class DetentionNode(Node):
     """A detention record (DESIGN.md §1.1): never a criminal record."""
 
     @authorized(Action.DETENTION_READ)
@@ -136,14 +137,16 @@ async def resolve_detention(
             "The Detention's id."))],
 ) -> DetentionNode | None:
     """One detention, or `None` whether it is missing or not permitted (alike)."""
-    ctx = info.context
+    return await read_detention(info.context, str(id))  # type: ignore[return-value]
 
+
+async def read_detention(ctx: Context, id: str) -> DetentionView | None:
     async def view(row: Detention) -> DetentionView:
         [found] = await views_of(ctx, [row])
         return found
 
     return await read_by_id(  # type: ignore[no-any-return]
-        ctx, Detention, Action.DETENTION_READ, "detention", str(id), view=view)
+        ctx, Detention, Action.DETENTION_READ, "detention", id, view=view)
 
 
 async def detentions_of(ctx: Context, id_number: str) -> list[DetentionView]:

@@ -41,8 +41,9 @@ from schema.detentions import DetentionNode, views_of
 from schema.errors import BadUserInput, Conflict
 from schema.fields import authorized
 from schema.lookup import read_by_id
+from schema.node import Node
 from schema.notices import requester_agency
-from schema.pagination import PageInfo, connection_of, decode_cursor, fetch_page, page_size
+from schema.pagination import PageInfo, Window, connection_of, fetch_page
 from schema.records import JudgmentNode
 
 EXAMINATION_WORKING_DAYS = 3
@@ -144,7 +145,7 @@ class CertificateNode:
 
 @strawberry.type(name="Inquiry", description=(
     "A request to know a person's criminal record for a purpose, and its decision."))
-class InquiryNode:
+class InquiryNode(Node):
     @authorized(Action.INQUIRY_READ)
     def id(self: InquiryView) -> strawberry.ID:  # type: ignore[misc]
         return strawberry.ID(self.inquiry.public_id)
@@ -528,13 +529,11 @@ async def read_inquiry(ctx: Context, id: str) -> InquiryView | None:
         ctx, Inquiry, Action.INQUIRY_READ, "inquiry", id, view=view)
 
 
-async def list_inquiries(ctx: Context, status: InquiryStatus | None, first: int | None,
-                         after: str | None, *, overdue: bool | None = None,
+async def list_inquiries(ctx: Context, status: InquiryStatus | None, page: Window, *,
+                         overdue: bool | None = None,
                          counted: bool = True) -> InquiryConnection:
     """The requester's own inquiries; for an examining officer, those of their division;
     for auditors, all."""
-    size = page_size(first, ctx.max_page_size)
-    start = decode_cursor(after)
     combos = ctx.authz.visible(Action.INQUIRY_LIST,
                                inquiry_visibility_combinations(ctx.authz.subject), "inquiry")
     own: ColumnElement[bool] = (col(Inquiry.requester_sub) == ctx.requester.sub
@@ -552,10 +551,13 @@ async def list_inquiries(ctx: Context, status: InquiryStatus | None, first: int 
         late = and_(col(Inquiry.status) == "PENDING", col(Inquiry.due_date).is_not(None),
                     col(Inquiry.due_date) < datetime.now(UTC).date())
         where.append(late if overdue else not_(late))
-    rows, total = await fetch_page(ctx, Inquiry, where, size, start, counted=counted)
+    rows, total = await fetch_page(ctx, Inquiry, where, page.size, page.after,
+                                   counted=counted, before=page.before,
+                                   backward=page.backward)
     views = [InquiryView(r, ctx.authz.subject) for r in rows]
     views = [v for v in views if ctx.authz.check_object(Action.INQUIRY_READ, v)]
-    return connection_of(InquiryEdge, InquiryConnection, views, total, size)
+    return connection_of(InquiryEdge, InquiryConnection, views, total, page.size,
+                         page.backward)
 
 
 async def verify_certificate(ctx: Context, number: str) -> VerifiedView | None:

@@ -114,22 +114,28 @@ class _Expansion:
 
 
 def _page_size(field: FieldNode) -> int:
-    for argument in field.arguments or ():
-        if argument.name.value == "first":
-            if isinstance(argument.value, IntValueNode):
-                digits = argument.value.value
-                # Not a GraphQL Int (32 bits; int() refuses thousands of digits): validation
-                # refuses it, naming `first`. 0 (its totalCount alone) costs as 1; below 0
-                # or above the largest page, the resolver refuses it, naming `first`.
-                if len(digits) > 10 or int(digits) > INT_MAX:
-                    return 1
-                return max(1, int(digits))
-            if isinstance(argument.value, VariableNode):
-                # Its value is not known here: priced as the largest page it may ask for,
-                # a null one too (the estimate's unused part is given back afterwards).
-                return VARIABLE_PAGE
-            break  # `first: null` is the default, as an absent one (anything else: invalid)
-    return default_page(field.name.value)
+    """`first` and `last` alike (both given, the resolver refuses them: the larger is the
+    price); neither, or null, is the default."""
+    sizes = [size for argument in field.arguments or ()
+             if argument.name.value in ("first", "last")
+             and (size := _asked(argument.value)) is not None]
+    return max(sizes) if sizes else default_page(field.name.value)
+
+
+def _asked(value: Any) -> int | None:
+    if isinstance(value, IntValueNode):
+        digits = value.value
+        # Not a GraphQL Int (32 bits; int() refuses thousands of digits): validation refuses
+        # it, naming the argument. 0 (its totalCount alone) costs as 1; below 0 or above the
+        # largest page, the resolver refuses it, naming the argument.
+        if len(digits) > 10 or int(digits) > INT_MAX:
+            return 1
+        return max(1, int(digits))
+    if isinstance(value, VariableNode):
+        # Its value is not known here: priced as the largest page it may ask for, a null
+        # one too (the estimate's unused part is given back afterwards).
+        return VARIABLE_PAGE
+    return None  # null is the default, as an absent one (anything else: invalid)
 
 
 def default_page(name: str) -> int:

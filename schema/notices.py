@@ -38,7 +38,8 @@ from schema.agencies import AgencyNode
 from schema.context import Context
 from schema.fields import authorized
 from schema.lookup import read_by_id
-from schema.pagination import PageInfo, connection_of, decode_cursor, fetch_page, page_size
+from schema.node import Node
+from schema.pagination import PageInfo, Window, connection_of, fetch_page
 from schema.records import JudgmentNode
 
 NO_AUTHORITY = "no registration authority covers the residence region"
@@ -98,7 +99,7 @@ class NoticeView:
 @strawberry.type(name="Notice", description=(
     "A notice an agency sent the registry: a judgment, a release, a correction expiry or a "
     "judgment correction."))
-class NoticeNode:
+class NoticeNode(Node):
     @authorized(Action.NOTICE_READ)
     def id(self: NoticeView) -> strawberry.ID:  # type: ignore[misc]
         return strawberry.ID(self.notice.public_id)
@@ -349,20 +350,19 @@ async def visible_notices(ctx: Context, action: str) -> tuple[ColumnElement[bool
     return clause, bool(combos)
 
 
-async def list_notices(ctx: Context, status: NoticeStatus | None, first: int | None,
-                       after: str | None, *, counted: bool = True) -> NoticeConnection:
+async def list_notices(ctx: Context, status: NoticeStatus | None, page: Window, *,
+                       counted: bool = True) -> NoticeConnection:
     """The notices the requester may see: a clerk, the queue of the authorities in their
     division; a reporting agency, what it sent."""
-    size = page_size(first, ctx.max_page_size)
-    start = decode_cursor(after)
     visible, _ = await visible_notices(ctx, Action.NOTICE_LIST)
     where = [visible]
     if status is not None:
         where.append(col(Notice.status) == status.value)
-    rows, total = await fetch_page(ctx, Notice, where, size, start, counted=counted)
+    rows, total = await fetch_page(ctx, Notice, where, page.size, page.after, counted=counted,
+                                   before=page.before, backward=page.backward)
     views = [await notice_view(ctx, row) for row in rows]
     views = [v for v in views if ctx.authz.check_object(Action.NOTICE_READ, v)]
-    return connection_of(NoticeEdge, NoticeConnection, views, total, size)
+    return connection_of(NoticeEdge, NoticeConnection, views, total, page.size, page.backward)
 
 
 async def read_notice(ctx: Context, id: str) -> NoticeView | None:

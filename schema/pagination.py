@@ -5,10 +5,12 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import strawberry
+from graphql import NullValueNode, VariableNode
 from sqlalchemy import ColumnElement, Select, func
 from sqlmodel import col, select
 from strawberry.types import Info
@@ -22,10 +24,20 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-@strawberry.type
+@strawberry.type(description=(
+    "Where a page stands in its list (Relay). Paging forward (`first`/`after`): "
+    "hasNextPage tells whether rows follow the page (true after a `first: 0` page when "
+    "rows exist), hasPreviousPage is false. Paging backward (`last`/`before`): "
+    "hasPreviousPage tells whether rows come before the page, hasNextPage is false."))
 class PageInfo:
-    has_next_page: bool
-    end_cursor: str | None
+    has_next_page: bool = strawberry.field(description=(
+        "Forward paging: whether rows follow this page. Backward paging: false."))
+    end_cursor: str | None = strawberry.field(description=(
+        "The cursor of the page's last row (pass it as `after`); null on an empty page."))
+    has_previous_page: bool = strawberry.field(default=False, description=(
+        "Backward paging: whether rows come before this page. Forward paging: false."))
+    start_cursor: str | None = strawberry.field(default=None, description=(
+        "The cursor of the page's first row (pass it as `before`); null on an empty page."))
 
 
 def encode_cursor(key: str) -> str:
@@ -67,6 +79,15 @@ def decode_sequence_cursor(cursor: str | None, field: str = "after") -> int | No
 # same defaults (DEFAULT_PAGES there; tests/api/test_pagination.py keeps the two in step).
 DEFAULT_PAGE_SIZE = 20
 
+# The Relay arguments' descriptions, alike on every connection.
+FIRST = "Rows in the page, 0 to 100; null or absent: 20. 0 answers totalCount alone."
+AFTER = "The endCursor of the page before; null or absent: the first page."
+LAST = ("Page backward: the last rows (before `before`, else of the list), 0 to 100. Not "
+        "together with `first`.")
+BEFORE = "The startCursor of the page after; rows before it only."
+Last = Annotated[int | None, strawberry.argument(description=LAST)]
+Before = Annotated[str | None, strawberry.argument(description=BEFORE)]
+
 
 def page_size(first: int | None, maximum: int, field: str = "first", *,
               default: int = DEFAULT_PAGE_SIZE) -> int:
@@ -79,6 +100,44 @@ def page_size(first: int | None, maximum: int, field: str = "first", *,
     if first > maximum:
         raise BadUserInput(field, f"must be {maximum} or less")
     return first
+
+
+@dataclass(frozen=True)
+class Window:
+    """The rows a connection's arguments ask for: `size` rows after `after` and before
+    `before` (keys, not cursors), the first ones, or the last ones when `backward`."""
+
+    size: int
+    after: Any = None
+    before: Any = None
+    backward: bool = False
+
+
+def given(info: Info[Any, Any], name: str) -> bool:
+    """Whether the request itself names argument `name` with a value (not null, not an
+    absent variable): a default `first` is not a `first` the client asked for."""
+    raw = info._raw_info
+    for node in raw.field_nodes:
+        for argument in node.arguments or ():
+            if argument.name.value != name:
+                continue
+            if isinstance(argument.value, VariableNode):
+                return info.variable_values.get(argument.value.name.value) is not None
+            return not isinstance(argument.value, NullValueNode)
+    return False
+
+
+def window(info: Info[Any, Any], first: int | None, after: str | None, last: int | None,
+           before: str | None, maximum: int, *, default: int = DEFAULT_PAGE_SIZE,
+           decode: Callable[[str | None, str], Any] = decode_cursor) -> Window:
+    """The page the Relay arguments ask for. `first` and `last` together are refused (the
+    Relay spec discourages it), naming `last`; `last` is bounded as `first` is."""
+    if last is not None and first is not None and given(info, "first"):
+        raise BadUserInput("last", "not together with first: page forward with first and "
+                                   "after, or backward with last and before")
+    size = page_size(last, maximum, "last", default=default) if last is not None \
+        else page_size(first, maximum, default=default)
+    return Window(size, decode(after, "after"), decode(before, "before"), last is not None)
 
 
 def asks_for_total(info: Info[Any, Any]) -> bool:
@@ -98,20 +157,34 @@ def asks_for_total(info: Info[Any, Any]) -> bool:
     return False
 
 
+def page_info(edges: Sequence[Any], more: bool, backward: bool) -> PageInfo:
+    """`more`: a row beyond the page was found, in the direction of paging."""
+    return PageInfo(has_next_page=more and not backward, has_previous_page=more and backward,
+                    start_cursor=edges[0].cursor if edges else None,
+                    end_cursor=edges[-1].cursor if edges else None)
+
+
 def connection_of(edge: type[Any], connection: type[T], rows: Sequence[Any], total: int | None,
-                  size: int) -> T:
-    """`total` is None when nobody asked for it: `totalCount` (non-null) then resolves to an
+                  size: int, backward: bool = False) -> T:
+    """`rows`: up to `size` + 1, in the order of paging (backward: nearest `before` first).
+    `total` is None when nobody asked for it: `totalCount` (non-null) then resolves to an
     error, never to a number nobody counted."""
-    edges = [edge(cursor=encode_cursor(r.public_id), node=r) for r in rows[:size]]
+    page = list(rows[:size])
+    if backward:
+        page.reverse()
+    edges = [edge(cursor=encode_cursor(r.public_id), node=r) for r in page]
     return connection(edges=edges, total_count=total,  # type: ignore[call-arg]
-                      page_info=PageInfo(has_next_page=len(rows) > size,
-                                         end_cursor=edges[-1].cursor if edges else None))
+                      page_info=page_info(edges, len(rows) > size, backward))
 
 
 async def fetch_page(ctx: Context, model: Any, where: list[ColumnElement[bool]], size: int,
                      start: str | None, *, counted: bool = True,
-                     count: Select[Any] | None = None) -> tuple[list[Any], int | None]:
-    """Up to `size` + 1 rows after `start`, and the number of rows `where` lets through when
+                     count: Select[Any] | None = None, before: str | None = None,
+                     backward: bool = False) -> tuple[list[Any], int | None]:
+    """Up to `size` + 1 rows after `start` and before `before` (the first ones; with
+    `backward`, the last ones, nearest `before` first), so that one row beyond the page tells
+    whether there is more, even for a page of 0 rows; and the number of rows `where` lets
+    through when
     `counted` (else None): `SELECT count(*)` over a large division is most of a page's cost,
     so it runs only for a selection that asks for `totalCount` (`asks_for_total`). `count`,
     where given, is a statement that gives the same number from kept counts."""
@@ -120,10 +193,13 @@ async def fetch_page(ctx: Context, model: Any, where: list[ColumnElement[bool]],
         statement = count if count is not None else \
             select(func.count()).select_from(model).where(*where)
         total = int(await ctx.scalar(statement) or 0)
-    if total == 0 or size == 0:
+    if total == 0:
         return [], total
     query = select(model).where(*where)
     if start is not None:
         query = query.where(col(model.public_id) > start)
-    rows = await ctx.scalars(query.order_by(col(model.public_id)).limit(size + 1))
+    if before is not None:
+        query = query.where(col(model.public_id) < before)
+    order = col(model.public_id).desc() if backward else col(model.public_id)
+    rows = await ctx.scalars(query.order_by(order).limit(size + 1))
     return list(rows), total

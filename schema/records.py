@@ -32,12 +32,17 @@ from schema.authz import Disclosed, read_alike
 from schema.context import Context
 from schema.detentions import DetentionNode, detentions_of
 from schema.fields import authorized
+from schema.node import Node
 from schema.pagination import (
+    AFTER,
+    BEFORE,
+    FIRST,
+    LAST,
     PageInfo,
+    Window,
     connection_of,
-    decode_cursor,
     fetch_page,
-    page_size,
+    window,
 )
 
 if TYPE_CHECKING:
@@ -132,7 +137,7 @@ class ExecutionEventNode:
 @strawberry.type(name="Judgment", description=(
     "An effective criminal judgment as the court reported it, with the corrections made "
     "since."))
-class JudgmentNode:
+class JudgmentNode(Node):
     @authorized(Action.JUDGMENT_READ)
     def id(self: Judgment) -> strawberry.ID:  # type: ignore[misc]
         return strawberry.ID(self.public_id)
@@ -247,7 +252,7 @@ class JudgmentConnection:
 
 @strawberry.type(name="Offender", description=(
     "A person with a criminal record."))
-class OffenderNode:
+class OffenderNode(Node):
     @authorized(Action.OFFENDER_READ)
     def id(self: Offender) -> strawberry.ID:  # type: ignore[misc]
         return strawberry.ID(self.public_id)
@@ -275,15 +280,21 @@ class OffenderNode:
 
     @authorized(Action.OFFENDER_READ)
     async def judgments(self: Offender, info: Info[Context, None],  # type: ignore[misc]
-                        first: int | None = 20, after: str | None = None) -> JudgmentConnection:
+                        first: Annotated[int | None, strawberry.argument(description=FIRST)
+                                         ] = 20,
+                        after: Annotated[str | None, strawberry.argument(description=AFTER)
+                                         ] = None,
+                        last: Annotated[int | None, strawberry.argument(description=LAST)
+                                        ] = None,
+                        before: Annotated[str | None, strawberry.argument(description=BEFORE)
+                                          ] = None) -> JudgmentConnection:
         ctx = info.context
-        size = page_size(first, ctx.max_page_size)
-        start = decode_cursor(after)
+        page = window(info, first, after, last, before, ctx.max_page_size)
         if isinstance(self, Disclosed):
-            return await _disclosed_judgments(ctx, self, size, start)
+            return await _disclosed_judgments(ctx, self, page)
         loader = ctx.loaders.named("offender_judgments",
                                    lambda keys: _offender_judgments(ctx, keys))
-        return await loader.load((self.id, size, start))  # type: ignore[no-any-return]
+        return await loader.load((self.id, page))  # type: ignore[no-any-return]
 
     @authorized(Action.OFFENDER_READ)
     async def detentions(self: Offender, info: Info[Context, None]  # type: ignore[misc]
@@ -343,48 +354,53 @@ def _offender_visibility(ctx: Context) -> ColumnElement[bool]:
 
 
 async def list_judgments(ctx: Context, where: Sequence[ColumnElement[bool]],
-                         first: int | None, after: str | None, *, counted: bool = True,
+                         page: Window, *, counted: bool = True,
                          kept: Sequence[ColumnElement[bool]] | None = None
                          ) -> JudgmentConnection:
     """`kept`: the filters `where` as filters of judgment_tally, when they all have one (then
     `totalCount` sums kept counts); None counts the rows (a person's: a few)."""
     tally = _judgment_tally(ctx, kept) if counted and kept is not None else None
     return await _list(ctx, Judgment, _judgment_visibility, Action.JUDGMENT_READ, JudgmentEdge,
-                       JudgmentConnection, where, first, after, counted, tally)
+                       JudgmentConnection, where, page, counted, tally)
 
 
-async def _offender_judgments(ctx: Context, keys: Sequence[tuple[int, int, str | None]]
+async def _offender_judgments(ctx: Context, keys: Sequence[tuple[int, Window]]
                               ) -> list[JudgmentConnection]:
     """`Offender.judgments` for a whole page of offenders: two queries, not two per offender."""
     visible = _judgment_visibility(ctx)
-    answers: dict[tuple[int, int, str | None], JudgmentConnection] = {}
-    for size, start in {(k[1], k[2]) for k in keys}:
-        ids = [k[0] for k in keys if (k[1], k[2]) == (size, start)]
+    answers: dict[tuple[int, Window], JudgmentConnection] = {}
+    for page in {k[1] for k in keys}:
+        size = page.size
+        ids = [k[0] for k in keys if k[1] == page]
         where = [visible, col(Judgment.offender_id).in_(ids)]
         counted = await ctx.execute(select(Judgment.offender_id, func.count()).where(*where)
                                     .group_by(col(Judgment.offender_id)))
         count_rows: Sequence[Any] = counted.all()
         totals: dict[int, int] = {int(oid): int(n) for oid, n in count_rows}
-        if start is not None:
-            where.append(col(Judgment.public_id) > start)
+        if page.after is not None:
+            where.append(col(Judgment.public_id) > page.after)
+        if page.before is not None:
+            where.append(col(Judgment.public_id) < page.before)
+        order = col(Judgment.public_id).desc() if page.backward else col(Judgment.public_id)
         ranked = select(Judgment, func.row_number().over(
-            partition_by=col(Judgment.offender_id), order_by=col(Judgment.public_id)
+            partition_by=col(Judgment.offender_id), order_by=order
         ).label("rank")).where(*where).subquery()
         judgment = aliased(Judgment, ranked)
         rows = await ctx.scalars(select(judgment).where(ranked.c.rank <= size + 1)
-                                 .order_by(ranked.c.offender_id, ranked.c.public_id))
+                                 .order_by(ranked.c.offender_id, ranked.c.rank))
         per_offender: dict[int, list[Judgment]] = {i: [] for i in ids}
         for row in rows:
             if ctx.authz.check_object(Action.JUDGMENT_READ, row):
                 per_offender[row.offender_id].append(row)
         for offender_id, found in per_offender.items():
-            answers[(offender_id, size, start)] = connection_of(
-                JudgmentEdge, JudgmentConnection, found, totals.get(offender_id, 0), size)
+            answers[(offender_id, page)] = connection_of(
+                JudgmentEdge, JudgmentConnection, found, totals.get(offender_id, 0), size,
+                page.backward)
     return [answers[k] for k in keys]
 
 
-async def _disclosed_judgments(ctx: Context, offender: Disclosed, size: int,
-                               start: str | None) -> JudgmentConnection:
+async def _disclosed_judgments(ctx: Context, offender: Disclosed, page: Window
+                               ) -> JudgmentConnection:
     """`Offender.judgments` of a person an inquiry disclosed: the judgments of the person
     that the inquiry disclosed and the reader may read in its context, paged as any list
     (they are few, and already in hand: no query)."""
@@ -392,25 +408,27 @@ async def _disclosed_judgments(ctx: Context, offender: Disclosed, size: int,
     # Ordered and cut here, alike (a database's collation may order ids otherwise).
     rows = sorted((d for d in disclosed if d.offender_id == offender.id),
                   key=lambda d: str(d.public_id))
-    after = [d for d in rows if start is None or d.public_id > start]
-    return connection_of(JudgmentEdge, JudgmentConnection, after[:size + 1], len(rows), size)
+    between = [d for d in rows if (page.after is None or d.public_id > page.after)
+               and (page.before is None or d.public_id < page.before)]
+    if page.backward:
+        between.reverse()
+    return connection_of(JudgmentEdge, JudgmentConnection, between[:page.size + 1], len(rows),
+                         page.size, page.backward)
 
 
 async def list_offenders(ctx: Context, where: Sequence[ColumnElement[bool]],
-                         first: int | None, after: str | None, *, counted: bool = True
-                         ) -> OffenderConnection:
+                         page: Window, *, counted: bool = True) -> OffenderConnection:
     return await _list(ctx, Offender, _offender_visibility, Action.OFFENDER_READ, OffenderEdge,
-                       OffenderConnection, where, first, after, counted, None)
+                       OffenderConnection, where, page, counted, None)
 
 
 async def _list(ctx: Context, model: Any, visibility: Callable[[Context], ColumnElement[bool]],
                 action: str, edge: type[Any], connection: type[T],
-                where: Sequence[ColumnElement[bool]], first: int | None,
-                after: str | None, counted: bool, count: Select[Any] | None) -> T:
+                where: Sequence[ColumnElement[bool]], page: Window, counted: bool,
+                count: Select[Any] | None) -> T:
     """A page of visible rows: filtered in SQL, each row decided again (fail-safe)."""
-    size = page_size(first, ctx.max_page_size)
-    start = decode_cursor(after)
-    rows, total = await fetch_page(ctx, model, [visibility(ctx), *where], size, start,
-                                   counted=counted, count=count)
+    rows, total = await fetch_page(ctx, model, [visibility(ctx), *where], page.size,
+                                   page.after, counted=counted, count=count,
+                                   before=page.before, backward=page.backward)
     rows = [r for r in rows if ctx.authz.check_object(action, r)]
-    return connection_of(edge, connection, rows, total, size)
+    return connection_of(edge, connection, rows, total, page.size, page.backward)

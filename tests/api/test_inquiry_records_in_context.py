@@ -185,6 +185,36 @@ async def test_the_offenders_judgments_in_an_inquiry_page_through_the_disclosed_
     assert bad["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "first"}
 
 
+BACK_PAGE = """query Page($id: ID!, $last: Int, $before: String) { inquiry(id: $id) {
+  records { offender { judgments(last: $last, before: $before) { totalCount
+    edges { cursor node { judgmentNumber } }
+    pageInfo { hasPreviousPage hasNextPage startCursor } } } } } }"""
+
+
+async def test_the_offenders_judgments_in_an_inquiry_page_backward_in_the_forward_order(
+        registry: Registry) -> None:
+    person = await make_person(registry, set(JUDGMENT_STATES))
+    body = await submit(registry, JUDGE, "CASE_HANDLING", person.id_number)
+    inquiry_id = body["data"]["submitInquiry"]["id"]
+    forward = await registry.gql(OFFENDER_PAGE, {"id": inquiry_id, "first": 100}, as_=JUDGE)
+    order = [e["node"]["judgmentNumber"] for e in
+             forward["data"]["inquiry"]["records"][0]["offender"]["judgments"]["edges"]]
+    assert len(order) == 3
+    seen: list[str] = []
+    before = None
+    while True:
+        page = await registry.gql(BACK_PAGE, {"id": inquiry_id, "last": 2, "before": before},
+                                  as_=JUDGE)
+        assert "errors" not in page, page
+        connection = page["data"]["inquiry"]["records"][0]["offender"]["judgments"]
+        assert connection["totalCount"] == 3 and not connection["pageInfo"]["hasNextPage"]
+        seen = [e["node"]["judgmentNumber"] for e in connection["edges"]] + seen
+        if not connection["pageInfo"]["hasPreviousPage"]:
+            break
+        before = connection["pageInfo"]["startCursor"]
+    assert seen == order
+
+
 async def test_the_offenders_judgments_in_an_inquiry_are_those_it_disclosed_not_later_ones(
         registry: Registry) -> None:
     person = await make_person(registry, {OPEN})

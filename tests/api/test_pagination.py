@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import re
 from datetime import date
 from typing import Any
@@ -339,3 +340,211 @@ async def test_every_list_takes_a_nullable_first_and_still_refuses_a_page_size_o
     assert "errors" not in literal, literal
     if field != "auditEvents":  # each read of the audit trail is itself an event
         assert literal == await registry.gql(query, {"first": None}, as_=who)
+
+
+# --- `first: 0`, and backward paging (Relay: `last`, `before`) ------------------------------
+
+BACK = """query Back($last: Int, $before: String) {
+  judgments(last: $last, before: $before) { totalCount edges { cursor node { id } }
+    pageInfo { hasPreviousPage hasNextPage startCursor endCursor } } }"""
+
+OFFENDER_BACK = BACK.replace("judgments(", "offenders(")
+
+
+async def walk_back(registry: Registry, principal: Principal, last: int,
+                    query: str = BACK) -> list[dict[str, Any]]:
+    pages, before = [], None
+    while True:
+        body = await registry.gql(query, {"last": last, "before": before}, as_=principal)
+        assert "errors" not in body, body
+        current = next(iter(body["data"].values()))
+        pages.append(current)
+        if not current["pageInfo"]["hasPreviousPage"]:
+            return pages
+        before = current["pageInfo"]["startCursor"]
+        assert len(pages) < 50, "pagination does not end"
+
+
+async def test_a_page_of_first_0_says_whether_rows_wait_beyond_it(registry: Registry) -> None:
+    await report_many(registry, 6)
+    zero = """query Z($after: String) { judgments(first: 0, after: $after) {
+      %s edges { cursor } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }"""
+    empty = {"hasNextPage": True, "hasPreviousPage": False, "startCursor": None,
+             "endCursor": None}
+    for total in ("totalCount", ""):  # counted or not, the same answer
+        body = await registry.gql(zero % total, as_=CLERK_DONGCHENG)
+        assert body["data"]["judgments"]["edges"] == [], body
+        assert body["data"]["judgments"]["pageInfo"] == empty, body
+        if total:
+            assert body["data"]["judgments"]["totalCount"] == 6
+        rows = (await page(registry, CLERK_DONGCHENG, 100))["edges"]
+        after_first = await registry.gql(zero % total, {"after": rows[0]["cursor"]},
+                                         as_=CLERK_DONGCHENG)
+        assert after_first["data"]["judgments"]["pageInfo"]["hasNextPage"] is True
+        after_last = await registry.gql(zero % total, {"after": rows[-1]["cursor"]},
+                                        as_=CLERK_DONGCHENG)
+        assert after_last["data"]["judgments"]["pageInfo"]["hasNextPage"] is False
+        # Nothing waits for one who sees nothing.
+        hidden = await registry.gql(zero % total, as_=LAWYER)
+        assert hidden["data"]["judgments"]["pageInfo"]["hasNextPage"] is False
+
+
+ZERO_LISTS = {  # a list with rows waiting after report_many, and who sees them
+    "offenders": ("{ offenders(first: 0) { pageInfo { hasNextPage } } }", CLERK_DONGCHENG),
+    "judgments": ("{ judgments(first: 0) { pageInfo { hasNextPage } } }", CLERK_DONGCHENG),
+    "notices": ("{ notices(first: 0) { pageInfo { hasNextPage } } }", CLERK_DONGCHENG),
+    "auditEvents": ("{ auditEvents(first: 0) { pageInfo { hasNextPage } } }", AUDITOR),
+    "Offender.judgments": ("{ offenders(first: 1) { edges { node { judgments(first: 0) { "
+                           "pageInfo { hasNextPage } } } } } }", CLERK_DONGCHENG),
+}
+
+
+@pytest.mark.parametrize("field", sorted(ZERO_LISTS))
+async def test_every_list_answers_first_0_with_has_next_page_when_rows_wait(
+        registry: Registry, field: str) -> None:
+    await report_many(registry, 2)
+    query, who = ZERO_LISTS[field]
+    body = await registry.gql(query, as_=who)
+    assert "errors" not in body, body
+    assert re.findall(r'"hasNextPage": (\w+)', json.dumps(body)) == ["true"], body
+
+
+async def test_paging_backward_through_25_records_visits_each_once_in_the_forward_order(
+        registry: Registry) -> None:
+    await report_many(registry, 25)
+    for forward_query, back_query in ((PAGE, BACK), (OFFENDER_PAGE, OFFENDER_BACK)):
+        forward = [e for p in await walk(registry, CLERK_DONGCHENG, 10, forward_query)
+                   for e in p["edges"]]
+        pages = await walk_back(registry, CLERK_DONGCHENG, 10, back_query)
+        assert [len(p["edges"]) for p in pages] == [10, 10, 5]
+        assert [p["pageInfo"]["hasPreviousPage"] for p in pages] == [True, True, False]
+        assert not any(p["pageInfo"]["hasNextPage"] for p in pages)
+        assert all(p["totalCount"] == 25 for p in pages)
+        assert [e for p in reversed(pages) for e in p["edges"]] == forward
+        for p in pages:
+            assert p["pageInfo"]["startCursor"] == p["edges"][0]["cursor"]
+            assert p["pageInfo"]["endCursor"] == p["edges"][-1]["cursor"]
+        # `after` and `before` together: the rows between them.
+        body = await registry.gql(
+            back_query.replace("$before: String)", "$before: String, $after: String)")
+            .replace("before: $before)", "before: $before, after: $after)"),
+            {"last": 100, "before": forward[9]["cursor"], "after": forward[2]["cursor"]},
+            as_=CLERK_DONGCHENG)
+        between = next(iter(body["data"].values()))["edges"]
+        assert between == forward[3:9]
+
+
+async def test_backward_from_another_requesters_cursors_reaches_no_row_hidden_from_me(
+        registry: Registry) -> None:
+    await report_many(registry, 4)
+    await report_many(registry, 4, region="110105")
+    mine = [e for p in await walk(registry, CLERK_DONGCHENG, 100) for e in p["edges"]]
+    beijing = [e["cursor"] for p in await walk(registry, CLERK_BEIJING, 100)
+               for e in p["edges"]]
+    assert len(mine) == 4 and len(beijing) == 8
+    for cursor in beijing:
+        for last in (1, 100):
+            body = await registry.gql(BACK, {"last": last, "before": cursor},
+                                      as_=CLERK_DONGCHENG)
+            current = body["data"]["judgments"]
+            assert current["totalCount"] == 4
+            assert all(e in mine for e in current["edges"]), cursor
+            body = await registry.gql(BACK, {"last": last, "before": cursor}, as_=LAWYER)
+            assert body["data"]["judgments"] == {"totalCount": 0, "edges": [], "pageInfo": {
+                "hasPreviousPage": False, "hasNextPage": False, "startCursor": None,
+                "endCursor": None}}
+
+
+async def test_the_audit_trail_pages_backward_to_its_oldest_events(registry: Registry) -> None:
+    await report_many(registry, 3)
+    query = """query A($first: Int, $last: Int, $before: String) {
+      auditEvents(first: $first, last: $last, before: $before) {
+        edges { cursor } pageInfo { hasPreviousPage hasNextPage } } }"""
+    forward = [e["cursor"] for e in (await registry.gql(
+        query, {"first": 100}, as_=AUDITOR))["data"]["auditEvents"]["edges"]]
+    assert len(forward) > 5
+    # Reading the trail adds to its newest end: the oldest events stay where they are.
+    oldest = (await registry.gql(query, {"last": 3}, as_=AUDITOR))["data"]["auditEvents"]
+    assert [e["cursor"] for e in oldest["edges"]] == forward[-3:]
+    assert oldest["pageInfo"] == {"hasPreviousPage": True, "hasNextPage": False}
+    newer = (await registry.gql(query, {"last": 2, "before": forward[-3]},
+                                as_=AUDITOR))["data"]["auditEvents"]
+    assert [e["cursor"] for e in newer["edges"]] == forward[-5:-3]
+
+
+BACK_LISTS = {  # every connection, with `%s` for its arguments, and who may list it
+    "offenders": ("{ offenders%s { totalCount } }", CLERK_DONGCHENG),
+    "judgments": ("{ judgments%s { totalCount } }", CLERK_DONGCHENG),
+    "inquiries": ("{ inquiries%s { totalCount } }", AUDITOR),
+    "notices": ("{ notices%s { totalCount } }", CLERK_DONGCHENG),
+    "cases": ("{ cases%s { totalCount } }", AUDITOR),
+    "auditEvents": ("{ auditEvents%s { totalCount } }", AUDITOR),
+    "Offender.judgments": ("{ offenders(first: 1) { edges { node { judgments%s { totalCount } "
+                           "} } } }", CLERK_DONGCHENG),
+}
+
+
+def test_every_connection_takes_last_and_before() -> None:
+    found = first_arguments()
+    type_map = build_schema()._schema.type_map
+    for name in found:
+        type_name, field_name = name.split(".")
+        owner = type_map[type_name]
+        assert isinstance(owner, GraphQLObjectType)
+        field = owner.fields[field_name]
+        assert str(field.args["last"].type) == "Int", name
+        assert field.args["last"].default_value is None, name
+        assert str(field.args["before"].type) == "String", name
+    assert {n.replace("Query.", "") for n in found} == set(BACK_LISTS)
+
+
+@pytest.mark.parametrize("field", sorted(BACK_LISTS))
+async def test_first_and_last_together_are_refused_naming_last_and_last_is_bounded_as_first(
+        registry: Registry, field: str) -> None:
+    await report_many(registry, 2)
+    template, who = BACK_LISTS[field]
+
+    async def error_of(arguments: str, variables: dict[str, Any] | None = None) -> Any:
+        body = await registry.gql(template % arguments, variables, as_=who)
+        assert body["data"] is None, (arguments, body)
+        [error] = body["errors"]
+        return error["extensions"]
+
+    assert await error_of("(first: 1, last: 1)") == {"code": "BAD_USER_INPUT", "field": "last"}
+    assert await error_of("(first: 0, last: 0)") == {"code": "BAD_USER_INPUT", "field": "last"}
+    for last in (-1, 101):
+        assert await error_of(f"(last: {last})") == {"code": "BAD_USER_INPUT",
+                                                      "field": "last"}
+    assert await error_of('(last: 1, before: "garbage")') == {"code": "BAD_USER_INPUT",
+                                                               "field": "before"}
+    # A default or null `first` is no `first`: `last` alone is what was asked.
+    for arguments in ("(last: 1)", "(first: null, last: 1)", "(last: 0)"):
+        body = await registry.gql(template % arguments, as_=who)
+        assert "errors" not in body, (arguments, body)
+    declared = template.replace("{", "query Q($first: Int, $last: Int) {", 1)
+    body = await registry.gql(declared % "(first: $first, last: $last)", {"last": 1}, as_=who)
+    assert "errors" not in body, body
+    body = await registry.gql(declared % "(first: $first, last: $last)",
+                              {"first": 1, "last": 1}, as_=who)
+    assert body["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "last"}
+
+
+def test_the_cost_model_prices_last_as_first() -> None:
+    limits = Limits(max_cost=10**9)
+
+    def cost(document: str) -> int | None:
+        return examine(parse(document), limits).costs[None]
+
+    for field in ("judgments", "offenders", "inquiries", "notices", "cases", "auditEvents"):
+        for size in (0, 1, 7, 100):
+            assert cost(f"{{ {field}(last: {size}) {{ edges {{ cursor }} }} }}") == \
+                cost(f"{{ {field}(first: {size}) {{ edges {{ cursor }} }} }}"), (field, size)
+        assert cost(f"{{ {field}(last: null) {{ edges {{ cursor }} }} }}") == \
+            cost(f"{{ {field} {{ edges {{ cursor }} }} }}")
+        assert cost(f"query ($n: Int) {{ {field}(last: $n) {{ edges {{ cursor }} }} }}") == \
+            cost(f"{{ {field}(last: 100) {{ edges {{ cursor }} }} }}")
+    nested = "{ offenders(first: 3) { edges { node { judgments%s { totalCount } } } } }"
+    assert cost(nested % "(last: 9)") == cost(nested % "(first: 9)")
+    # Both (refused when run): priced at the larger.
+    assert cost("{ judgments(first: 2, last: 90) { edges { cursor } } }") == \
+        cost("{ judgments(first: 90) { edges { cursor } } }")

@@ -154,3 +154,27 @@ async def test_a_division_total_is_summed_from_kept_counts_not_counted_row_by_ro
     assert body["data"] == {"all": {"totalCount": 25}, "sealed": {"totalCount": 9}}, body
     assert not any("count(" in s.lower() for s in statements)
     assert sum("judgment_tally" in s for s in statements) == 2
+
+
+async def test_a_backward_page_costs_the_same_statements_as_a_forward_one(
+        registry: Registry) -> None:
+    await seed(registry)
+    backward = EVERYTHING.replace("$first: Int!", "$last: Int!").replace("first: $first",
+                                                                         "last: $last")
+    await statements_for(registry, CLERK_BEIJING, 1)
+    forward, _ = await statements_for(registry, CLERK_BEIJING, 20)
+    for last in (5, 20):
+        with counting(registry) as statements:
+            body = await registry.gql(backward, {"last": last}, as_=CLERK_BEIJING)
+        assert "errors" not in body, body
+        assert len(body["data"]["judgments"]["edges"]) == last
+        assert len(statements) == forward, (last, forward, len(statements))
+
+
+async def test_a_page_of_none_costs_no_more_than_a_page_of_rows(registry: Registry) -> None:
+    await seed(registry)
+    await statements_for(registry, CLERK_BEIJING, 1)
+    none, body = await statements_for(registry, CLERK_BEIJING, 0)
+    assert body["data"]["judgments"]["pageInfo"]["hasNextPage"] is True
+    rows, _ = await statements_for(registry, CLERK_BEIJING, 20)
+    assert none <= rows

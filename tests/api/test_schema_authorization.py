@@ -20,7 +20,7 @@ from schema.fields import Authorize, ResolverDidNotAsk, authorized
 # Purely structural types: they hold no record data, only the shape of a page. Their
 # fields are listed exactly; anything else on them must carry Authorize.
 STRUCTURAL_FIELDS: dict[str, set[str]] = {
-    "PageInfo": {"hasNextPage", "endCursor"},
+    "PageInfo": {"hasNextPage", "endCursor", "hasPreviousPage", "startCursor"},
 }
 CONNECTION_FIELDS = {"edges", "pageInfo", "totalCount"}
 EDGE_STRUCTURAL_FIELDS = {"cursor"}

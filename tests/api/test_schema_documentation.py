@@ -13,9 +13,6 @@ import schema
 
 SDL_FILE = Path(__file__).resolve().parents[2] / "schema.graphql"
 BUILT_IN_SCALARS = {"String", "Int", "Float", "Boolean", "ID"}
-# PageInfo belongs to schema/pagination.py, which issue 14 item 5 (Relay) rewrites: its
-# description comes with that change, and then this set is empty.
-DESCRIBED_BY_ITEM_5 = {"PageInfo"}
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +23,7 @@ def graphql_schema() -> GraphQLSchema:
 def test_every_type_has_a_description(graphql_schema: GraphQLSchema) -> None:
     missing = sorted(name for name, named in graphql_schema.type_map.items()
                      if not name.startswith("__") and name not in BUILT_IN_SCALARS
-                     and name not in DESCRIBED_BY_ITEM_5 and not named.description)
+                     and not named.description)
     assert missing == []
 
 

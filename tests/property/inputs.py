@@ -24,6 +24,7 @@ from graphql import (
     GraphQLField,
     GraphQLInputObjectType,
     GraphQLInputType,
+    GraphQLInterfaceType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
@@ -316,7 +317,8 @@ def selection(type_: Any, nested: Mapping[str, str], depth: int = 0) -> str:
     named = get_named_type(type_)
     if is_leaf_type(named):
         return ""
-    assert isinstance(named, GraphQLObjectType)
+    # An interface (`Node`): its own fields, as every type implementing it has them.
+    assert isinstance(named, GraphQLObjectType | GraphQLInterfaceType)
     parts = []
     for name, field in named.fields.items():
         arguments = nested.get(f"{named.name}.{name}", "")
@@ -333,7 +335,7 @@ def fields_with_arguments(type_: Any, depth: int = 0) -> dict[str, GraphQLField]
     """The fields `selection` may reach that take arguments, by "Type.field"."""
     named = get_named_type(type_)
     found: dict[str, GraphQLField] = {}
-    if not isinstance(named, GraphQLObjectType):
+    if not isinstance(named, GraphQLObjectType | GraphQLInterfaceType):
         return found
     for name, field in named.fields.items():
         if field.args:

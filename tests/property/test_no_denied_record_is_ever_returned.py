@@ -5,7 +5,8 @@ The expected visible set is computed here from the rules themselves, not from th
 policies: a registry clerk of a REGISTRATION_AUTHORITY sees the records (sealed ones
 included) of people resident in the authority's division; everyone else sees nothing.
 Judgments are reported through the API (so sealing is decided by the service), and every
-response of `judgments`, `offenders`, `judgment(id)` and `offender(id)` is compared with it.
+response of `judgments`, `offenders` (forward, backward, from any row's cursor),
+`judgment(id)`, `offender(id)` and `node(id)` is compared with it.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sqlmodel import col, select
 
 from api.seed import DEMO_AGENCIES
 from db.models import Agency, Judgment, Offender
+from schema.pagination import encode_cursor
 from tests.api import conftest as api_conftest
 from tests.conftest import clear_tables
 from tests.factories import (
@@ -187,16 +189,37 @@ LISTS = """{
     edges { node { id } } }
   offenders(first: 10) { totalCount edges { node { id
     judgments(first: 10) { totalCount edges { node { id sealStatus } } } } } }
+  none: judgments(first: 0) { totalCount pageInfo { hasNextPage endCursor } }
+  noneUncounted: offenders(first: 0) { pageInfo { hasNextPage } }
+  back: judgments(last: 10) { totalCount pageInfo { hasPreviousPage hasNextPage }
+    edges { node { id sealStatus } } }
+  backSealed: judgments(last: 10, filter: {sealStatus: SEALED}) { totalCount
+    edges { node { id } } }
+  backOffenders: offenders(last: 10) { totalCount edges { node { id
+    judgments(last: 10) { totalCount edges { node { id } } } } } }
 }"""
 
 
-def by_id(rows: list[Row], offenders: list[str]) -> str:
-    """Every id once. (Asking for one record twice in an operation is its own test, in
-    tests/api/test_visibility.py.)"""
-    parts = [f'j{n}: judgment(id: "{r.judgment}") {{ id sealStatus }}'
+def before_each(rows: list[Row]) -> str:
+    """Backward pages before each row's cursor, the hidden rows' too (a cursor is only a
+    position: it never lets a row through)."""
+    return "{ " + "\n".join(
+        f'b{n}: judgments(last: 10, before: "{encode_cursor(r.judgment)}") {{ totalCount '
+        f'edges {{ node {{ id }} }} }}' for n, r in enumerate(rows)) + " }"
+
+
+def by_id(rows: list[Row], offenders: list[str], lookup: str = "") -> str:
+    """Every id once, by the typed lookups, or with `lookup="node"` by `node(id:)` under the
+    same aliases (it must answer exactly as they do). (Asking for one record twice in an
+    operation is its own test, in tests/api/test_visibility.py.)"""
+    judgment = f"{lookup or 'judgment'}(id: "
+    offender = f"{lookup or 'offender'}(id: "
+    on_judgment, on_offender, close = ("... on Judgment { ", "... on Offender { ", " }") \
+        if lookup else ("", "", "")
+    parts = [f'j{n}: {judgment}"{r.judgment}") {{ {on_judgment}id sealStatus{close} }}'
              for n, r in enumerate(rows)]
-    parts += [f'o{n}: offender(id: "{o}") {{ id judgments {{ totalCount '
-              f'edges {{ node {{ id }} }} }} }}' for n, o in enumerate(offenders)]
+    parts += [f'o{n}: {offender}"{o}") {{ {on_offender}id judgments {{ totalCount '
+              f'edges {{ node {{ id }} }} }}{close} }}' for n, o in enumerate(offenders)]
     return "{ " + "\n".join(parts) + " }"
 
 
@@ -240,6 +263,36 @@ async def test_no_response_ever_contains_a_record_the_rules_deny(
             assert ids(edge["node"]["judgments"]) == own, principal
             assert edge["node"]["judgments"]["totalCount"] == len(own)
 
+        # A page of none says whether rows wait, and shows none of them.
+        assert data["none"] == {"totalCount": len(visible_ids), "pageInfo": {
+            "hasNextPage": bool(visible_ids), "endCursor": None}}, principal
+        assert data["noneUncounted"]["pageInfo"]["hasNextPage"] == bool(visible_offenders)
+
+        # Backward: the same rows, in the same order.
+        forward = [e["node"]["id"] for e in data["judgments"]["edges"]]
+        assert [e["node"]["id"] for e in data["back"]["edges"]] == forward, principal
+        for edge in data["back"]["edges"]:
+            node = edge["node"]
+            assert node["sealStatus"] == ("SEALED" if node["id"] in sealed else "OPEN")
+        assert data["back"]["totalCount"] == len(visible_ids)
+        assert data["back"]["pageInfo"] == {"hasPreviousPage": False, "hasNextPage": False}
+        assert ids(data["backSealed"]) == sealed, principal
+        assert ids(data["backOffenders"]) == visible_offenders, principal
+        for edge in data["backOffenders"]["edges"]:
+            own = {r.judgment for r in visible if r.offender == edge["node"]["id"]}
+            assert ids(edge["node"]["judgments"]) == own, principal
+            assert edge["node"]["judgments"]["totalCount"] == len(own)
+
+        body = await registry.gql(before_each(rows), as_=principal)
+        assert "errors" not in body, (principal, body)
+        for n, row in enumerate(rows):
+            page = body["data"][f"b{n}"]
+            assert page["totalCount"] == len(visible_ids), principal
+            shown = [e["node"]["id"] for e in page["edges"]]
+            assert set(shown) <= visible_ids - {row.judgment}, (principal, row)
+            if row.judgment in visible_ids:
+                assert shown == forward[:forward.index(row.judgment)], (principal, row)
+
         body = await registry.gql(lookups, as_=principal)
         assert "errors" not in body, (principal, body)
         data = body["data"]
@@ -258,3 +311,4 @@ async def test_no_response_ever_contains_a_record_the_rules_deny(
                 assert data[f"o{n}"]["judgments"]["totalCount"] == len(own)
             else:
                 assert data[f"o{n}"] is None, (principal, offender)
+        assert await registry.gql(by_id(rows, offenders, "node"), as_=principal) == body

@@ -74,6 +74,7 @@ EXAMPLES = int(os.environ.get("REGISTRY_TEST_INPUT_EXAMPLES", "40"))
 # Who calls each root field: principals the default policies allow to (one is drawn).
 CALLERS: dict[str, list[Any]] = {
     "me": [CLERK_DONGCHENG], "detention": [POLICE], "offender": [CLERK_DONGCHENG],
+    "node": [CLERK_DONGCHENG, POLICE],
     "offenders": [CLERK_DONGCHENG], "judgment": [CLERK_DONGCHENG],
     "judgments": [CLERK_DONGCHENG], "notice": [CLERK_DONGCHENG],
     "notices": [CLERK_DONGCHENG, JUDGE], "reportingCompliance": [AUDITOR, CLERK_DONGCHENG],
