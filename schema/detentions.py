@@ -146,7 +146,8 @@ async def read_detention(ctx: Context, id: str) -> DetentionView | None:
         return found
 
     return await read_by_id(  # type: ignore[no-any-return]
-        ctx, Detention, Action.DETENTION_READ, "detention", id, view=view)
+        ctx, Detention, Action.DETENTION_READ, "detention", id, view=view,
+        agencies=("agency_id",))
 
 
 async def detentions_of(ctx: Context, id_number: str) -> list[DetentionView]:

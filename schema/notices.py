@@ -279,7 +279,7 @@ def set_timeliness(ctx: Context, notice: Notice, event_date: date, today: date) 
     notice.late = today > notice.due_date
 
 
-async def notice_view(ctx: Context, notice: Notice) -> NoticeView:
+async def notice_view(ctx: Context, notice: Notice, *, stated: bool = True) -> NoticeView:
     sender = await ctx.loaders.agency.load(notice.sender_agency_id)
     receiver = (await ctx.loaders.agency.load(notice.receiving_authority_id)
                 if notice.receiving_authority_id else None)
@@ -290,7 +290,7 @@ async def notice_view(ctx: Context, notice: Notice) -> NoticeView:
     view.precise = (ctx.authz.decide(Action.NOTICE_EXAMINE, view.authz_resource(),
                                      record=False).allowed
                     or reads_every_record(ctx))
-    if not view.precise:
+    if stated and not view.precise:
         view.stated = await stated_authority(ctx, notice, sender)
     return view
 
@@ -366,5 +366,13 @@ async def list_notices(ctx: Context, status: NoticeStatus | None, page: Window, 
 
 
 async def read_notice(ctx: Context, id: str) -> NoticeView | None:
+    """One notice: its agencies in the row's statement, the authority its own fields name
+    read only once the requester may see it (a hidden id runs what a missing one runs)."""
+    async def stated(view: NoticeView) -> None:
+        if not view.precise:
+            view.stated = await stated_authority(ctx, view.notice, view.sender)
+
     return await read_by_id(  # type: ignore[no-any-return]
-        ctx, Notice, Action.NOTICE_READ, "notice", id, view=lambda row: notice_view(ctx, row))
+        ctx, Notice, Action.NOTICE_READ, "notice", id,
+        view=lambda row: notice_view(ctx, row, stated=False),
+        agencies=("sender_agency_id", "receiving_authority_id"), permitted=stated)
