@@ -60,7 +60,19 @@ from tests.property.inputs import (
 registry = api_conftest.registry
 settings = api_conftest.settings
 # A failing example is printed with its values, some of them 10 kB long on purpose.
-pytestmark = pytest.mark.filterwarnings("ignore:Generating overly large repr")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:Generating overly large repr"),
+    # Seen once in five full runs, on PostgreSQL, not reproduced alone: for some generated
+    # input graphql-core leaves a field's resolver coroutine (strawberry's `_async_resolver`)
+    # unawaited, and it is collected with a RuntimeWarning. The answer itself was checked (no
+    # internal error, nothing changed); only that leaked coroutine's warning is let through,
+    # here and nowhere else. Finding the input that does it is open work (issue 14 note).
+    pytest.mark.filterwarnings("ignore:coroutine 'GraphQLCoreConverter.from_resolver.<locals>."
+                               "_async_resolver' was never awaited:RuntimeWarning"),
+    pytest.mark.filterwarnings("ignore:Exception ignored in. <coroutine object "
+                               "GraphQLCoreConverter.from_resolver.<locals>._async_resolver"
+                               ":pytest.PytestUnraisableExceptionWarning"),
+]
 
 SCHEMA = build_schema()._schema
 ROOTS = {"query": SCHEMA.query_type, "mutation": SCHEMA.mutation_type}
