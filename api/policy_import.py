@@ -23,14 +23,13 @@ from policies.admin import (
     SUBJECT_DEFAULTS,
     agency_attributes,
     apply_change,
-    flips,
+    consequences,
     matches_everything,
     policy_writers_beyond_security_staff,
     someone_can_write,
-    widened,
     writer_candidates,
 )
-from policies.pdp import DecisionPoint, action_names
+from policies.pdp import DecisionPoint
 from policies.store import latest_records, point_of, read_directory, save_policy
 from schema.policy_changes import flip_entry
 
@@ -110,8 +109,7 @@ def cmd_policy_import(settings: Settings, directory: str, *, by: str | None = No
             # policy test table and what it widens, as a change through the API records them.
             alone = DecisionPoint(apply_change(before.documents, record.uid, document), 0)
             was = last[record.uid].document if record.uid in last else None
-            found = flips(before, alone, actions=action_names([was, document]))
-            own = widened(before.documents, alone.documents, found)
+            found, own = consequences(before, alone, [was, document])
             widens.update(own)
             session.add(PolicyChange(
                 public_id=new_id("pch"), uid=record.uid, kind="UPDATE" if base else "CREATE",

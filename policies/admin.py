@@ -25,7 +25,7 @@ from typing import Any
 from db.models import Agency
 from policies.actions import Action
 from policies.attributes import REQUEST_CONTEXT, subject_attributes
-from policies.pdp import Decision, DecisionPoint, PolicyProblem
+from policies.pdp import Decision, DecisionPoint, PolicyProblem, action_names
 from policies.table import TABLE, TableRow
 from policies.vocabulary import ANONYMOUS_ROLE, ROLES, VOCABULARY
 
@@ -209,6 +209,14 @@ def widened(before: Sequence[Mapping[str, Any]], after: Sequence[Mapping[str, An
                 and flip.row.action in CRIMINAL_INFORMATION_ACTIONS):
             pairs.add((str(flip.row.subject.get("role", "")), flip.row.action))
     return [f"{role}: {action}" for role, action in sorted(pairs)]
+
+
+def consequences(before: DecisionPoint, after: DecisionPoint,
+                 changed: Iterable[Mapping[str, Any] | None]) -> tuple[list[Flip], list[str]]:
+    """The policy test table's rows a change flips (only the rows of the actions the changed
+    documents, old and new, can apply to), and the "role: action" pairs it widens."""
+    found = flips(before, after, actions=action_names(changed))
+    return found, widened(before.documents, after.documents, found)
 
 
 def policy_writers_beyond_security_staff(

@@ -43,6 +43,7 @@ from schema.policy_changes import (
     consequences,
     flip_entry,
     lock_set,
+    newest_rows,
     pending_view,
     propose,
     proposed_point,
@@ -270,8 +271,7 @@ async def explain_access(ctx: Context, request: Any) -> DecisionView:
         path = problem.problem.path
         raise BadUserInput(f"request.{path}" if path else "request",
                            problem.problem.message) from None
-    async with ctx.db_lock:
-        point = point_of(await _records(ctx))
+    point = point_of(await newest_rows(ctx))
     decision = point.decide(subject, resource, action, context)
     return DecisionView(decision.allowed, decision.policy_uid, list(decision.applicable),
                         decision.policy_version, decision.reason,
@@ -282,18 +282,12 @@ async def explain_access(ctx: Context, request: Any) -> DecisionView:
 # --- the set as it is, and as it would be -----------------------------------------------
 
 
-async def _records(ctx: Context) -> list[PolicyRecord]:
-    """The newest row per uid, deletions included: the set as this transaction sees it."""
-    return await latest_records(ctx.session, include_deleted=True)
-
-
 async def preview_policy_change(ctx: Context, policy: Any, delete_uid: str | None
                                 ) -> PreviewView:
     ctx.authz.require(Action.POLICY_READ, dict(ANY_POLICY))
     if (policy is None) == (delete_uid is None):
         raise BadUserInput("policy", "give either policy (to create or update) or deleteUid")
-    async with ctx.db_lock:
-        records = await _records(ctx)
+    records = await newest_rows(ctx)
     before = point_of(records)
     in_force = {r.uid: r for r in records if not r.deleted}
     if delete_uid is not None:

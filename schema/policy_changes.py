@@ -39,16 +39,21 @@ from policies.admin import (
     Flip,
     agency_attributes,
     apply_change,
-    flips,
     matches_everything,
     policy_writers_beyond_security_staff,
     someone_can_write,
-    widened,
     writer_candidates,
 )
+from policies.admin import consequences as change_consequences
 from policies.attributes import resource_attributes
-from policies.pdp import Decision, DecisionPoint, PolicyLoadError, action_names
-from policies.store import delete_policy, latest_records, point_of, save_policy
+from policies.pdp import Decision, DecisionPoint, PolicyLoadError
+from policies.store import (
+    delete_policy,
+    latest_records,
+    point_of,
+    policy_set_version,
+    save_policy,
+)
 from schema.context import Context
 from schema.errors import BadUserInput, Conflict, Forbidden
 from schema.fields import attribute, authorized
@@ -113,12 +118,9 @@ async def refusal_of(ctx: Context, after: DecisionPoint, document: dict[str, Any
 
 async def consequences(before: DecisionPoint, after: DecisionPoint,
                        changed: list[dict[str, Any] | None]) -> tuple[list[Flip], list[str]]:
-    """The table rows the change flips, and the "role: action" pairs it widens. Off the
-    event loop: the table's decisions are CPU work, and both points are this request's."""
-    def work() -> tuple[list[Flip], list[str]]:
-        found = flips(before, after, actions=action_names(changed))
-        return found, widened(before.documents, after.documents, found)
-    return await asyncio.to_thread(work)
+    """policies/admin.consequences off the event loop: the table's decisions are CPU work,
+    and both points are this request's."""
+    return await asyncio.to_thread(change_consequences, before, after, changed)
 
 
 def flip_entry(flip: Flip) -> dict[str, Any]:
@@ -139,7 +141,8 @@ async def lock_set(ctx: Context) -> dict[str, PolicyRecord]:
         return {r.uid: r for r in await latest_records(ctx.session)}
 
 
-async def _newest_rows(ctx: Context) -> list[PolicyRecord]:
+async def newest_rows(ctx: Context) -> list[PolicyRecord]:
+    """The newest row per uid, deletions included: the set as this transaction sees it."""
     async with ctx.db_lock:
         return await latest_records(ctx.session, include_deleted=True)
 
@@ -155,7 +158,7 @@ async def propose(ctx: Context, *, verb: str, kind: str, uid: str,
                   document: dict[str, Any] | None, field: str, decision: Decision) -> Proposed:
     """With the set locked (lock_set): check the change, record it, and apply it when no
     other admin's approval is needed. Audited as `policy:<verb>`."""
-    rows = await _newest_rows(ctx)
+    rows = await newest_rows(ctx)
     before = point_of(rows)
     last = next((r for r in rows if r.uid == uid), None)
     old = last.document if last is not None and not last.deleted else None
@@ -194,10 +197,11 @@ async def _apply(ctx: Context, change: PolicyChange) -> PolicyRecord | None:
         else:
             record = await save_policy(ctx.session, dict(change.document),
                                        author=change.proposed_by)
-    rows = await _newest_rows(ctx)
+    async with ctx.db_lock:
+        version = await policy_set_version(ctx.session)
     change.status = PolicyChangeStatus.APPLIED.value
     change.decided_at = utcnow()
-    change.applied_row = max((r.id or 0 for r in rows), default=0)
+    change.applied_row = version
     await ctx.flush(change)
     ctx.policy_changed = True
     return record
@@ -278,7 +282,7 @@ async def approve_policy_change(
 
 
 async def _apply_approved(ctx: Context, change: PolicyChange) -> PolicyRecord | None:
-    rows = await _newest_rows(ctx)
+    rows = await newest_rows(ctx)
     last = next((r for r in rows if r.uid == change.uid), None)
     now = last.version if last is not None else 0
     if now != change.base_version:
