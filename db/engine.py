@@ -55,9 +55,12 @@ class Database:
     def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10) -> None:
         self.url = url
         self.is_sqlite = is_sqlite(url)
-        kwargs: dict[str, Any] = {"echo": echo}
+        # SQLite too: its driver's default pool (5) closes and reopens connections, each
+        # with a thread of its own, as soon as more than 5 requests run at once.
+        kwargs: dict[str, Any] = {"echo": echo, "pool_size": pool_size,
+                                  "max_overflow": pool_size}
         if not self.is_sqlite:
-            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+            kwargs.update(pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(async_url(url), **kwargs)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)

@@ -46,7 +46,7 @@ from schema.detentions import (
     resolve_detention,
 )
 from schema.documents import DocumentExaminer
-from schema.fields import authorized
+from schema.fields import authorized, compile_authorization
 from schema.inputs import NamedValuesOfCorrectTypeRule
 from schema.inquiries import (
     CertificateVerificationNode,
@@ -508,6 +508,7 @@ def build_schema(limits: Limits = Limits(), *, production: bool = False) -> Regi
                             config=StrawberryConfig(auto_camel_case=True),
                             scalar_overrides=SCALARS)
     schema.examiner = examiner
+    compile_authorization(schema)
     return schema
 
 

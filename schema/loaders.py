@@ -57,3 +57,23 @@ class Loaders:
 
 def _in_order(keys: Sequence[Any], found: dict[Any, Any]) -> list[Any]:
     return [found.get(k) for k in keys]
+
+
+def settled(loader: DataLoader[Any, Any], key: Any,
+            then: Callable[[Any], Any] | None = None) -> Any:
+    """`loader`'s value for `key` (passed through `then`): at once when the loader already
+    holds it (primed, or loaded earlier in the request), else an awaitable of it. A field
+    whose value is at hand then resolves without a coroutine and a task of its own."""
+    future = loader.cache_map.get(key)
+    if future is not None and future.done() and not future.cancelled() \
+            and future.exception() is None:
+        value = future.result()
+        return value if then is None else then(value)
+    pending = loader.load(key)
+    if then is None:
+        return pending
+    return _then(pending, then)
+
+
+async def _then(pending: Awaitable[Any], then: Callable[[Any], Any]) -> Any:
+    return then(await pending)

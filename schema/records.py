@@ -14,6 +14,7 @@ from sqlmodel import col, select
 from strawberry.types import Info
 
 from db.models import (
+    Agency,
     ExecutionEvent,
     Judgment,
     JudgmentTally,
@@ -32,6 +33,7 @@ from schema.authz import Disclosed, read_alike
 from schema.context import Context
 from schema.detentions import DetentionNode, detentions_of
 from schema.fields import authorized
+from schema.loaders import settled
 from schema.node import Node
 from schema.pagination import (
     AFTER,
@@ -147,9 +149,10 @@ class JudgmentNode(Node):
         return self.judgment_number
 
     @authorized(Action.JUDGMENT_READ)
-    async def court(self: Judgment, info: Info[Context, None]) -> AgencyNode:  # type: ignore[misc]
-        return await info.context.loaders.agency.load(  # type: ignore[return-value]
-            self.court_agency_id)
+    def court(self: Judgment, info: Info[Context, None]) -> AgencyNode:  # type: ignore[misc]
+        # At once when the page's statement brought it (fetch_page's `related`).
+        return settled(info.context.loaders.agency,  # type: ignore[no-any-return]
+                       self.court_agency_id)
 
     @authorized(Action.JUDGMENT_READ)
     def prosecutor(self: Judgment) -> str:  # type: ignore[misc]
@@ -191,11 +194,11 @@ class JudgmentNode(Node):
         return SealStatus(self.seal_status)
 
     @authorized(Action.JUDGMENT_READ)
-    async def offender(self: Judgment, info: Info[Context, None]  # type: ignore[misc]
-                       ) -> OffenderNode:
-        found = await info.context.loaders.offender.load(self.offender_id)
+    def offender(self: Judgment, info: Info[Context, None]  # type: ignore[misc]
+                 ) -> OffenderNode:
         # A judgment an inquiry disclosed: its person is read in the inquiry's context too.
-        return read_alike(self, found)  # type: ignore[no-any-return]
+        return settled(info.context.loaders.offender,  # type: ignore[no-any-return]
+                       self.offender_id, lambda found: read_alike(self, found))
 
     @authorized(Action.JUDGMENT_READ)
     async def history(self: Judgment, info: Info[Context, None]  # type: ignore[misc]
@@ -329,10 +332,29 @@ def _judgment_visibility(ctx: Context, table: Any = Judgment) -> ColumnElement[b
     `judgment_tally`, which has the same three attribute columns."""
     combos = ctx.authz.visible(Action.JUDGMENT_LIST, judgment_visibility_combinations(),
                                "judgment")
-    return visibility_clause(
-        combos, {"seal_status": col(table.seal_status), "verdict": col(table.verdict)},
-        region_column=col(table.region), requester_division=ctx.authz.subject.get("region"),
-        constants={"type": "judgment", "record_kind": "judgment"})
+    division = ctx.authz.subject.get("region")
+    return _clause((table, division, *(tuple(c.items()) for c in combos)), lambda: (
+        visibility_clause(
+            combos, {"seal_status": col(table.seal_status), "verdict": col(table.verdict)},
+            region_column=col(table.region), requester_division=division,
+            constants={"type": "judgment", "record_kind": "judgment"})))
+
+
+# The WHERE clauses built for the allowed combinations, by what they were built from: an
+# expression is immutable and serves any number of statements, and building one anew cost
+# a tenth of a page's time. Bounded: past the limit it starts afresh.
+_CLAUSES: dict[tuple[Any, ...], ColumnElement[bool]] = {}
+_CLAUSES_LIMIT = 4096
+
+
+def _clause(key: tuple[Any, ...], build: Callable[[], ColumnElement[bool]]
+            ) -> ColumnElement[bool]:
+    clause = _CLAUSES.get(key)
+    if clause is None:
+        if len(_CLAUSES) >= _CLAUSES_LIMIT:
+            _CLAUSES.clear()
+        clause = _CLAUSES[key] = build()
+    return clause
 
 
 def _judgment_tally(ctx: Context, kept: Sequence[ColumnElement[bool]]) -> Select[Any]:
@@ -347,10 +369,12 @@ def _judgment_tally(ctx: Context, kept: Sequence[ColumnElement[bool]]) -> Select
 def _offender_visibility(ctx: Context) -> ColumnElement[bool]:
     combos = ctx.authz.visible(Action.OFFENDER_LIST, offender_visibility_combinations(),
                                "offender")
-    return visibility_clause(combos, {}, region_column=col(Offender.residence_region),
-                             requester_division=ctx.authz.subject.get("region"),
-                             constants={"type": "offender", "seal_status": "open",
-                                        "record_kind": "offender"})
+    division = ctx.authz.subject.get("region")
+    return _clause((Offender, division, *(tuple(c.items()) for c in combos)), lambda: (
+        visibility_clause(combos, {}, region_column=col(Offender.residence_region),
+                          requester_division=division,
+                          constants={"type": "offender", "seal_status": "open",
+                                     "record_kind": "offender"})))
 
 
 async def list_judgments(ctx: Context, where: Sequence[ColumnElement[bool]],
@@ -360,8 +384,10 @@ async def list_judgments(ctx: Context, where: Sequence[ColumnElement[bool]],
     """`kept`: the filters `where` as filters of judgment_tally, when they all have one (then
     `totalCount` sums kept counts); None counts the rows (a person's: a few)."""
     tally = _judgment_tally(ctx, kept) if counted and kept is not None else None
+    related = (("offender_id", Offender, ctx.loaders.offender),
+               ("court_agency_id", Agency, ctx.loaders.agency))
     return await _list(ctx, Judgment, _judgment_visibility, Action.JUDGMENT_READ, JudgmentEdge,
-                       JudgmentConnection, where, page, counted, tally)
+                       JudgmentConnection, where, page, counted, tally, related)
 
 
 async def _offender_judgments(ctx: Context, keys: Sequence[tuple[int, Window]]
@@ -419,16 +445,18 @@ async def _disclosed_judgments(ctx: Context, offender: Disclosed, page: Window
 async def list_offenders(ctx: Context, where: Sequence[ColumnElement[bool]],
                          page: Window, *, counted: bool = True) -> OffenderConnection:
     return await _list(ctx, Offender, _offender_visibility, Action.OFFENDER_READ, OffenderEdge,
-                       OffenderConnection, where, page, counted, None)
+                       OffenderConnection, where, page, counted, None, ())
 
 
 async def _list(ctx: Context, model: Any, visibility: Callable[[Context], ColumnElement[bool]],
                 action: str, edge: type[Any], connection: type[T],
                 where: Sequence[ColumnElement[bool]], page: Window, counted: bool,
-                count: Select[Any] | None) -> T:
+                count: Select[Any] | None,
+                related: Sequence[tuple[str, Any, Any]]) -> T:
     """A page of visible rows: filtered in SQL, each row decided again (fail-safe)."""
     rows, total = await fetch_page(ctx, model, [visibility(ctx), *where], page.size,
                                    page.after, counted=counted, count=count,
-                                   before=page.before, backward=page.backward)
+                                   before=page.before, backward=page.backward,
+                                   related=related)
     rows = [r for r in rows if ctx.authz.check_object(action, r)]
     return connection_of(edge, connection, rows, total, page.size, page.backward)

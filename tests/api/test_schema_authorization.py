@@ -206,3 +206,138 @@ async def test_a_sibling_root_field_asking_does_not_vouch_for_one_that_did_not()
     assert result.data["askingLater"] == "permitted"
     assert result.data["slowForgetful"] is None
     assert any(isinstance(e.original_error, ResolverDidNotAsk) for e in result.errors or [])
+
+
+# -- the compiled resolvers ask what Authorize asks ---------------------------------------
+
+def test_every_nested_field_graphql_core_calls_asks_its_own_authorize(
+        built: strawberry.Schema) -> None:
+    """`compile_authorization` replaces strawberry's resolver chain on nested fields: the
+    resolver graphql-core calls is either strawberry's (which runs the extension) or one
+    compiled from that very extension, never a resolver that skips it."""
+    compiled = 0
+    for name, definition in object_types(built).items():
+        if name in ("Query", "Mutation"):
+            continue
+        gql_type = built._schema.type_map[name]
+        for field_name, strawberry_field in graphql_fields(built, definition).items():
+            guards = [e for e in strawberry_field.extensions if isinstance(e, Authorize)]
+            resolve = gql_type.fields[field_name].resolve  # type: ignore[attr-defined]
+            own = getattr(resolve, "authorize", None)
+            if own is not None:
+                compiled += 1
+                assert guards == [own], f"{name}.{field_name}"
+            elif guards:
+                # strawberry's own path: its resolver runs the field's extensions.
+                assert getattr(resolve, "__qualname__", "").startswith(
+                    "GraphQLCoreConverter.from_resolver"), f"{name}.{field_name}"
+    assert compiled > 100  # the judgment, offender, notice... fields
+
+
+@dataclass
+class DenyingAuthz:
+    """Denies one object, permits the rest, remembering every question."""
+
+    denied: Any = None
+    questions: list[tuple[str, Any]] = field(default_factory=list)
+    asked: int = 0
+
+    def check_object(self, action: str, obj: Any) -> bool:
+        self.asked += 1
+        self.questions.append((action, obj))
+        return obj is not self.denied
+
+
+@dataclass
+class Record:
+    label: str
+    parent: Any = None
+
+
+@strawberry.type
+class RecordNode:
+    @authorized("record:read")
+    def label(self: Record) -> str:  # type: ignore[misc]
+        return self.label
+
+    @authorized("record:read")
+    def with_info(self: Record, info: Info) -> str:  # type: ignore[misc]
+        return f"{self.label}:{info.field_name}"
+
+    @authorized("record:read")
+    async def later(self: Record) -> str:  # type: ignore[misc]
+        await asyncio.sleep(0)
+        return self.label
+
+
+@strawberry.type
+class Holder:
+    item: RecordNode | None = authorized("record:read", target="value")
+    items: list[RecordNode] = authorized("record:read", target="value")
+
+
+@strawberry.type(name="Query")
+class RecordQuery:
+    @authorized("record:list")
+    def holder(self, info: Info) -> Holder:
+        info.context.authz.asked += 1
+        return Holder(item=FIRST, items=[FIRST, SECOND])  # type: ignore[arg-type]
+
+
+FIRST, SECOND = Record("first"), Record("second")
+
+
+def compiled_schema() -> strawberry.Schema:
+    from schema.fields import compile_authorization
+
+    built_schema = strawberry.Schema(query=RecordQuery)
+    assert compile_authorization(built_schema) == 5
+    return built_schema
+
+
+@pytest.mark.parametrize("denied, expected", [
+    (None, {"item": {"label": "first", "withInfo": "first:withInfo", "later": "first"},
+            "items": [{"label": "first"}, {"label": "second"}]}),
+    (FIRST, {"item": None, "items": [{"label": "second"}]}),
+])
+async def test_a_compiled_field_answers_what_authorize_answers(denied: Any,
+                                                              expected: Any) -> None:
+    document = "{ holder { item { label withInfo later } items { label } } }"
+    authz = DenyingAuthz(denied=denied)
+    result = await compiled_schema().execute(document, context_value=FakeContext(authz))  # type: ignore[arg-type]
+    assert result.errors is None
+    assert result.data == {"holder": expected}
+    assert ("record:read", FIRST) in authz.questions
+
+
+RAN: list[str] = []
+
+
+@strawberry.type
+class Watched:
+    @authorized("record:read")
+    def label(self: Record) -> str | None:  # type: ignore[misc]
+        RAN.append(self.label)
+        return self.label
+
+
+@strawberry.type(name="Query")
+class WatchedQuery:
+    @authorized("record:list")
+    def watched(self, info: Info) -> list[Watched]:
+        info.context.authz.asked += 1
+        return [FIRST, SECOND]  # type: ignore[list-item]
+
+
+async def test_a_compiled_field_of_a_denied_object_is_null_without_running_its_resolver(
+        ) -> None:
+    from schema.fields import compile_authorization
+
+    built_schema = strawberry.Schema(query=WatchedQuery)
+    assert compile_authorization(built_schema) == 1
+    RAN.clear()
+    authz = DenyingAuthz(denied=FIRST)
+    result = await built_schema.execute("{ watched { label } }",
+                                        context_value=FakeContext(authz))  # type: ignore[arg-type]
+    assert result.data == {"watched": [{"label": None}, {"label": "second"}]}
+    assert RAN == ["second"]
