@@ -124,8 +124,10 @@ async def test_an_exception_in_a_nested_field_is_masked_too(
     async def leaky_load(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("secret detail in a data loader")
 
-    monkeypatch.setattr("schema.loaders.Loaders._offenders", leaky_load)
-    response = await post(registry, "{ judgments { edges { node { id offender { id } } } } }",
+    # A judgment's execution events come through a loader, after the page's own statement.
+    monkeypatch.setattr("schema.loaders.Loaders._executions", leaky_load)
+    response = await post(registry,
+                          "{ judgments { edges { node { id execution { kind } } } } }",
                           as_=CLERK_DONGCHENG)
     assert "secret detail" not in response.text
     codes = {e["extensions"]["code"] for e in response.json()["errors"]}
