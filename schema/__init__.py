@@ -17,6 +17,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext, Info
 
 from db.models import Judgment, JudgmentTally, Offender
+from db.rows import row_type
 from policies.actions import Action
 from schema import validation as check
 from schema.access_report import AccessReportNode, access_report
@@ -131,7 +132,8 @@ PolicyUid = Annotated[str, strawberry.argument(description="The policy's uid.")]
 
 
 NODE_TYPES.update({Judgment: "Judgment", Offender: "Offender", NoticeView: "Notice",
-                   InquiryView: "Inquiry", DetentionView: "Detention"})
+                   InquiryView: "Inquiry", DetentionView: "Detention",
+                   row_type(Judgment): "Judgment", row_type(Offender): "Offender"})
 
 
 async def read_node(ctx: Context, id: str) -> Any | None:

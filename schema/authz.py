@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from db.models import Agency, Judgment, Offender
+from db.rows import is_row_of
 from policies.attributes import (
     REQUEST_CONTEXT,
     judgment_attributes,
@@ -211,11 +212,11 @@ class Authorizer:
 
     # -- attributes -------------------------------------------------------------------
     def attributes_of(self, obj: Any) -> Mapping[str, Any]:
-        if isinstance(obj, Judgment):
+        if isinstance(obj, Judgment) or is_row_of(obj, Judgment):
             return judgment_attributes(obj, self.subject)
-        if isinstance(obj, Offender):
+        if isinstance(obj, Offender) or is_row_of(obj, Offender):
             return offender_attributes(obj, self.subject)
-        if isinstance(obj, Agency):
+        if isinstance(obj, Agency) or is_row_of(obj, Agency):
             return resource_attributes("agency", id=obj.code, region=obj.region)
         if isinstance(obj, Mapping):
             return obj

@@ -68,6 +68,13 @@ class Context:
         async with self.db_lock:
             return await self.session.execute(statement)
 
+    async def rows(self, statement: Executable, parameters: dict[str, Any]) -> Sequence[Any]:
+        """The rows of a Core statement (no ORM entity in it), run on the session's
+        connection: no ORM result set up around plain rows."""
+        async with self.db_lock:
+            connection = await self.session.connection()
+            return (await connection.execute(statement, parameters)).all()
+
     async def scalars(self, statement: Executable) -> Sequence[Any]:
         async with self.db_lock:
             return (await self.session.scalars(statement)).all()

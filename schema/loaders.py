@@ -18,10 +18,14 @@ if TYPE_CHECKING:
 class Loaders:
     def __init__(self, ctx: Context) -> None:
         self._ctx = ctx
-        self.offender = DataLoader[int, Offender | None](self._offenders)
-        self.agency = DataLoader[int, Agency | None](self._agencies)
-        self.agency_by_code = DataLoader[str, Agency | None](self._agencies_by_code)
-        self.executions = DataLoader[int, list[ExecutionEvent]](self._executions)
+        # Annotated, not subscripted: `DataLoader[...]` at run time is typing's work on
+        # every request.
+        self.offender: DataLoader[int, Offender | None] = DataLoader(self._offenders)
+        self.agency: DataLoader[int, Agency | None] = DataLoader(self._agencies)
+        self.agency_by_code: DataLoader[str, Agency | None] = DataLoader(
+            self._agencies_by_code)
+        self.executions: DataLoader[int, list[ExecutionEvent]] = DataLoader(
+            self._executions)
         self._named: dict[str, DataLoader[Any, Any]] = {}
 
     def named(self, name: str,

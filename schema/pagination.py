@@ -11,12 +11,13 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import strawberry
 from graphql import NullValueNode, VariableNode
-from sqlalchemy import ColumnElement, Select, func
+from sqlalchemy import ColumnElement, Integer, Select, bindparam, func
 from sqlmodel import col, select
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
 
+from db.rows import columns_of, split_row
 from schema.errors import BadUserInput
 
 if TYPE_CHECKING:
@@ -201,22 +202,61 @@ async def fetch_page(ctx: Context, model: Any, where: list[ColumnElement[bool]],
         total = int(await ctx.scalar(statement) or 0)
     if total == 0:
         return [], total
-    query = select(model, *(entity for _, entity, _ in related)).where(*where)
-    for column, entity, _ in related:
-        query = query.outerjoin(entity, entity.id == getattr(model, column))
-    if start is not None:
-        query = query.where(col(model.public_id) > start)
-    if before is not None:
-        query = query.where(col(model.public_id) < before)
-    order = col(model.public_id).desc() if backward else col(model.public_id)
-    query = query.order_by(order).limit(size + 1)
     if not related:
-        return list(await ctx.scalars(query)), total
+        query = select(model).where(*where)
+        if start is not None:
+            query = query.where(col(model.public_id) > start)
+        if before is not None:
+            query = query.where(col(model.public_id) < before)
+        order = col(model.public_id).desc() if backward else col(model.public_id)
+        return list(await ctx.scalars(query.order_by(order).limit(size + 1))), total
+    models = (model, *(entity for _, entity, _ in related))
+    joined_page = _joined_page(models, related, where, start is not None,
+                               before is not None, backward)
+    found: Sequence[Any] = await ctx.rows(joined_page, {"page_after": start, "page_before": before,
+                                                  "page_limit": size + 1})
     rows = []
-    found: Sequence[Any] = (await ctx.execute(query)).all()
-    for row, *others in found:
+    for values in found:
+        row, *others = split_row(values, models)
         rows.append(row)
         for (column, _, loader), value in zip(related, others, strict=True):
             if value is not None:
                 loader.prime(getattr(row, column), value)
     return rows, total
+
+
+# Page statements by what they are built from (the filters by identity, kept in the value):
+# a statement object reused keeps its cache key and its compiled SQL, where one built anew
+# costs its construction and a walk of its 40-odd columns on every request. The visibility
+# clauses are themselves reused (schema/records.py), so an unfiltered list hits here.
+_PAGES: dict[tuple[Any, ...], tuple[tuple[Any, ...], Select[Any]]] = {}
+_PAGES_LIMIT = 1024
+
+
+def _joined_page(models: tuple[Any, ...], related: Sequence[tuple[str, Any, Any]],
+                 where: Sequence[ColumnElement[bool]], after: bool, before: bool,
+                 backward: bool) -> Select[Any]:
+    """Plain rows (db/rows.py), not ORM instances, of `models` joined as `related` says:
+    the page only hands values on. Bound parameters: page_after, page_before, page_limit."""
+    key = (models, tuple(r[0] for r in related), tuple(id(w) for w in where), after, before,
+           backward)
+    cached = _PAGES.get(key)
+    if cached is not None and len(cached[0]) == len(where) and all(
+            a is b for a, b in zip(cached[0], where, strict=True)):
+        return cached[1]
+    model = models[0]
+    joined: Any = model.__table__
+    for column, entity, _ in related:
+        joined = joined.outerjoin(entity.__table__, col(entity.id) == getattr(model, column))
+    query: Select[Any] = select(*(c for m in models for c in columns_of(m))).select_from(
+        joined).where(*where)
+    if after:
+        query = query.where(col(model.public_id) > bindparam("page_after"))
+    if before:
+        query = query.where(col(model.public_id) < bindparam("page_before"))
+    order = col(model.public_id).desc() if backward else col(model.public_id)
+    query = query.order_by(order).limit(bindparam("page_limit", type_=Integer))
+    if len(_PAGES) >= _PAGES_LIMIT:
+        _PAGES.clear()
+    _PAGES[key] = (tuple(where), query)
+    return query
