@@ -63,7 +63,7 @@ class Settings:
     policy_approvers: int = 0
     # Benchmarks only: answers every decision with permit. Refused in production.
     authz_disabled: bool = False
-    db_pool_size: int = 10
+    db_pool_size: int = 16
     # Shared state of rate limits and sign-in throttles (CONTRACT.md §2): every process that
     # names the same Redis shares one bucket per requester; without it, each process has its own.
     redis_url: str | None = None

@@ -52,7 +52,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 class Database:
     """One engine and its session factory, built by the app factory and passed along."""
 
-    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10) -> None:
+    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 16) -> None:
         self.url = url
         self.is_sqlite = is_sqlite(url)
         # SQLite too: its driver's default pool (5) closes and reopens connections, each

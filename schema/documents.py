@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from graphql import ASTValidationRule, DocumentNode, ExecutionResult, GraphQLError, parse
 from strawberry.extensions import SchemaExtension
@@ -80,6 +81,10 @@ class DocumentExaminer:
         # Validation rules beside graphql-core's own (ValidationCache keys on them); one that
         # extends one of graphql-core's takes its place.
         self.rules = tuple(rules)
+        # What ours replace, and the rules an operation then validates with (strawberry's
+        # are the same every request: a tuple compared, not rebuilt).
+        self.replaced = frozenset(base for rule in self.rules for base in rule.__mro__[1:])
+        self._validation: tuple[Any, tuple[type[ASTValidationRule], ...]] | None = None
         self._size = size
         self._examined: OrderedDict[str, Examined] = OrderedDict()
 
@@ -98,6 +103,15 @@ class DocumentExaminer:
             self._examined.popitem(last=False)
         return found
 
+    def validation_rules(self, theirs: Any) -> tuple[type[ASTValidationRule], ...]:
+        """`theirs` (strawberry's rules) with ours in place of those they extend."""
+        known = self._validation
+        if known is not None and known[0] == theirs:
+            return known[1]
+        rules = (*(rule for rule in theirs if rule not in self.replaced), *self.rules)
+        self._validation = (theirs, rules)
+        return rules
+
     def extension(self) -> SchemaExtension:
         """A fresh extension for one operation (strawberry asks for one per request)."""
         return _ExaminedDocument(self)
@@ -110,10 +124,7 @@ class _ExaminedDocument(SchemaExtension):
 
     def on_operation(self) -> Iterator[None]:
         context = self.execution_context
-        ours = self.examiner.rules
-        replaced = {base for rule in ours for base in rule.__mro__[1:]}
-        context.validation_rules = (
-            *(rule for rule in context.validation_rules if rule not in replaced), *ours)
+        context.validation_rules = self.examiner.validation_rules(context.validation_rules)
         yield
 
     def on_parse(self) -> Iterator[None]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from sqlmodel import col, select
@@ -16,17 +17,28 @@ if TYPE_CHECKING:
 
 
 class Loaders:
+    """Each loader is made when a request first uses it: most requests use none or one, and
+    a DataLoader costs more to make than a small request's decision."""
+
     def __init__(self, ctx: Context) -> None:
         self._ctx = ctx
-        # Annotated, not subscripted: `DataLoader[...]` at run time is typing's work on
-        # every request.
-        self.offender: DataLoader[int, Offender | None] = DataLoader(self._offenders)
-        self.agency: DataLoader[int, Agency | None] = DataLoader(self._agencies)
-        self.agency_by_code: DataLoader[str, Agency | None] = DataLoader(
-            self._agencies_by_code)
-        self.executions: DataLoader[int, list[ExecutionEvent]] = DataLoader(
-            self._executions)
         self._named: dict[str, DataLoader[Any, Any]] = {}
+
+    @cached_property
+    def offender(self) -> DataLoader[int, Offender | None]:
+        return DataLoader(self._offenders)
+
+    @cached_property
+    def agency(self) -> DataLoader[int, Agency | None]:
+        return DataLoader(self._agencies)
+
+    @cached_property
+    def agency_by_code(self) -> DataLoader[str, Agency | None]:
+        return DataLoader(self._agencies_by_code)
+
+    @cached_property
+    def executions(self) -> DataLoader[int, list[ExecutionEvent]]:
+        return DataLoader(self._executions)
 
     def named(self, name: str,
               load: Callable[[Sequence[Any]], Awaitable[Sequence[Any]]]) -> DataLoader[Any, Any]:

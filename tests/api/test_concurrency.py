@@ -17,7 +17,7 @@ from tests.factories import CLERK_DONGCHENG, Registry
 
 @pytest.fixture
 async def small_pool(database_url: str, tmp_path: Path) -> AsyncIterator[Registry]:
-    # SQLite keeps SQLAlchemy's default pool (5 + 10 overflow); PostgreSQL gets 2 + 2.
+    # 2 pooled connections and 2 more at a peak, on either database.
     settings = Settings(database_url=database_url, signing_key_file=str(tmp_path / "key.pem"),
                         policy_poll_seconds=0.0, db_pool_size=2)
     await prepare(database_url)
