@@ -19,7 +19,7 @@ from typing import Any
 
 from graphql import GraphQLError
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from api.auth import ANONYMOUS, Principal
@@ -55,7 +55,12 @@ async def graphql_endpoint(request: Request) -> Response:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/json":
         return problem(415, "Content-Type must be application/json")
-    body = await request.body()  # at most MAX_BODY_BYTES: api/transport.BodyLimit
+    try:
+        body = await request.body()  # at most MAX_BODY_BYTES: api/transport.BodyLimit
+    except ClientDisconnect:
+        # The client left before its request arrived: nothing ran, nobody reads an answer
+        # (not an error of the server's: no traceback in the log).
+        return Response(status_code=400)
     try:
         payload = json.loads(body)
     except (ValueError, UnicodeDecodeError, RecursionError):

@@ -233,3 +233,27 @@ async def test_the_jwks_publishes_public_keys_only(registry: Registry) -> None:
         assert key.get("kid")
         private = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"} & set(key)
         assert not private, private
+
+
+async def test_a_client_that_leaves_before_its_body_arrives_runs_nothing_and_logs_no_error(
+        registry: Registry, caplog: pytest.LogCaptureFixture) -> None:
+    headers = [(b"content-type", b"application/json"),
+               (b"authorization", _bearer(registry, JUDGE)["Authorization"].encode())]
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+             "method": "POST", "scheme": "http", "path": "/graphql", "raw_path": b"/graphql",
+             "query_string": b"", "root_path": "", "headers": headers,
+             "client": ("127.0.0.1", 50000), "server": ("registry.test", 80)}
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    before = await count(registry, Notice)
+    with caplog.at_level("ERROR"):
+        await registry.app(scope, receive, send)
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+    assert sent[0]["type"] == "http.response.start" and sent[0]["status"] == 400
+    assert await count(registry, Notice) == before
