@@ -191,12 +191,18 @@ def _db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _seed(settings: Settings, args: argparse.Namespace) -> int:
+    from sqlalchemy import text
+
     from api.issuer import cli_issue_token
     from api.seed import DEMO_PRINCIPALS, seed_demo
 
     if settings.production:
         raise ValueError("REGISTRY_ENV=production: demo data is never loaded in production")
     result = _run(settings, lambda s: seed_demo(s, judgments=args.judgments))
+    if result.judgments:
+        # The planner's statistics, after a bulk load: until autovacuum gets round to it,
+        # PostgreSQL plans a page of judgments as if the table were empty.
+        _run(settings, lambda s: s.execute(text("ANALYZE")))
     print(f"demo data: {result.agencies} agencies, {result.offenders} people, "
           f"{result.judgments} judgments added")
     if not args.quiet:

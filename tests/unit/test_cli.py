@@ -112,6 +112,32 @@ def test_seed_demo_scales_past_a_thousand_people_without_identity_number_collisi
     assert "1500 people, 1500 judgments added" in capsys.readouterr().out
 
 
+def test_seed_demo_leaves_the_planner_statistics_fresh(cli_env: str) -> None:
+    """A page of judgments is planned from them: without, the first minutes after a bulk load
+    sorted every visible row for each page."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import create_engine, text
+
+    from db.engine import is_sqlite
+
+    main(["db", "upgrade"])
+    started = datetime.now(UTC) - timedelta(seconds=1)
+    assert main(["seed", "--demo", "--judgments", "40", "--quiet"]) == 0
+    engine = create_engine(cli_env)
+    try:
+        with engine.connect() as connection:
+            if is_sqlite(cli_env):
+                tables = set(connection.scalars(text("SELECT tbl FROM sqlite_stat1")))
+                assert {"judgment", "offender"} <= tables
+            else:
+                analyzed = connection.scalar(text(
+                    "SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'judgment'"))
+                assert analyzed is not None and analyzed >= started
+    finally:
+        engine.dispose()
+
+
 def _fill_chain(database_url: str, key_file: Path, first: int, count: int) -> None:
     from db.audit import AuditChain, AuditRecord
     from db.audit_keys import AuditKeys
