@@ -11,7 +11,7 @@ import strawberry
 from graphql import GraphQLError
 from sqlalchemy import ColumnElement
 from sqlmodel import col, select
-from strawberry.extensions import DisableIntrospection, SchemaExtension, ValidationCache
+from strawberry.extensions import DisableIntrospection, SchemaExtension
 from strawberry.scalars import JSON
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext, Info
@@ -495,15 +495,12 @@ class RegistrySchema(strawberry.Schema):
 
 def build_schema(limits: Limits = Limits(), *, production: bool = False) -> RegistrySchema:
     # Factories, not instances: strawberry builds a fresh extension per request. The
-    # examiner parses each query text once and refuses a document over the limits before
-    # any validation rule (schema/documents.py); the rules are built once here, since
-    # ValidationCache keys on the rule classes.
+    # examiner parses each query text once, refuses a document over the limits before any
+    # validation rule, and validates each document once (schema/documents.py); the rules
+    # are built once here, since its validation cache keys on the rule classes.
     examiner = DocumentExaminer(limits, rules=[max_directives_rule(limits.max_directives),
                                                NamedValuesOfCorrectTypeRule])
-    extensions: list[Callable[[], SchemaExtension]] = [
-        examiner.extension,
-        lambda: ValidationCache(maxsize=256),
-    ]
+    extensions: list[Callable[[], SchemaExtension]] = [examiner.extension]
     if production:
         extensions.append(DisableIntrospection)
     schema = RegistrySchema(query=Query, mutation=Mutation, extensions=extensions,

@@ -17,10 +17,12 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from graphql import ASTValidationRule, DocumentNode, ExecutionResult, GraphQLError, parse
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.schema import validate_document
 
 from schema.errors import BadUserInput, QueryTooComplex
 from schema.inputs import unstorable_variable
@@ -71,6 +73,11 @@ def operation_problem(verdict: Verdict, requested: str | None) -> BadUserInput |
     return None
 
 
+# The validation errors of a document (none, mostly) for a schema and rules: the same
+# documents as the examiner keeps, by the same bound.
+_validated = lru_cache(maxsize=256)(validate_document)
+
+
 class DocumentExaminer:
     """The last `size` query texts, each parsed (at most `limits.max_tokens` tokens) and
     examined once."""
@@ -78,7 +85,7 @@ class DocumentExaminer:
     def __init__(self, limits: Limits, rules: Sequence[type[ASTValidationRule]] = (),
                  size: int = 256) -> None:
         self.limits = limits
-        # Validation rules beside graphql-core's own (ValidationCache keys on them); one that
+        # Validation rules beside graphql-core's own (the validation cache keys on them); one that
         # extends one of graphql-core's takes its place.
         self.rules = tuple(rules)
         # What ours replace, and the rules an operation then validates with (strawberry's
@@ -138,6 +145,15 @@ class _ExaminedDocument(SchemaExtension):
                 # Raised before strawberry parses: it answers it as an error, unvalidated.
                 raise refusal
             context.graphql_document = examined.document
+        yield
+
+    def on_validate(self) -> Iterator[None]:
+        # strawberry's ValidationCache, in this extension: one extension per operation
+        # instead of two (each costs its hooks on every request).
+        context = self.execution_context
+        context.pre_execution_errors = _validated(context.schema._schema,
+                                                  context.graphql_document,
+                                                  context.validation_rules)
         yield
 
     def on_execute(self) -> Iterator[None]:

@@ -13,6 +13,7 @@ tests/api/test_schema_authorization.py walks the schema and fails on a field wit
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
@@ -91,16 +92,52 @@ def compile_authorization(schema: strawberry.Schema) -> int:
     roots = {graphql_schema.query_type, graphql_schema.mutation_type,
              graphql_schema.subscription_type}
     for name, gql_type in graphql_schema.type_map.items():
-        if gql_type in roots or name in ROOT_TYPES or name.startswith("__") \
-                or not isinstance(gql_type, GraphQLObjectType):
+        if name.startswith("__") or not isinstance(gql_type, GraphQLObjectType):
             continue
+        root = gql_type in roots or name in ROOT_TYPES
         for gql_field in gql_type.fields.values():
             definition = (gql_field.extensions or {}).get("strawberry-definition")
-            resolver = _compiled(schema, definition)
+            resolver = _compiled_root(schema, definition) if root else \
+                _compiled(schema, definition)
             if resolver is not None:
                 gql_field.resolve = resolver
                 compiled += 1
     return compiled
+
+
+def _compiled_root(schema: strawberry.Schema, field: Any) -> Callable[..., Any] | None:
+    """A root field with a plain function of no argument (`me`): called, then checked to
+    have asked, as `Authorize.resolve` does. An async one keeps strawberry's path (its
+    check needs the root lock)."""
+    if not isinstance(field, StrawberryField) or field.arguments or len(field.extensions) != 1:
+        return None
+    guard = field.extensions[0]
+    base = field.base_resolver
+    if type(guard) is not Authorize or base is None or base.is_async or (
+            base.root_parameter or base.parent_parameter):
+        return None
+    function = base._unbound_wrapped_func
+    info_parameter = base.info_parameter
+    info_class = schema.config.info_class
+    takes_self = base.self_parameter is not None
+    expected = {p.name for p in (base.self_parameter, info_parameter) if p is not None}
+    if set(inspect.signature(function).parameters) != expected:
+        return None
+
+    def resolver(source: Any, info: GraphQLResolveInfo[Any]) -> Any:
+        authz = info.context.authz
+        asked = authz.asked
+        given = (source,) if takes_self else ()
+        if info_parameter is None:
+            result = function(*given)
+        else:
+            result = function(*given, **{info_parameter.name: info_class(_raw_info=info,
+                                                                         _field=field)})
+        guard._ensure_asked(authz, asked, info)  # type: ignore[arg-type]
+        return result
+
+    resolver.authorize = guard  # type: ignore[attr-defined]
+    return resolver
 
 
 def _compiled(schema: strawberry.Schema, field: Any) -> Callable[..., Any] | None:

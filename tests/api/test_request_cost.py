@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 from sqlmodel import func, select
-from strawberry.extensions.validation_cache import _get_validate_cache
 
 from api.context import AgencyDirectory
 from db.models import Agency, AuditEvent
+from schema.documents import _validated
 from tests.factories import CLERK_DONGCHENG, JUDGE, REPORT, Registry, report_input
 
 
@@ -43,9 +43,9 @@ async def test_reading_criminal_information_beside_oneself_is_still_audited(
 async def test_the_same_document_is_validated_once(registry: Registry) -> None:
     document = "{ me { role } }"
     await registry.gql(document, as_=CLERK_DONGCHENG)
-    hits = _get_validate_cache(256).cache_info().hits
+    hits = _validated.cache_info().hits
     await registry.gql(document, as_=CLERK_DONGCHENG)
-    assert _get_validate_cache(256).cache_info().hits == hits + 1
+    assert _validated.cache_info().hits == hits + 1
 
 
 class FakeSession:

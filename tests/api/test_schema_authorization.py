@@ -170,6 +170,27 @@ class Mutation:
 
 
 TINY = strawberry.Schema(query=Query, mutation=Mutation)
+# The same, its sync root fields compiled as the registry's are (schema.fields).
+COMPILED_TINY = strawberry.Schema(query=Query, mutation=Mutation)
+
+
+def test_the_tiny_schema_has_compiled_root_fields() -> None:
+    from schema.fields import compile_authorization
+
+    # forgetful, forgetfulNullable, forgetfulWrite: sync, no argument; the async ones stay.
+    assert compile_authorization(COMPILED_TINY) == 3
+
+
+@pytest.mark.parametrize("document", ["{ forgetful }", "mutation { forgetfulWrite }"])
+async def test_a_compiled_root_resolver_that_does_not_ask_gives_an_error_not_data(
+        document: str) -> None:
+    from schema.fields import compile_authorization
+
+    compile_authorization(COMPILED_TINY)
+    result = await COMPILED_TINY.execute(document, context_value=FakeContext())
+    assert result.data is None
+    assert result.errors
+    assert isinstance(result.errors[0].original_error, ResolverDidNotAsk)
 
 
 @pytest.mark.parametrize("document", [
@@ -291,7 +312,7 @@ def compiled_schema() -> strawberry.Schema:
     from schema.fields import compile_authorization
 
     built_schema = strawberry.Schema(query=RecordQuery)
-    assert compile_authorization(built_schema) == 5
+    assert compile_authorization(built_schema) == 6  # holder and its five fields
     return built_schema
 
 
@@ -334,7 +355,7 @@ async def test_a_compiled_field_of_a_denied_object_is_null_without_running_its_r
     from schema.fields import compile_authorization
 
     built_schema = strawberry.Schema(query=WatchedQuery)
-    assert compile_authorization(built_schema) == 1
+    assert compile_authorization(built_schema) == 2  # watched and its label
     RAN.clear()
     authz = DenyingAuthz(denied=FIRST)
     result = await built_schema.execute("{ watched { label } }",
