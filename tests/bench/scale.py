@@ -14,8 +14,9 @@ as the Beijing municipal registry clerk (division 11: 60 % of the seeded judgmen
 - page 50: the same page after the cursor that ends page 49;
 - name search: `offenders(filter: {name})`, a name thousands share at 1,000,000;
 
-then audited reads per second (the page, wrk -c16) with 1 and with 2 workers. Every request
-is audited as always. EXPLAIN (ANALYZE) of the count and of the name search shows the plans.
+then audited reads per second (the page, wrk -c16) with 1 and with 2 workers, sampling
+`pg_stat_activity` meanwhile (what the sessions wait on: the audit chain's advisory lock
+shows as "active: Lock: advisory"). Every request is audited as always. EXPLAIN (ANALYZE) of the count and of the name search shows the plans.
 Targets: page at the largest size within 1.2x of the smallest; page + totalCount <= 100 ms.
 """
 
@@ -262,12 +263,63 @@ def throughput(env: dict[str, str], tmp: Path, token: str, wrk: str,
         with server(env, tmp, workers) as url:
             wrk_args = argparse.Namespace(threads=2, connections=16)
             run_wrk(wrk, url, body, token, wrk_args, 3)
-            sample = run_wrk(wrk, url, body, token, wrk_args, args.duration)
+            with sampling_waits(env["REGISTRY_DATABASE_URL"]) as waits:
+                sample = run_wrk(wrk, url, body, token, wrk_args, args.duration)
         found[str(workers)] = {
             "req_per_s": sample.requests_per_second, "p50_ms": sample.p50_ms,
-            "p99_ms": sample.p99_ms, "bad": sample.bad_responses + sample.socket_errors}
-        say(f"  {workers} worker(s): {sample.requests_per_second:.1f} audited reads/s")
+            "p99_ms": sample.p99_ms, "bad": sample.bad_responses + sample.socket_errors,
+            "waits": waits}
+        say(f"  {workers} worker(s): {sample.requests_per_second:.1f} audited reads/s; "
+            "what the database's sessions were doing: " + ", ".join(
+                f"{name} {share:.0%}" for name, share in list(waits["shares"].items())[:5]))
     return found
+
+
+@contextlib.contextmanager
+def sampling_waits(url: str, every: float = 0.05) -> Iterator[dict[str, Any]]:
+    """What the API's sessions of the database do while the block runs, from
+    `pg_stat_activity` every `every` seconds: "active: running" (on CPU), "active: <wait
+    event>" (e.g. "Lock: advisory", the audit chain's lock), "idle in transaction" (waiting on
+    the API process). Filled in when the block ends: shares of all session samples, most
+    first, and how many samples found a session waiting on the chain's advisory lock."""
+    import threading
+    from collections import Counter
+
+    found: dict[str, Any] = {}
+    counts: Counter[str] = Counter()
+    stop = threading.Event()
+    samples = [0]
+
+    def sample() -> None:
+        engine = create_engine(url, isolation_level="AUTOCOMMIT")
+        try:
+            with engine.connect() as conn:
+                while not stop.is_set():
+                    rows = conn.execute(text(
+                        "SELECT state, wait_event_type, wait_event FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                        "AND backend_type = 'client backend' AND state <> 'idle'")).all()
+                    samples[0] += 1
+                    for state, kind, event in rows:
+                        if state == "active":
+                            counts["active: " + (f"{kind}: {event}" if kind else "running")] += 1
+                        else:
+                            counts[str(state)] += 1
+                    stop.wait(every)
+        finally:
+            engine.dispose()
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    try:
+        yield found
+    finally:
+        stop.set()
+        thread.join(5)
+        total = sum(counts.values()) or 1
+        found["samples"] = samples[0]
+        found["shares"] = {name: round(n / total, 3) for name, n in counts.most_common()}
+        found["chain_lock_waits"] = counts["active: Lock: advisory"]
 
 
 def summarise(results: dict[str, Any], sizes: list[int], args: argparse.Namespace,
@@ -304,6 +356,11 @@ def print_report(report: dict[str, Any]) -> None:
     for workers in ("1", "2"):
         print(f"{'audited reads/s, ' + workers + ' worker(s)':<26}" + "".join(
             f"{results[s]['audited_reads_per_s'][workers]['req_per_s']:>24.1f}" for s in sizes))
+    for workers in ("1", "2"):
+        for s in sizes:
+            waits = results[s]["audited_reads_per_s"][workers]["waits"]
+            print(f"sessions of {s} judgments, {workers} worker(s), {waits['samples']} samples: "
+                  + ", ".join(f"{name} {share:.0%}" for name, share in waits["shares"].items()))
     print(f"{'totalCount':<26}" + "".join(
         f"{results[s]['checks']['totalCount']:>24}" for s in sizes))
     print()
