@@ -178,3 +178,25 @@ async def test_a_page_of_none_costs_no_more_than_a_page_of_rows(registry: Regist
     assert body["data"]["judgments"]["pageInfo"]["hasNextPage"] is True
     rows, _ = await statements_for(registry, CLERK_BEIJING, 20)
     assert none <= rows
+
+
+PAGE = ("{ judgments(first: 20) { edges { node { id judgmentNumber judgmentDate "
+        "crimes { name } penalty { kind termMonths } court { code } sealStatus "
+        "offender { name birthDate } } } } }")
+
+
+async def test_a_page_of_judgments_reads_its_people_and_courts_in_its_own_statement(
+        registry: Registry) -> None:
+    await seed(registry, 6)
+    await registry.gql(PAGE, as_=CLERK_BEIJING)  # warm caches (policies, agencies)
+    with counting(registry) as statements:
+        body = await registry.gql(PAGE, as_=CLERK_BEIJING)
+    edges = body["data"]["judgments"]["edges"]
+    assert len(edges) == 6 and all(e["node"]["offender"]["name"] and e["node"]["court"]
+                                   for e in edges)
+    reads = [" ".join(s.split()) for s in statements if s.lstrip().upper().startswith("SELECT")]
+    pages = [s for s in reads if "FROM judgment" in s]
+    assert len(pages) == 1, [s[:300] for s in reads]
+    assert "JOIN offender" in pages[0] and "JOIN agency" in pages[0]
+    # No loader read them after (the requester's own agency, by code, is the context's).
+    assert not [s for s in reads if "FROM offender" in s or "FROM agency WHERE agency.id" in s]
