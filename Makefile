@@ -45,10 +45,19 @@ lint: $(STAMP)
 	$(BIN)/ruff check api schema policies db tests
 	$(BIN)/mypy api schema policies db
 
+# The registry beside the reference apps (DESIGN §3): ../shared/bench/compare.py, where the
+# workspace has it (COMPARE=path/to/compare.py elsewhere; COMPARE_ARGS e.g. --rounds 2).
+COMPARE ?= ../shared/bench/compare.py
+COMPARE_ARGS ?= --rounds 1 --postgres postgresql+psycopg://postgres@127.0.0.1:5432
+
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench.run $(BENCH_ARGS)
 	$(BIN)/python -m tests.bench.limiter
 	$(BIN)/python -m tests.bench.observe
+	@if [ -f "$(COMPARE)" ]; then \
+	  REGISTRY_RATE_BUCKET=1000000000 REGISTRY_RATE_RESTORE=1000000000 \
+	    $(PYTHON) $(COMPARE) $(COMPARE_ARGS); \
+	else echo "make: $(COMPARE) not found: the comparison with the reference apps is skipped (COMPARE=...)"; fi
 
 # Growth with data (PostgreSQL): 5,000 vs 1,000,000 judgments, a database of its own per
 # size (registry_scale_N, dropped and created); SCALE_ARGS e.g. --sizes 5000,200000.
