@@ -32,7 +32,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -46,6 +46,7 @@ from db.audit_keys import AuditKeys, append_witness, read_witness
 from db.engine import Database, run_in_session
 from db.ids import new_id
 from db.models.audit import AuditChainState, AuditCheckpoint, AuditEvent
+from db.rows import row_type
 
 log = logging.getLogger("registry.audit")
 
@@ -90,6 +91,23 @@ class AuditRecord:
     policy_uid: str = ""
     policy_version: int = 0
     detail: dict[str, Any] = field(default_factory=dict)
+
+
+_RECORD_FIELDS = tuple(f.name for f in fields(AuditRecord))
+
+
+def _values_of(record: AuditRecord) -> dict[str, Any]:
+    """The record's values, its lists and mappings copied, so that the caller's record stays
+    its own (what `asdict` did, at a fraction of its cost: a record is flat but for these)."""
+    values: dict[str, Any] = {}
+    for name in _RECORD_FIELDS:
+        value = getattr(record, name)
+        if isinstance(value, list):
+            value = list(value)
+        elif isinstance(value, dict):
+            value = json.loads(json.dumps(value))
+        values[name] = value
+    return values
 
 
 # The VARCHAR(n) columns of the trail: PostgreSQL refuses a longer value (SQLite keeps it).
@@ -172,9 +190,11 @@ class AuditChain:
 
     async def append(
         self, session: AsyncSession, records: Sequence[AuditRecord]
-    ) -> list[AuditEvent]:
+    ) -> list[Any]:
         """Appends the records, in order, to the chain inside the caller's open transaction.
-        The caller commits (or rolls back) right after; the chain lock is held until then."""
+        The caller commits (or rolls back) right after; the chain lock is held until then.
+        Returns the events written, as read-only rows of `audit_event` (db/rows.py): one
+        INSERT of plain values, no ORM instance per event (those cost a tenth of a page)."""
         if not records:
             return []
         await self._lock_chain(session)
@@ -187,20 +207,19 @@ class AuditChain:
         if self._chain_id is None or seq == 0:  # once per process, and when a chain starts
             self._chain_id = await _chain_id(session, create=True)
         kid = self._keys.current
-        events: list[AuditEvent] = []
+        rows: list[dict[str, Any]] = []
         for record in records:
             seq += 1
-            # asdict copies the lists and dicts, so the caller's record stays its own.
-            audit_event = AuditEvent(**_fitted(asdict(record)), seq=seq, event_id=new_id("evt"),
-                                     at=datetime.now(UTC), prev_hash=prev_hash, hash="",
-                                     key_id=kid)
-            mac = event_mac(audit_event, self._chain_id, self._keys)
+            values = _fitted(_values_of(record))
+            values.update(seq=seq, event_id=new_id("evt"), at=datetime.now(UTC),
+                          prev_hash=prev_hash, hash="", key_id=kid)
+            mac = event_mac(values, self._chain_id, self._keys)
             assert mac is not None
-            audit_event.hash = prev_hash = mac
-            events.append(audit_event)
-        session.add_all(events)
-        await session.flush()
-        return events
+            values["hash"] = prev_hash = mac
+            rows.append(values)
+        await session.execute(_TABLE.insert(), rows)
+        event = row_type(AuditEvent)
+        return [event(**values) for values in rows]
 
     def release(self, session: AsyncSession) -> None:
         """Called by the unit of work after commit or rollback (no-op on PostgreSQL, where the
