@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from graphql import GraphQLError
@@ -153,7 +154,8 @@ async def run_operation(state: AppState, principal: Principal, request_id: str, 
 
 async def run_nested_operation(state: AppState, session: AsyncSession, principal: Principal,
                                request_id: str, query: str, variables: dict[str, Any],
-                               operation_name: str | None
+                               operation_name: str | None,
+                               prepare: Callable[[Context], object] = lambda ctx: None
                                ) -> tuple[dict[str, Any], Context, list[AuditRecord]]:
     """`run_operation` inside the caller's open transaction, for the bulk importer's batches
     (api/importer.py): the same context, execution, audit records and answer, but the
@@ -161,8 +163,10 @@ async def run_nested_operation(state: AppState, session: AsyncSession, principal
     run_operation rolls back its transaction), and its audit records are returned, not
     appended: the caller appends the records of every operation of its transaction, in
     order, then commits. Until that commit nothing of the operation is durable, and the
-    answer must not be reported as done."""
+    answer must not be reported as done. `prepare` sees the context before the operation
+    runs (the importer hands on the agencies the transaction's earlier operations read)."""
     ctx = await context_for(state, principal, request_id, session)
+    prepare(ctx)
     savepoint = await session.begin_nested()
     try:
         result = await state.schema.execute(query, variable_values=variables,

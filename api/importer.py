@@ -44,6 +44,7 @@ from api.settings import Settings
 from api.state import AppState
 from db.audit import AuditRecord
 from db.models import Agency
+from schema.context import Context
 
 log = logging.getLogger("registry.import")
 
@@ -221,6 +222,44 @@ class _Line:
     input: dict[str, Any]
 
 
+class _Agencies:
+    """The agencies the batch's lines have read, handed to each next line as its own
+    operation would have read them: in the batch's transaction, and older than what the
+    API's own agency directory serves (AgencyDirectory) by no more than the batch lasts.
+
+    They go to the same per-operation caches the resolvers fill (the agency loaders, the
+    registration authorities routing reads), so no rule runs differently: the rows are
+    only not read again. Taken from an operation that succeeded only (a SAVEPOINT rolled
+    back expires what it loaded), and out of the session by then (expunged)."""
+
+    def __init__(self) -> None:
+        self.by_id: dict[int, Agency] = {}
+        self.by_code: dict[str, Agency] = {}
+        self.authorities: list[Agency] | None = None
+
+    def prime(self, ctx: Context) -> None:
+        ctx.loaders.agency.prime_many(self.by_id)
+        ctx.loaders.agency_by_code.prime_many(self.by_code)
+        if self.authorities is not None:
+            ctx.memo.setdefault(AUTHORITIES, self.authorities)
+
+    def take(self, ctx: Context) -> None:
+        for loader, found in ((ctx.loaders.agency, self.by_id),
+                              (ctx.loaders.agency_by_code, self.by_code)):
+            cache = getattr(loader.cache_map, "cache_map", {})
+            for key, future in cache.items():
+                if future.done() and not future.cancelled() and future.exception() is None \
+                        and isinstance(future.result(), Agency):
+                    found[key] = future.result()
+        authorities = ctx.memo.get(AUTHORITIES)
+        if isinstance(authorities, list):
+            self.authorities = authorities
+
+
+# The memo entry of schema/notices.authority_for.
+AUTHORITIES = "registration_authorities"
+
+
 @dataclass
 class _Batch:
     """The lines run in the transaction in hand, in order, and what each came to: nothing
@@ -234,6 +273,7 @@ class _Batch:
     started: float = 0.0
     last: int = 0
     policy_changed: bool = False
+    agencies: _Agencies = field(default_factory=_Agencies)
 
     def full(self, limits: tuple[int, int, float]) -> bool:
         return (len(self.results) >= limits[0] or self.kept >= limits[1]
@@ -275,7 +315,10 @@ async def import_notices(state: AppState, principal: Principal, stream: IO[bytes
                 line = _Line(number, len(batch.results), *parsed)
                 response, ctx, records = await run_nested_operation(
                     state, session, principal, f"import-{run}-{number}",
-                    OPERATIONS[line.kind][1], {"input": line.input}, OPERATIONS[line.kind][0])
+                    OPERATIONS[line.kind][1], {"input": line.input}, OPERATIONS[line.kind][0],
+                    batch.agencies.prime)
+                if "errors" not in response:
+                    batch.agencies.take(ctx)
                 # Each line starts from the database as the line before it left it, as a
                 # transaction of its own would: nothing read by one line is held for the
                 # next (and the batch's memory does not grow with its lines).

@@ -342,7 +342,7 @@ def test_the_cli_prints_the_summary_and_exits_non_zero_on_invalid_lines(
 
 # -- batches (issue 13): one transaction per batch, a SAVEPOINT per line ---------------------
 
-ID = re.compile(r"\b([a-z]+)_[A-Za-z0-9_-]{16}\b")
+ID = re.compile(r"(?<![\w-])([a-z]+)_[\w-]{16}(?![\w-])")  # db/ids.new_id
 UNSEALED = ("seq", "event_id", "at", "hash", "prev_hash", "key_id")
 
 
