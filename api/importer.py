@@ -373,7 +373,10 @@ async def _finish(state: AppState, principal: Principal, run: str,
                         "by one", batch.lines[0].number, batch.last, type(error).__name__)
             with contextlib.suppress(Exception):
                 await session.rollback()
-            await session.close()
+            with contextlib.suppress(Exception):
+                await session.close()
+            # Should the commit have gone through after all (the answer to it lost), the
+            # lines come back as duplicates: none is reported registered twice.
             batch.results = await _one_by_one(state, principal, run, batch)
         else:
             await session.close()

@@ -427,21 +427,19 @@ async def test_the_audit_trail_of_a_batched_import_is_the_line_by_line_one(
     assert expected[0] == ["registered", "registered", "duplicate", "conflict", "invalid",
                            "queued", "registered", "conflict", "forbidden", "registered"]
     reference = await trail(settings)
-    truncate(database_url)
-    await prepare(database_url)
-
-    batched = [await run_import(settings, "COURT-110101", court),
-               await run_import(settings, "PRISON-110000", prison)]
-    assert [p.outcome for p in batched[0].problems] == ["conflict", "invalid", "invalid",
-                                                         "conflict", "forbidden"]
-    assert batched[0].counts == {"registered": 4, "duplicate": 1, "conflict": 2, "queued": 1,
-                                 "invalid": 2, "forbidden": 1, "failed": 0}
-    assert batched[1].counts["registered"] == 1 and batched[1].counts["duplicate"] == 1
-    events = await trail(settings)
-    assert len(events) == len(reference) > 20
-    assert events == reference
-    # One event per decision of each line, the line's own request id on it.
-    assert {e["request_id"] for e in events} == {e["request_id"] for e in reference}
+    for batch_lines in (BATCH_LINES, 3):  # the files in one batch each, and in batches of 3
+        truncate(database_url)
+        await prepare(database_url)
+        batched = [await run_import(settings, "COURT-110101", court, batch_lines=batch_lines),
+                   await run_import(settings, "PRISON-110000", prison, batch_lines=batch_lines)]
+        assert [p.outcome for p in batched[0].problems] == ["conflict", "invalid", "invalid",
+                                                             "conflict", "forbidden"]
+        assert batched[0].counts == {"registered": 4, "duplicate": 1, "conflict": 2,
+                                     "queued": 1, "invalid": 2, "forbidden": 1, "failed": 0}
+        assert batched[1].counts["registered"] == 1 and batched[1].counts["duplicate"] == 1
+        events = await trail(settings)
+        assert len(events) == len(reference) > 20
+        assert events == reference, batch_lines
 
 
 class FailOn:
@@ -570,3 +568,21 @@ async def test_a_rerun_of_a_file_in_many_batches_gives_only_duplicates(
     again = await run_import(settings, "COURT-110101", content, batch_lines=5)
     assert (again.counts["duplicate"], again.counts["forbidden"]) == (12, 1)
     assert await count(settings, Judgment) == 12
+
+
+async def test_a_batch_ends_once_it_holds_its_bytes_of_lines_so_memory_stays_bounded(
+        settings: Settings) -> None:
+    lines = [judgment() for _ in range(6)]
+    size = min(len(jsonl(line)) for line in lines)
+    batches: list[int] = []
+    state = build_state(settings)
+    try:
+        principal = await importer_principal(state, "COURT-110101", None)
+        summary = await import_notices(state, principal, io.BytesIO(jsonl(*lines)),
+                                       batches.append, batch_bytes=2 * size - 1,
+                                       batch_seconds=60)
+    finally:
+        await state.database.dispose()
+    # A batch keeps its lines (to run them again should its commit fail): at most the
+    # bytes asked for, and the line that reached them.
+    assert len(batches) == 3 and summary.counts["registered"] == 6

@@ -104,15 +104,24 @@ def seeded_people(url: str) -> set[str]:
         engine.dispose()
 
 
-def timed_import(env: dict[str, str], path: Path) -> tuple[float, dict[str, Any]]:
-    started = time.monotonic()
-    done = subprocess.run([*registry_command(), "import", "notices", str(path), "--agency",
-                           COURT, "--no-progress", "--json"], env=env, cwd=ROOT,
-                          capture_output=True, text=True, timeout=7200)
-    seconds = time.monotonic() - started
-    if done.returncode not in (0, 1):
-        sys.exit(f"bench: the import failed ({done.returncode}):\n{done.stderr}")
-    return seconds, json.loads(done.stdout)
+def timed_import(env: dict[str, str], path: Path) -> tuple[float, dict[str, Any], float]:
+    """Seconds from start to exit, the summary, and the import's CPU seconds (user and
+    system); its peak RSS goes into the summary (`peak_rss_mb`)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.monotonic()
+        child = subprocess.Popen([*registry_command(), "import", "notices", str(path),
+                                  "--agency", COURT, "--no-progress", "--json"],
+                                 env=env, cwd=ROOT, stdout=out, stderr=err)
+        _, status, usage = os.wait4(child.pid, 0)
+        seconds = time.monotonic() - started
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        if child.returncode not in (0, 1):
+            sys.exit(f"bench: the import failed ({child.returncode}):\n{err.read().decode()}")
+        summary = json.loads(out.read())
+    summary["peak_rss_mb"] = round(usage.ru_maxrss / 1024)
+    return seconds, summary, usage.ru_utime + usage.ru_stime
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -149,23 +158,30 @@ def main(argv: list[str] | None = None) -> int:
                 handle.write(json.dumps(line) + "\n")
         say(f"{args.notices} judgment notices ({path.stat().st_size // 1024} KiB) into "
             f"{args.database} holding {args.seeded} judgments")
-        seconds, summary = timed_import(env, path)
+        load = os.getloadavg()[0]
+        seconds, summary, cpu = timed_import(env, path)
         rate = summary["registered"] / seconds
-        say(f"first import: {seconds:.1f} s, {rate:,.0f} notices/s; {_counts(summary)}")
-        again_seconds, again = timed_import(env, path)
+        say(f"first import: {seconds:.1f} s, {rate:,.0f} notices/s; {_counts(summary)}; "
+            f"{cpu / args.notices * 1000:.1f} ms of CPU a line in the importer, peak RSS "
+            f"{summary['peak_rss_mb']} MB")
+        again_seconds, again, again_cpu = timed_import(env, path)
         say(f"same file again: {again_seconds:.1f} s, "
-            f"{again['duplicate'] / again_seconds:,.0f} lines/s; {_counts(again)}")
+            f"{again['duplicate'] / again_seconds:,.0f} lines/s; {_counts(again)}; "
+            f"{again_cpu / args.notices * 1000:.1f} ms of CPU a line")
+        load = max(load, os.getloadavg()[0])
         verified = registry(env, "audit", "verify", check=False).strip().splitlines()
         say(" / ".join(verified))
     report = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
               "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, "
-                         f"load {os.getloadavg()[0]:.2f}",
+                         f"load average up to {load:.2f}",
               "notices": args.notices, "seeded": args.seeded,
               "seconds": round(seconds, 2), "notices_per_s": round(rate, 1),
+              "cpu_ms_per_line": round(cpu / args.notices * 1000, 2),
               "rerun_seconds": round(again_seconds, 2), "summary": summary,
               "rerun_summary": again, "audit_verify": verified}
     print(f"import: {rate:,.0f} notices/s ({args.notices} judgments in {seconds:.1f} s, "
-          f"PostgreSQL; target {TARGET:,.0f})" + ("" if rate >= TARGET else "  BELOW TARGET"))
+          f"PostgreSQL, {report['machine']}; target {TARGET:,.0f})"
+          + ("" if rate >= TARGET else "  BELOW TARGET"))
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")
