@@ -11,7 +11,7 @@ PORT ?= 8000
 REACHED := $(if $(filter 0.0.0.0 ::,$(HOST)),127.0.0.1,$(HOST))
 run: export REGISTRY_ISSUER ?= http://$(REACHED):$(PORT)
 
-.PHONY: run test lint bench bench-scale clean browser lock schema
+.PHONY: run test lint bench bench-scale bench-import clean browser lock schema
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +63,11 @@ bench: $(STAMP)
 # size (registry_scale_N, dropped and created); SCALE_ARGS e.g. --sizes 5000,200000.
 bench-scale: $(STAMP)
 	$(BIN)/python -m tests.bench.scale $(SCALE_ARGS)
+
+# `registry import notices` on PostgreSQL: 20,000 judgment notices into a database of its own
+# (registry_bench_import, dropped and created), timed; IMPORT_ARGS e.g. --notices 100000.
+bench-import: $(STAMP)
+	$(BIN)/python -m tests.bench.importer $(IMPORT_ARGS)
 
 # The Docker image installs from requirements.lock: every package pinned with its hashes,
 # resolved from pyproject.toml's dependencies (tests/unit/test_lock_file.py checks the two

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from graphql import GraphQLError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
+from strawberry.types import ExecutionResult
 
 from api.auth import ANONYMOUS, Principal
 from api.context import context_for
@@ -152,6 +154,42 @@ async def run_operation(state: AppState, principal: Principal, request_id: str, 
     if ctx.policy_changed and not failed:
         # After the session is closed: the reload takes a connection of its own.
         await _reload_policies(state, request_id)
+    return _response(state, result, ctx, request_id), ctx
+
+
+async def run_nested_operation(state: AppState, session: AsyncSession, principal: Principal,
+                               request_id: str, query: str, variables: dict[str, Any],
+                               operation_name: str | None,
+                               prepare: Callable[[Context], object] = lambda ctx: None
+                               ) -> tuple[dict[str, Any], Context, list[AuditRecord]]:
+    """`run_operation` inside the caller's open transaction, for the bulk importer's batches
+    (api/importer.py): the same context, execution, audit records and answer, but the
+    operation runs in a SAVEPOINT of its own that rolls back alone when it fails (as
+    run_operation rolls back its transaction), and its audit records are returned, not
+    appended: the caller appends the records of every operation of its transaction, in
+    order, then commits. Until that commit nothing of the operation is durable, and the
+    answer must not be reported as done. `prepare` sees the context before the operation
+    runs (the importer hands on the agencies the transaction's earlier operations read)."""
+    ctx = await context_for(state, principal, request_id, session)
+    prepare(ctx)
+    savepoint = await session.begin_nested()
+    try:
+        result = await state.schema.execute(query, variable_values=variables,
+                                            context_value=ctx, operation_name=operation_name)
+    except BaseException:
+        if savepoint.is_active:
+            await savepoint.rollback()
+        raise
+    if result.errors:
+        await savepoint.rollback()
+    else:
+        await savepoint.commit()
+    return (_response(state, result, ctx, request_id), ctx,
+            audit_records(ctx, operation_name, result.errors))
+
+
+def _response(state: AppState, result: ExecutionResult, ctx: Context,
+              request_id: str) -> dict[str, Any]:
     response: dict[str, Any] = {}
     if result.data is not None or not _never_executed(result.errors):
         response["data"] = result.data
@@ -161,9 +199,9 @@ async def run_operation(state: AppState, principal: Principal, request_id: str, 
                               for e in result.errors]
     if result.extensions:
         response["extensions"] = result.extensions
-    if ctx.response_extensions and not failed:
+    if ctx.response_extensions and not result.errors:
         response.setdefault("extensions", {}).update(ctx.response_extensions)
-    return response, ctx
+    return response
 
 
 def _never_executed(errors: list[GraphQLError] | None) -> bool:

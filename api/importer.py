@@ -3,9 +3,16 @@
 Each line is one JSON object, `{"kind": "JUDGMENT" | "RELEASE" | "CORRECTION_EXPIRY",
 "input": {...}}`, whose `input` is exactly the GraphQL input of `reportJudgment`,
 `reportRelease` or `reportCorrectionExpiry` (CONTRACT.md §4). Every line runs as that
-mutation through `run_operation`, the HTTP endpoint's own runner, for a principal of the
+mutation through the HTTP endpoint's own runner (`run_nested_operation`, which shares
+`run_operation`'s context, execution, audit records and answer), for a principal of the
 importing agency: validation, the policy decision, idempotency and the audit events are the
-API's by construction, one transaction per line. Nothing here decides who may report.
+API's by construction. Nothing here decides who may report.
+
+Lines run in batches (issue 13): one transaction per batch, each line in a SAVEPOINT of its
+own, so a failing line rolls back alone and is reported as the API answered it; the batch's
+audit events, the events each line would have written, in line order, go to the chain in
+one append and commit with the batch. A line counts as done only once its batch has
+committed; a batch that fails to commit runs again one transaction per line.
 
 The file is read one line at a time (a line larger than the API's body limit is skipped
 unread), so memory does not grow with the file. Only line numbers, error codes and field
@@ -17,21 +24,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import signal
 import sys
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from api.auth import Principal
-from api.graphql import MAX_BODY_BYTES, run_operation
+from api.graphql import MAX_BODY_BYTES, run_nested_operation, run_operation
 from api.settings import Settings
 from api.state import AppState
+from db.audit import AuditRecord
 from db.models import Agency
+from schema.context import Context
+
+log = logging.getLogger("registry.import")
 
 # The mutation each kind runs, and its operation name in the audit trail. Nothing is read
 # back: the outcome is the resolver's (Context.notice_outcome), so no line adds a read
@@ -190,31 +205,200 @@ def judge_response(response: dict[str, Any], outcome: str, line: int
                              reason=f"{code} request {request_id}" if request_id else code)
 
 
+# A batch: one transaction, each line in a SAVEPOINT of its own, one append to the audit
+# chain and one commit. It ends at whichever comes first: BATCH_LINES lines, BATCH_BYTES of
+# lines kept for a retry, or BATCH_SECONDS since it began (so a concurrent writer waits on
+# the batch's locks for about that long, at most).
+BATCH_LINES = 500
+BATCH_BYTES = 1024 * 1024
+BATCH_SECONDS = 0.1
+
+
+@dataclass
+class _Line:
+    number: int
+    slot: int  # its place among the batch's results
+    kind: str
+    input: dict[str, Any]
+
+
+class _Agencies:
+    """The agencies the batch's lines have read, handed to each next line as its own
+    operation would have read them: in the batch's transaction, and older than what the
+    API's own agency directory serves (AgencyDirectory) by no more than the batch lasts.
+
+    They go to the same per-operation caches the resolvers fill (the agency loaders, the
+    registration authorities routing reads), so no rule runs differently: the rows are
+    only not read again. Taken from an operation that succeeded only (a SAVEPOINT rolled
+    back expires what it loaded), and out of the session by then (expunged)."""
+
+    def __init__(self) -> None:
+        self.by_id: dict[int, Agency] = {}
+        self.by_code: dict[str, Agency] = {}
+        self.authorities: list[Agency] | None = None
+
+    def prime(self, ctx: Context) -> None:
+        ctx.loaders.agency.prime_many(self.by_id)
+        ctx.loaders.agency_by_code.prime_many(self.by_code)
+        if self.authorities is not None:
+            ctx.memo.setdefault(AUTHORITIES, self.authorities)
+
+    def take(self, ctx: Context) -> None:
+        for loader, found in ((ctx.loaders.agency, self.by_id),
+                              (ctx.loaders.agency_by_code, self.by_code)):
+            cache = getattr(loader.cache_map, "cache_map", {})
+            for key, future in cache.items():
+                if future.done() and not future.cancelled() and future.exception() is None \
+                        and isinstance(future.result(), Agency):
+                    found[key] = future.result()
+        authorities = ctx.memo.get(AUTHORITIES)
+        if isinstance(authorities, list):
+            self.authorities = authorities
+
+
+# The memo entry of schema/notices.authority_for.
+AUTHORITIES = "registration_authorities"
+
+
+@dataclass
+class _Batch:
+    """The lines run in the transaction in hand, in order, and what each came to: nothing
+    of it is reported before the commit."""
+
+    results: list[tuple[str, Problem | None]] = field(default_factory=list)
+    lines: list[_Line] = field(default_factory=list)
+    records: list[AuditRecord] = field(default_factory=list)
+    consumed: int = 0
+    kept: int = 0
+    started: float = 0.0
+    last: int = 0
+    policy_changed: bool = False
+    agencies: _Agencies = field(default_factory=_Agencies)
+
+    def full(self, limits: tuple[int, int, float]) -> bool:
+        return (len(self.results) >= limits[0] or self.kept >= limits[1]
+                or time.monotonic() - self.started >= limits[2])
+
+
 async def import_notices(state: AppState, principal: Principal, stream: IO[bytes],
                          progress: Callable[[int], object] = lambda n: None,
-                         stop: asyncio.Event | None = None) -> Summary:
-    """Runs every line of `stream` as its mutation, in order, one transaction each.
-    `progress` receives the bytes consumed after each line; once `stop` is set, the import
-    ends after the line in hand."""
+                         stop: asyncio.Event | None = None, *,
+                         batch_lines: int = BATCH_LINES, batch_bytes: int = BATCH_BYTES,
+                         batch_seconds: float = BATCH_SECONDS) -> Summary:
+    """Runs every line of `stream` as its mutation, in order, in batches: one transaction
+    per batch, a SAVEPOINT per line (a failing line rolls back alone, its answer and audit
+    events exactly those of the API), the batch's audit events appended once and committed
+    with its lines. A batch's outcomes count only once it has committed; should the commit
+    fail, its lines run again one transaction each (`run_operation`), so every line is
+    reported for what became of it. `progress` receives the bytes of each committed batch;
+    once `stop` is set, the import ends after the batch in hand."""
     summary = Summary()
     run = uuid.uuid4().hex[:12]
-    for number, raw, consumed in read_lines(stream):
-        if stop is not None and stop.is_set():
-            summary.stopped_after = number - 1
-            break
-        parsed = parse_line(raw)
-        if parsed is not None:
-            summary.lines += 1
+    limits = (batch_lines, batch_bytes, batch_seconds)
+    batch: _Batch | None = None
+    session: AsyncSession | None = None
+    try:
+        for number, raw, consumed in read_lines(stream):
+            if stop is not None and stop.is_set():
+                summary.stopped_after = number - 1
+                break
+            if batch is None:
+                batch = _Batch(started=time.monotonic())
+            parsed = parse_line(raw)
             if isinstance(parsed, str):
-                summary.add("invalid", Problem(number, "invalid", "BAD_LINE", reason=parsed))
-            else:
-                operation_name, query = OPERATIONS[parsed[0]]
-                response, ctx = await run_operation(
-                    state, principal, f"import-{run}-{number}", query, {"input": parsed[1]},
-                    operation_name)
-                summary.add(*judge_response(response, ctx.notice_outcome, number))
-        progress(consumed)
+                batch.results.append(("invalid", Problem(number, "invalid", "BAD_LINE",
+                                                         reason=parsed)))
+            elif parsed is not None:
+                if session is None:
+                    session = state.database.sessions()
+                    await _begin(session)
+                line = _Line(number, len(batch.results), *parsed)
+                response, ctx, records = await run_nested_operation(
+                    state, session, principal, f"import-{run}-{number}",
+                    OPERATIONS[line.kind][1], {"input": line.input}, OPERATIONS[line.kind][0],
+                    batch.agencies.prime)
+                if "errors" not in response:
+                    batch.agencies.take(ctx)
+                # Each line starts from the database as the line before it left it, as a
+                # transaction of its own would: nothing read by one line is held for the
+                # next (and the batch's memory does not grow with its lines).
+                session.expunge_all()
+                batch.results.append(judge_response(response, ctx.notice_outcome, number))
+                batch.lines.append(line)
+                batch.records.extend(records)
+                batch.kept += len(raw or b"")
+                batch.policy_changed |= ctx.policy_changed
+            batch.consumed += consumed
+            batch.last = number
+            if batch.full(limits):
+                await _finish(state, principal, run, session, batch, summary, progress)
+                session, batch = None, None
+        if batch is not None:
+            await _finish(state, principal, run, session, batch, summary, progress)
+            session, batch = None, None
+    finally:
+        if session is not None:  # interrupted or failed mid-batch: none of it was reported
+            with contextlib.suppress(Exception):
+                await session.rollback()
+            state.audit.release(session)
+            with contextlib.suppress(Exception):
+                await session.close()
     return summary
+
+
+async def _begin(session: AsyncSession) -> None:
+    """Opens the batch's transaction. On SQLite a no-op write opens it for real (and takes
+    the database's write lock, which any writer takes first): the driver begins only before
+    a write, and a SAVEPOINT outside a transaction would commit on its release."""
+    await session.begin()
+    if session.get_bind().dialect.name == "sqlite":
+        await session.execute(text("UPDATE notice SET id = id WHERE 1 = 0"))
+
+
+async def _finish(state: AppState, principal: Principal, run: str,
+                  session: AsyncSession | None, batch: _Batch, summary: Summary,
+                  progress: Callable[[int], object]) -> None:
+    """Commits the batch with its audit events and reports its lines; if the commit fails,
+    runs them again, one transaction each."""
+    if session is not None:
+        try:
+            try:
+                if batch.records:
+                    await state.audit.append(session, batch.records)
+                await session.commit()
+            finally:
+                state.audit.release(session)
+        except Exception as error:  # noqa: BLE001 - every line is retried and reported
+            log.warning("import batch of lines %d to %d did not commit (%s): retrying them one "
+                        "by one", batch.lines[0].number, batch.last, type(error).__name__)
+            with contextlib.suppress(Exception):
+                await session.rollback()
+            with contextlib.suppress(Exception):
+                await session.close()
+            # Should the commit have gone through after all (the answer to it lost), the
+            # lines come back as duplicates: none is reported registered twice.
+            batch.results = await _one_by_one(state, principal, run, batch)
+        else:
+            await session.close()
+        if batch.policy_changed:
+            await state.policies.refresh()
+    for outcome, problem in batch.results:
+        summary.lines += 1
+        summary.add(outcome, problem)
+    progress(batch.consumed)
+
+
+async def _one_by_one(state: AppState, principal: Principal, run: str,
+                      batch: _Batch) -> list[tuple[str, Problem | None]]:
+    """The batch's outcomes, its lines run again as the API runs operations: one transaction
+    each, committed with its audit events."""
+    results = list(batch.results)
+    for line in batch.lines:
+        response, ctx = await run_operation(
+            state, principal, f"import-{run}-{line.number}", OPERATIONS[line.kind][1],
+            {"input": line.input}, OPERATIONS[line.kind][0])
+        results[line.slot] = judge_response(response, ctx.notice_outcome, line.number)
+    return results
 
 
 async def importer_principal(state: AppState, agency_code: str, sub: str | None) -> Principal:
@@ -273,23 +457,24 @@ def cmd_import_notices(settings: Settings, path: str, *, agency: str, sub: str |
         try:
             summary = asyncio.run(go())
         except KeyboardInterrupt:
-            print("registry: aborted; the line in hand rolled back, the lines before it are "
-                  "done: run the same file again to finish", file=sys.stderr)
+            print("registry: aborted; the batch of lines in hand rolled back, the lines before "
+                  "it are done: run the same file again to finish", file=sys.stderr)
             return 130
     print(json.dumps(summary.as_json()) if as_json else summary.text())
     return summary.exit_code
 
 
 def _stop_on_interrupt() -> asyncio.Event:
-    """The first Ctrl-C (or SIGTERM) lets the line in hand finish and ends the import with
-    its summary; a second Ctrl-C interrupts at once (that line then rolls back)."""
+    """The first Ctrl-C (or SIGTERM) lets the batch in hand finish (commit) and ends the
+    import with its summary; a second Ctrl-C interrupts at once (that batch then rolls back,
+    none of its lines done)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
 
     def first(signum: int) -> None:
         stop.set()
         loop.remove_signal_handler(signum)
-        print("\nregistry: stopping after the current line (Ctrl-C again to abort)",
+        print("\nregistry: stopping after the current batch (Ctrl-C again to abort)",
               file=sys.stderr)
 
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import re
 import sys
 import tracemalloc
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +19,24 @@ from sqlmodel import col, func, select
 from api.app import build_state
 from api.auth import ROLES
 from api.cli import main
-from api.importer import ROLE_BY_AGENCY_KIND, Summary, import_notices, importer_principal
+from api.graphql import run_operation
+from api.importer import (
+    BATCH_LINES,
+    OPERATIONS,
+    ROLE_BY_AGENCY_KIND,
+    Summary,
+    import_notices,
+    importer_principal,
+    judge_response,
+    parse_line,
+    read_lines,
+)
 from api.settings import Settings
 from db.audit import verify_chain
 from db.models import AuditEvent, ExecutionEvent, Judgment, Notice, Offender
 from db.models.agencies import AGENCY_KINDS
 from tests.api.conftest import prepare
+from tests.conftest import _truncate as truncate
 from tests.factories import report_input
 
 
@@ -50,11 +64,12 @@ def execution(kind: str, report: dict[str, Any], number: str, **overrides: Any) 
 
 
 async def run_import(settings: Settings, agency: str, content: bytes,
-                     sub: str | None = None) -> Summary:
+                     sub: str | None = None, batch_lines: int = BATCH_LINES) -> Summary:
     state = build_state(settings)
     try:
         principal = await importer_principal(state, agency, sub)
-        return await import_notices(state, principal, io.BytesIO(content))
+        return await import_notices(state, principal, io.BytesIO(content),
+                                    batch_lines=batch_lines, batch_seconds=60)
     finally:
         await state.database.dispose()
 
@@ -208,18 +223,26 @@ class LineByLineOnly(io.BytesIO):
         raise AssertionError("the importer read the file whole")
 
 
-async def test_the_import_reads_the_file_line_by_line(settings: Settings,
-                                                      tmp_path: Path) -> None:
+async def test_the_import_reads_the_file_line_by_line_and_reports_each_batch_once_committed(
+        settings: Settings, tmp_path: Path) -> None:
     content = jsonl(*[judgment() for _ in range(20)], "not JSON", judgment())
     stream = LineByLineOnly(content)
     taken_when_done: list[int] = []
+    done_bytes: list[int] = []
     state = build_state(settings)
     try:
         principal = await importer_principal(state, "COURT-110101", None)
-        summary = await import_notices(state, principal, stream,
-                                       lambda n: taken_when_done.append(stream.taken))
-        # Each line was taken only once the one before it was done.
-        assert taken_when_done == list(range(1, 23))
+
+        def progress(consumed: int) -> None:
+            taken_when_done.append(stream.taken)
+            done_bytes.append(consumed)
+
+        summary = await import_notices(state, principal, stream, progress, batch_lines=5,
+                                       batch_seconds=60)
+        # Lines are taken one at a time, and a batch is reported (its bytes to the progress
+        # bar) once its five lines are committed, before the next line is taken.
+        assert taken_when_done == [5, 10, 15, 20, 22]
+        assert sum(done_bytes) == len(content)
         assert (summary.counts["registered"], summary.counts["invalid"]) == (21, 1)
 
         # Memory does not grow with the file: 8 MiB of lines (and one line larger than the
@@ -247,21 +270,16 @@ async def test_the_import_reads_the_file_line_by_line(settings: Settings,
     assert peak < size / 8, (peak, size)
 
 
-async def test_an_interrupted_import_ends_after_the_line_in_hand_and_says_where(
+async def test_an_interrupted_import_ends_after_the_batch_in_hand_and_says_where(
         settings: Settings) -> None:
     stop = asyncio.Event()
-    done: list[int] = []
-
-    def progress(consumed: int) -> None:
-        done.append(consumed)
-        if len(done) == 2:
-            stop.set()  # what the first Ctrl-C does
-
     state = build_state(settings)
     try:
         principal = await importer_principal(state, "COURT-110101", None)
-        summary = await import_notices(state, principal, io.BytesIO(jsonl(
-            judgment(), judgment(), judgment())), progress, stop)
+        summary = await import_notices(
+            state, principal, io.BytesIO(jsonl(*[judgment() for _ in range(5)])),
+            lambda consumed: stop.set(),  # what the first Ctrl-C does, during the first batch
+            stop, batch_lines=2, batch_seconds=60)
     finally:
         await state.database.dispose()
     assert (summary.counts["registered"], summary.stopped_after) == (2, 2)
@@ -320,3 +338,251 @@ def test_the_cli_prints_the_summary_and_exits_non_zero_on_invalid_lines(
     intact, witnessed = capsys.readouterr().out.splitlines()
     events = intact.removeprefix("audit chain intact: ").removesuffix(" events")
     assert witnessed.endswith(f", the newest at event {events}"), witnessed
+
+
+# -- batches (issue 13): one transaction per batch, a SAVEPOINT per line ---------------------
+
+ID = re.compile(r"(?<![\w-])([a-z]+)_[\w-]{16}(?![\w-])")  # db/ids.new_id
+UNSEALED = ("seq", "event_id", "at", "hash", "prev_hash", "key_id")
+
+
+async def trail(settings: Settings) -> list[dict[str, Any]]:
+    """The audit trail as content: every column but its place in the chain and its seal,
+    the run's id out of the request ids, each public id named by its first appearance (the
+    ids are random, the structure is not), and so is the policy set's version (its row ids,
+    which a database recreated by the test does not restart)."""
+    state = build_state(settings)
+    try:
+        async with state.database.session() as session:
+            events = (await session.scalars(select(AuditEvent).order_by(
+                col(AuditEvent.seq)))).all()
+            assert (await verify_chain(session, state.audit.keys)).intact
+    finally:
+        await state.database.dispose()
+    names: dict[str, str] = {}
+    versions: dict[int, int] = {0: 0}
+
+    def name(match: re.Match[str]) -> str:
+        return names.setdefault(match.group(0), f"{match.group(1)}#{len(names) + 1}")
+
+    rows = []
+    for event in events:
+        row = {k: v for k, v in event.model_dump().items() if k not in UNSEALED}
+        row["request_id"] = re.sub(r"^import-[0-9a-f]{12}-", "import-RUN-", row["request_id"])
+        row["policy_version"] = versions.setdefault(row["policy_version"], len(versions))
+        rows.append(json.loads(ID.sub(name, json.dumps(row, sort_keys=True, default=str))))
+    return rows
+
+
+async def line_by_line(settings: Settings, agency: str, content: bytes) -> list[str]:
+    """The importer before batches: each line through `run_operation`, one transaction
+    each (the reference the batched import must equal)."""
+    state = build_state(settings)
+    outcomes = []
+    try:
+        principal = await importer_principal(state, agency, None)
+        run = uuid.uuid4().hex[:12]
+        for number, raw, _ in read_lines(io.BytesIO(content)):
+            parsed = parse_line(raw)
+            if isinstance(parsed, tuple):
+                name, query = OPERATIONS[parsed[0]]
+                response, ctx = await run_operation(state, principal, f"import-{run}-{number}",
+                                                    query, {"input": parsed[1]}, name)
+                outcomes.append(judge_response(response, ctx.notice_outcome, number)[0])
+    finally:
+        await state.database.dispose()
+    return outcomes
+
+
+def mixed_file() -> tuple[bytes, bytes]:
+    """A court's file with every outcome, and a prison's about the same people."""
+    first, second, minor = report_input(), report_input(), report_input(
+        defendant={"birthDate": "2010-01-05"}, offenseDate="2026-02-01",
+        penalty={"kind": "FIXED_TERM_IMPRISONMENT", "termMonths": 6})
+    court = jsonl(
+        {"kind": "JUDGMENT", "input": first},                                  # registered
+        {"kind": "JUDGMENT", "input": minor},                                  # sealed
+        {"kind": "JUDGMENT", "input": first},                                  # duplicate
+        {"kind": "JUDGMENT", "input": {**first, "prosecutor": "Another"}},     # conflict
+        "not JSON",                                                            # bad line
+        judgment(defendant={"idNumber": "110101199005170000"}),               # invalid field
+        judgment(defendant={"residenceRegion": "440101"}),                    # queued
+        {"kind": "JUDGMENT", "input": second},                                 # registered
+        {"kind": "JUDGMENT", "input": {**report_input(), "judgmentNumber":
+                                       second["judgmentNumber"]}},            # conflict
+        {"kind": "RELEASE", "input": execution("RELEASE", first, "R-0")["input"]},  # forbidden
+        judgment(defendant={"idNumber": minor["defendant"]["idNumber"],       # the minor's
+                            "birthDate": "2010-01-05"}),                       # second
+    )
+    prison = jsonl(execution("RELEASE", first, "R-1"), execution("RELEASE", first, "R-1"),
+                   execution("RELEASE", second, "R-1"))
+    return court, prison
+
+
+async def test_the_audit_trail_of_a_batched_import_is_the_line_by_line_one(
+        settings: Settings, database_url: str) -> None:
+    court, prison = mixed_file()
+    expected = [await line_by_line(settings, "COURT-110101", court),
+                await line_by_line(settings, "PRISON-110000", prison)]
+    assert expected[0] == ["registered", "registered", "duplicate", "conflict", "invalid",
+                           "queued", "registered", "conflict", "forbidden", "registered"]
+    reference = await trail(settings)
+    for batch_lines in (BATCH_LINES, 3):  # the files in one batch each, and in batches of 3
+        truncate(database_url)
+        await prepare(database_url)
+        batched = [await run_import(settings, "COURT-110101", court, batch_lines=batch_lines),
+                   await run_import(settings, "PRISON-110000", prison, batch_lines=batch_lines)]
+        assert [p.outcome for p in batched[0].problems] == ["conflict", "invalid", "invalid",
+                                                             "conflict", "forbidden"]
+        assert batched[0].counts == {"registered": 4, "duplicate": 1, "conflict": 2,
+                                     "queued": 1, "invalid": 2, "forbidden": 1, "failed": 0}
+        assert batched[1].counts["registered"] == 1 and batched[1].counts["duplicate"] == 1
+        events = await trail(settings)
+        assert len(events) == len(reference) > 20
+        assert events == reference, batch_lines
+
+
+class FailOn:
+    """Makes the resolver fail after it wrote: the seal decision of one judgment number."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, judgment_number: str) -> None:
+        import schema.reporting
+
+        original = schema.reporting.redecide_seals
+
+        async def redecide(ctx: Any, offender: Any, *, new: Any = None, **kw: Any) -> Any:
+            if new is not None and new.judgment_number == judgment_number:
+                raise RuntimeError("the disk is full")
+            return await original(ctx, offender, new=new, **kw)
+
+        monkeypatch.setattr(schema.reporting, "redecide_seals", redecide)
+
+
+async def test_a_failing_line_in_a_batch_rolls_back_alone_and_the_rest_register(
+        settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    reports = [report_input() for _ in range(5)]
+    FailOn(monkeypatch, reports[2]["judgmentNumber"])  # its person and judgment are written
+    summary = await run_import(settings, "COURT-110101",
+                               jsonl(*[{"kind": "JUDGMENT", "input": r} for r in reports]))
+    assert summary.counts["registered"] == 4 and summary.counts["failed"] == 1
+    assert [(p.line, p.outcome, p.code) for p in summary.problems] == [(3, "failed", "INTERNAL")]
+    assert await count(settings, Judgment) == 4
+    assert await count(settings, Notice) == 4
+    assert await count(settings, Offender) == 4
+    assert await count(settings, Offender, col(Offender.id_number) ==
+                       reports[2]["defendant"]["idNumber"]) == 0
+    # Its decision is in the trail as the API's would be, with its error.
+    [failed] = [e for e in await trail(settings) if e["request_id"] == "import-RUN-3"]
+    assert (failed["action"], failed["outcome"]) == ("judgment:report", "permit")
+    assert failed["detail"]["errors"]
+
+
+async def test_a_batch_appends_its_audit_events_once_and_commits_once(
+        settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    state = build_state(settings)
+    appends: list[int] = []
+    original = state.audit.append
+
+    async def append(session: Any, records: Any) -> Any:
+        appends.append(len(records))
+        return await original(session, records)
+
+    monkeypatch.setattr(state.audit, "append", append)
+    try:
+        principal = await importer_principal(state, "COURT-110101", None)
+        summary = await import_notices(
+            state, principal, io.BytesIO(jsonl(*[judgment() for _ in range(25)])),
+            batch_lines=10, batch_seconds=60)
+    finally:
+        await state.database.dispose()
+    assert summary.counts["registered"] == 25
+    assert len(appends) == 3 and sum(appends) == len(await trail(settings))
+
+
+async def test_a_batch_whose_commit_fails_runs_again_line_by_line_and_nothing_is_counted_twice(
+        settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    state = build_state(settings)
+    original = state.audit.append
+    failures = [RuntimeError("connection lost at commit")]
+
+    async def append(session: Any, records: Any) -> Any:
+        if failures:
+            raise failures.pop()
+        return await original(session, records)
+
+    monkeypatch.setattr(state.audit, "append", append)
+    content = jsonl(*[judgment() for _ in range(6)], "not JSON", judgment())
+    try:
+        principal = await importer_principal(state, "COURT-110101", None)
+        summary = await import_notices(state, principal, io.BytesIO(content),
+                                       batch_lines=4, batch_seconds=60)
+    finally:
+        await state.database.dispose()
+    assert summary.counts == {"registered": 7, "duplicate": 0, "conflict": 0, "queued": 0,
+                              "invalid": 1, "forbidden": 0, "failed": 0}
+    assert summary.lines == 8 and problems(summary) == [(7, "invalid", None)]
+    assert await count(settings, Judgment) == 7
+    # The first batch's lines were done one transaction each, with their own events.
+    events = await trail(settings)
+    assert [e["request_id"] for e in events if e["action"] == "judgment:report"
+            and e["outcome"] == "permit" and e["policy_uid"]] == \
+        [f"import-RUN-{n}" for n in (1, 2, 3, 4, 5, 6, 8)]
+
+
+async def test_an_import_killed_mid_batch_leaves_no_line_half_done_and_a_rerun_finishes_it(
+        settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    import api.importer
+
+    content = jsonl(*[judgment() for _ in range(7)])
+    original = api.importer.run_nested_operation
+    calls = 0
+
+    async def killed(*args: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 6:  # the second batch's third line: the second Ctrl-C cancels the import
+            raise asyncio.CancelledError
+        return await original(*args)
+
+    monkeypatch.setattr(api.importer, "run_nested_operation", killed)
+    with pytest.raises(asyncio.CancelledError):
+        await run_import(settings, "COURT-110101", content, batch_lines=3)
+    # The first batch is done; of the second, nothing: no person, judgment, notice or event.
+    assert await count(settings, Judgment) == 3
+    assert await count(settings, Offender) == 3
+    assert await count(settings, Notice) == 3
+    assert {e["request_id"] for e in await trail(settings)} == \
+        {f"import-RUN-{n}" for n in (1, 2, 3)}
+
+    monkeypatch.undo()
+    again = await run_import(settings, "COURT-110101", content, batch_lines=3)
+    assert (again.counts["duplicate"], again.counts["registered"]) == (3, 4)
+    assert await count(settings, Judgment) == 7
+
+
+async def test_a_rerun_of_a_file_in_many_batches_gives_only_duplicates(
+        settings: Settings) -> None:
+    content = jsonl(*[judgment() for _ in range(12)], execution("RELEASE", report_input(), "X"))
+    first = await run_import(settings, "COURT-110101", content, batch_lines=5)
+    assert (first.counts["registered"], first.counts["forbidden"]) == (12, 1)
+    again = await run_import(settings, "COURT-110101", content, batch_lines=5)
+    assert (again.counts["duplicate"], again.counts["forbidden"]) == (12, 1)
+    assert await count(settings, Judgment) == 12
+
+
+async def test_a_batch_ends_once_it_holds_its_bytes_of_lines_so_memory_stays_bounded(
+        settings: Settings) -> None:
+    lines = [judgment() for _ in range(6)]
+    size = min(len(jsonl(line)) for line in lines)
+    batches: list[int] = []
+    state = build_state(settings)
+    try:
+        principal = await importer_principal(state, "COURT-110101", None)
+        summary = await import_notices(state, principal, io.BytesIO(jsonl(*lines)),
+                                       batches.append, batch_bytes=2 * size - 1,
+                                       batch_seconds=60)
+    finally:
+        await state.database.dispose()
+    # A batch keeps its lines (to run them again should its commit fail): at most the
+    # bytes asked for, and the line that reached them.
+    assert len(batches) == 3 and summary.counts["registered"] == 6
