@@ -16,7 +16,8 @@ as the Beijing municipal registry clerk (division 11: 60 % of the seeded judgmen
 
 then audited reads per second (the page, wrk -c16) with 1 and with 2 workers, sampling
 `pg_stat_activity` meanwhile (what the sessions wait on: the audit chain's advisory lock
-shows as "active: Lock: advisory"). Every request is audited as always. EXPLAIN (ANALYZE) of the count and of the name search shows the plans.
+shows as "active: Lock: advisory"). Every request is audited as always. EXPLAIN (ANALYZE)
+of the count and of the name search shows the plans.
 Targets: page at the largest size within 1.2x of the smallest; page + totalCount <= 100 ms.
 """
 
