@@ -23,10 +23,9 @@ from policies.admin import (
     SUBJECT_DEFAULTS,
     agency_attributes,
     apply_change,
+    change_refusal,
     consequences,
     matches_everything,
-    policy_writers_beyond_security_staff,
-    someone_can_write,
     writer_candidates,
 )
 from policies.pdp import DecisionPoint
@@ -90,17 +89,19 @@ def cmd_policy_import(settings: Settings, directory: str, *, by: str | None = No
         after = point_of(await latest_records(session, include_deleted=True))
         agencies = agency_attributes(await session.scalars(select(Agency)))
         candidates = list(writer_candidates(SUBJECT_DEFAULTS, agencies))
-        problem = None
-        if (someone_can_write(before, candidates, approvers_needed=needed)
-                and not someone_can_write(after, candidates, approvers_needed=needed)):
-            problem = "after this import nobody could write or approve policies"
-        beyond = policy_writers_beyond_security_staff([d for d, _, _ in changed], after,
-                                                      candidates)
-        if beyond and problem is None:
-            problem = f"only security staff write and approve policies, not {', '.join(beyond)}"
-        if problem is not None:
+        # The API's rules (policies/admin.change_refusal); a set nobody could administer
+        # before (a first import) is no lock-out of this import's making.
+        refused = change_refusal([d for d, _, _ in changed], after, candidates,
+                                 approvers_needed=needed, before=before)
+        if refused is not None:
             await session.rollback()
-            return problem
+            if refused.reason == "LOCKS_OUT_POLICY_WRITERS":
+                return "after this import nobody could write or approve policies"
+            if refused.reason == "MATCHES_EVERYTHING":
+                return (f"{', '.join(refused.names)} match(es) every subject, resource and "
+                        "action")
+            return ("only security staff write and approve policies, not "
+                    f"{', '.join(refused.names)}")
         now = utcnow()
         approvals = [{"sub": sub, "at": now.isoformat()} for sub in approvers]
         widens: set[str] = set()

@@ -240,6 +240,38 @@ def policy_writers_beyond_security_staff(
     return [f"{role}: {action}" for role, action in sorted(found)]
 
 
+@dataclass(frozen=True)
+class ChangeRefusal:
+    """The rule of DESIGN.md §1.5 a change to the policy set breaks: `reason` is the code
+    (MATCHES_EVERYTHING, LOCKS_OUT_POLICY_WRITERS, POLICY_ADMINISTRATION_BEYOND_SECURITY_STAFF),
+    `names` what it names (the policies matching everything, the "role: action" handed
+    over)."""
+
+    reason: str
+    names: tuple[str, ...] = ()
+
+
+def change_refusal(changed: Sequence[Mapping[str, Any] | None], after: DecisionPoint,
+                   candidates: Sequence[Mapping[str, Any]], *, approvers_needed: int,
+                   before: DecisionPoint | None = None) -> ChangeRefusal | None:
+    """The first rule the set `after` a change of the `changed` documents breaks, whoever
+    approves it: the API's changes (schema/policy_changes.py) and `registry policy import`
+    (api/policy_import.py) both ask here. With `before`, a set in which nobody could write
+    policies already (a first import) is not a lock-out of this change's making."""
+    everything = tuple(str(d.get("uid", "")) for d in changed
+                       if d is not None and matches_everything(d))
+    if everything:
+        return ChangeRefusal("MATCHES_EVERYTHING", everything)
+    if not someone_can_write(after, candidates, approvers_needed=approvers_needed) and (
+            before is None
+            or someone_can_write(before, candidates, approvers_needed=approvers_needed)):
+        return ChangeRefusal("LOCKS_OUT_POLICY_WRITERS")
+    beyond = policy_writers_beyond_security_staff(changed, after, candidates)
+    if beyond:
+        return ChangeRefusal("POLICY_ADMINISTRATION_BEYOND_SECURITY_STAFF", tuple(beyond))
+    return None
+
+
 def matches_everything(document: Mapping[str, Any]) -> bool:
     """Whether `document`'s subject, resource and action rules (and targets) fit every role,
     every action and every type of resource, whatever the context."""

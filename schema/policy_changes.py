@@ -39,9 +39,7 @@ from policies.admin import (
     Flip,
     agency_attributes,
     apply_change,
-    matches_everything,
-    policy_writers_beyond_security_staff,
-    someone_can_write,
+    change_refusal,
     writer_candidates,
 )
 from policies.admin import consequences as change_consequences
@@ -97,23 +95,25 @@ def proposed_point(current: DecisionPoint, uid: str, document: dict[str, Any] | 
 
 async def refusal_of(ctx: Context, after: DecisionPoint, document: dict[str, Any] | None
                      ) -> Refusal | None:
-    """The first rule of DESIGN.md §1.5 the set `after` a change (to `document`) breaks."""
-    if document is not None and matches_everything(document):
-        return Refusal("MATCHES_EVERYTHING",
-                       "a policy whose rules match every subject, resource and action is "
-                       "refused: name the roles, resources and actions it is for")
+    """The first rule of DESIGN.md §1.5 the set `after` a change (to `document`) breaks
+    (policies/admin.change_refusal), worded for the API's answer."""
     agencies = agency_attributes(await ctx.scalars(select(Agency)))
     candidates = list(writer_candidates(ctx.authz.subject, agencies))
-    if not someone_can_write(after, candidates, approvers_needed=ctx.policy_approvers):
-        return Refusal("LOCKS_OUT_POLICY_WRITERS",
+    found = change_refusal([document], after, candidates,
+                           approvers_needed=ctx.policy_approvers)
+    if found is None:
+        return None
+    if found.reason == "MATCHES_EVERYTHING":
+        return Refusal(found.reason,
+                       "a policy whose rules match every subject, resource and action is "
+                       "refused: name the roles, resources and actions it is for")
+    if found.reason == "LOCKS_OUT_POLICY_WRITERS":
+        return Refusal(found.reason,
                        "this change would leave nobody able to write policies"
                        + (" or approve their changes" if ctx.policy_approvers > 1 else ""))
-    beyond = policy_writers_beyond_security_staff([document], after, candidates)
-    if beyond:
-        return Refusal("POLICY_ADMINISTRATION_BEYOND_SECURITY_STAFF",
-                       "only security staff write and approve policies; this change would "
-                       f"let {', '.join(beyond)}", tuple(beyond))
-    return None
+    return Refusal(found.reason,
+                   "only security staff write and approve policies; this change would "
+                   f"let {', '.join(found.names)}", found.names)
 
 
 async def consequences(before: DecisionPoint, after: DecisionPoint,
