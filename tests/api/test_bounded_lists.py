@@ -13,6 +13,7 @@ from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType
 
 from schema import build_schema
 from schema.pagination import encode_cursor, encode_tagged_cursor
+from tests.api.test_inquiry_disclosure_table import OPEN, SEALED, make_person, submit
 from tests.api.test_pagination import PERIOD, Principal, correct_every_judgment, report_many
 from tests.api.test_policy_admin import CREATE, UPDATE, clerks_may_not_read_sealed
 from tests.api.test_query_count import counting
@@ -252,3 +253,40 @@ def test_policies_policy_changes_and_detentions_stay_plain_lists_as_the_contract
                              ("Offender", "detentions")):
         kind = of(type_name, field)
         assert isinstance(kind, GraphQLNonNull) and isinstance(kind.of_type, GraphQLList), field
+
+
+# --- a judgment an inquiry disclosed ----------------------------------------------------------
+
+async def test_a_sealed_judgment_an_inquiry_disclosed_pages_its_history_in_the_inquirys_context_only(  # noqa: E501
+        registry: Registry) -> None:
+    person = await make_person(registry, {OPEN, SEALED})
+    body = await submit(registry, JUDGE, "CASE_HANDLING", person.id_number)
+    inquiry_id = body["data"]["submitInquiry"]["id"]
+    query = """query R($id: ID!, $after: String) { inquiry(id: $id) { records { id sealStatus
+      history(first: 1, after: $after) { totalCount edges { cursor node { version } }
+        pageInfo { hasNextPage endCursor } } } } }"""
+    records = (await registry.gql(query, {"id": inquiry_id}, as_=JUDGE))["data"]["inquiry"][
+        "records"]
+    [sealed] = [r["id"] for r in records if r["sealStatus"] == "SEALED"]
+    for months in (10, 11):
+        corrected = await registry.gql(
+            """mutation C($id: ID!, $input: CorrectJudgmentInput!) { correctJudgment(id: $id,
+                 input: $input, reason: "term mistyped") { notice { id } } }""",
+            {"id": sealed, "input": {"penalty": {"kind": "FIXED_TERM_IMPRISONMENT",
+                                                 "termMonths": months}}}, as_=CLERK_DONGCHENG)
+        assert "errors" not in corrected, corrected
+    versions, after = [], None
+    for _ in range(5):
+        body = await registry.gql(query, {"id": inquiry_id, "after": after}, as_=JUDGE)
+        assert "errors" not in body, body
+        [record] = [r for r in body["data"]["inquiry"]["records"] if r["id"] == sealed]
+        assert record["sealStatus"] == "SEALED" and record["history"]["totalCount"] == 2
+        versions += [e["node"]["version"] for e in record["history"]["edges"]]
+        if not record["history"]["pageInfo"]["hasNextPage"]:
+            break
+        after = record["history"]["pageInfo"]["endCursor"]
+    assert versions == [1, 2]
+    # Outside the inquiry the judge reads no sealed judgment, and so no history of it.
+    direct = await registry.gql("query H($id: ID!) { judgment(id: $id) { history { "
+                                "totalCount } } }", {"id": sealed}, as_=JUDGE)
+    assert direct == {"data": {"judgment": None}}, direct
