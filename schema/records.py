@@ -200,7 +200,9 @@ class JudgmentNode(Node):
         return settled(info.context.loaders.offender,  # type: ignore[no-any-return]
                        self.offender_id, lambda found: read_alike(self, found))
 
-    @authorized(Action.JUDGMENT_READ)
+    @authorized(Action.JUDGMENT_READ, description=(
+        "The judgment as it stood before each correction, oldest first, with who corrected "
+        "it, when and why (a connection)."))
     async def history(self: Judgment, info: Info[Context, None],  # type: ignore[misc]
                       first: Annotated[int | None, strawberry.argument(description=FIRST)
                                        ] = 20,
