@@ -6,19 +6,34 @@ the previous version, who, when and why; §1.4: every sealing and unsealing is a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 import strawberry
+from sqlalchemy import func
+from sqlalchemy.orm import aliased
+from sqlmodel import col, select
 from strawberry.types import Info
 
-from db.models import Judgment, Offender
+from db.models import Judgment, JudgmentVersion, Offender
 from policies.actions import Action
 from schema.agencies import AgencyNode
 from schema.context import Context
 from schema.fields import authorized
+from schema.pagination import (
+    PageInfo,
+    Window,
+    connection_of,
+    encode_tagged_cursor,
+    number_cursor,
+)
 from schema.records import CrimeNode, PartOf, PenaltyNode, SealStatus
+
+# A version's cursor holds its version number (unique per judgment), under a tag of its own.
+VERSION_TAG = "jv"
+VERSION_CURSOR = number_cursor(VERSION_TAG)
 
 
 class AsRecorded(PartOf):
@@ -179,3 +194,72 @@ class SealEventNode:
     @authorized(Action.JUDGMENT_READ)
     def at(self: PartOf) -> datetime:  # type: ignore[misc]
         return self.value.at  # type: ignore[no-any-return]
+
+
+@strawberry.type(name="JudgmentVersionEdge", description=(
+    "An earlier version of a judgment in a page, with its cursor."))
+class JudgmentVersionEdge:
+    cursor: str
+    node: JudgmentVersionNode = authorized(Action.JUDGMENT_READ, target="value")
+
+
+@strawberry.type(name="JudgmentVersionConnection", description=(
+    "A page of a judgment's earlier versions, oldest first (Relay connection)."))
+class JudgmentVersionConnection:
+    edges: list[JudgmentVersionEdge]
+    page_info: PageInfo
+    total_count: int
+
+
+def _version_cursor(part: PartOf) -> str:
+    return encode_tagged_cursor(VERSION_TAG, int(part.value.version))
+
+
+async def history_page(ctx: Context, judgment: Any, page: Window, counted: bool
+                       ) -> JudgmentVersionConnection:
+    """A page of `judgment`'s history (the judgment as the field's parent has it: read in an
+    inquiry's context where an inquiry disclosed it). The pages asked for under a page of
+    judgments are read together (`_version_pages`)."""
+    loader = ctx.loaders.named("judgment_history", lambda keys: _version_pages(ctx, keys))
+    rows, total = await loader.load((judgment.id, page, counted))
+    return connection_of(JudgmentVersionEdge, JudgmentVersionConnection,
+                         [PartOf(judgment, row) for row in rows], total, page.size,
+                         page.backward, cursor=_version_cursor)
+
+
+async def _version_pages(ctx: Context, keys: Sequence[tuple[int, Window, bool]]
+                         ) -> list[tuple[list[JudgmentVersion], int | None]]:
+    """Per (judgment id, page, counted): up to page.size + 1 versions in the order of paging,
+    and their number when counted. One statement per distinct page asked (and one count),
+    whatever the number of judgments: keyset on the version, ranked per judgment."""
+    answers: dict[tuple[int, Window, bool], tuple[list[JudgmentVersion], int | None]] = {}
+    for page, counted in {(k[1], k[2]) for k in keys}:
+        ids = [k[0] for k in keys if (k[1], k[2]) == (page, counted)]
+        totals: dict[int, int] = {}
+        if counted:
+            found = await ctx.execute(
+                select(col(JudgmentVersion.judgment_id), func.count())
+                .where(col(JudgmentVersion.judgment_id).in_(ids))
+                .group_by(col(JudgmentVersion.judgment_id)))
+            counts: Sequence[Any] = found.all()
+            totals = {int(i): int(n) for i, n in counts}
+        where = [col(JudgmentVersion.judgment_id).in_(ids)]
+        if page.after is not None:
+            where.append(col(JudgmentVersion.version) > page.after)
+        if page.before is not None:
+            where.append(col(JudgmentVersion.version) < page.before)
+        order = col(JudgmentVersion.version).desc() if page.backward \
+            else col(JudgmentVersion.version)
+        ranked = select(JudgmentVersion, func.row_number().over(
+            partition_by=col(JudgmentVersion.judgment_id), order_by=order
+        ).label("rank")).where(*where).subquery()
+        version = aliased(JudgmentVersion, ranked)
+        rows = await ctx.scalars(select(version).where(ranked.c.rank <= page.size + 1)
+                                 .order_by(ranked.c.judgment_id, ranked.c.rank))
+        per_judgment: dict[int, list[JudgmentVersion]] = {i: [] for i in ids}
+        for row in rows:
+            per_judgment[row.judgment_id].append(row)
+        for judgment_id, versions in per_judgment.items():
+            answers[(judgment_id, page, counted)] = (
+                versions, totals.get(judgment_id, 0) if counted else None)
+    return [answers[k] for k in keys]

@@ -33,7 +33,10 @@ from graphql import (
 )
 
 DEFAULT_PAGE = 20
-LIST_FIELDS = frozenset({"judgments", "offenders", "inquiries", "notices", "auditEvents", "cases"})
+# The connections, by field name (`history`: Judgment.history). `policies`, `policyChanges`
+# and `Offender.detentions` are plain lists (CONTRACT.md §4 fixes them so): 1 an item.
+LIST_FIELDS = frozenset({"judgments", "offenders", "inquiries", "notices", "auditEvents", "cases",
+                         "policyHistory", "reportingCompliance", "history"})
 # A list's page where `first` is absent or null: its default in the schema (CONTRACT.md §4:
 # every `first` is `Int = 20`, auditEvents' `Int = 50`).
 DEFAULT_PAGES = {"auditEvents": 50}

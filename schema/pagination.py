@@ -51,19 +51,27 @@ _KEY = re.compile(r"[A-Za-z0-9_-]{1,60}")
 _SEQUENCE = re.compile(r"[0-9]{1,18}")  # below 2^63: a BIGINT on both databases
 
 
-def decode_cursor(cursor: str | None, field: str = "after") -> str | None:
-    """The key in a cursor this API made; anything else (a NUL byte, 30 digits, text)
-    is refused here, before it reaches a database that would choke on it."""
-    if cursor is None:
-        return None
+def _cursor_text(cursor: str, field: str) -> str:
+    """What follows `c1:` in a cursor of this API's form."""
     try:
         raw = base64.urlsafe_b64decode(cursor.encode("ascii") + b"=" * (-len(cursor) % 4))
         text = raw.decode("ascii")
     except (binascii.Error, UnicodeError, ValueError):
         raise BadUserInput(field, "not a cursor from this API") from None
-    if not text.startswith("c1:") or not _KEY.fullmatch(text[3:]):
+    if not text.startswith("c1:"):
         raise BadUserInput(field, "not a cursor from this API")
     return text[3:]
+
+
+def decode_cursor(cursor: str | None, field: str = "after") -> str | None:
+    """The key in a cursor this API made; anything else (a NUL byte, 30 digits, text)
+    is refused here, before it reaches a database that would choke on it."""
+    if cursor is None:
+        return None
+    key = _cursor_text(cursor, field)
+    if not _KEY.fullmatch(key):
+        raise BadUserInput(field, "not a cursor from this API")
+    return key
 
 
 def decode_sequence_cursor(cursor: str | None, field: str = "after") -> int | None:
@@ -74,6 +82,55 @@ def decode_sequence_cursor(cursor: str | None, field: str = "after") -> int | No
     if not _SEQUENCE.fullmatch(key):
         raise BadUserInput(field, "not a cursor from this API")
     return int(key)
+
+
+# Cursors of the connections whose key is no public id: `c1:<tag>.<key>`, one tag per
+# connection, so that a cursor of another connection (a judgment's, another list's version
+# number) is refused naming the argument rather than read as a position in this one.
+_TAGGED = re.compile(r"([a-z]{2,3})\.([A-Za-z0-9_-]{1,90})")
+
+
+def encode_tagged_cursor(tag: str, key: int | str) -> str:
+    """A cursor of the connection `tag` names: `key` a number (a version), or text (an
+    agency code), kept whole as base64 whatever its characters."""
+    text = str(key) if isinstance(key, int) else \
+        base64.urlsafe_b64encode(key.encode()).decode().rstrip("=")
+    return encode_cursor(f"{tag}.{text}")
+
+
+def _tagged(cursor: str, field: str, tag: str) -> str:
+    found = _TAGGED.fullmatch(_cursor_text(cursor, field))
+    if found is None or found.group(1) != tag:
+        raise BadUserInput(field, "not a cursor of this list")
+    return found.group(2)
+
+
+def number_cursor(tag: str) -> Callable[[str | None, str], int | None]:
+    """`window`'s decoder for the cursors `encode_tagged_cursor(tag, n)` makes: the number."""
+    def decode(cursor: str | None, field: str = "after") -> int | None:
+        if cursor is None:
+            return None
+        key = _tagged(cursor, field, tag)
+        if not _SEQUENCE.fullmatch(key):
+            raise BadUserInput(field, "not a cursor of this list")
+        return int(key)
+    return decode
+
+
+def text_cursor(tag: str) -> Callable[[str | None, str], str | None]:
+    """`window`'s decoder for the cursors `encode_tagged_cursor(tag, text)` makes: the text."""
+    def decode(cursor: str | None, field: str = "after") -> str | None:
+        if cursor is None:
+            return None
+        key = _tagged(cursor, field, tag)
+        try:
+            text = base64.urlsafe_b64decode(key + "=" * (-len(key) % 4)).decode()
+        except (binascii.Error, UnicodeError, ValueError):
+            raise BadUserInput(field, "not a cursor of this list") from None
+        if not text or "\x00" in text:
+            raise BadUserInput(field, "not a cursor of this list")
+        return text
+    return decode
 
 
 # CONTRACT.md §4: every `first` is exactly `Int = 20`, `null` meaning the default
@@ -167,16 +224,20 @@ def page_info(edges: Sequence[Any], more: bool, backward: bool) -> PageInfo:
 
 
 def connection_of(edge: type[Any], connection: type[T], rows: Sequence[Any], total: int | None,
-                  size: int, backward: bool = False) -> T:
+                  size: int, backward: bool = False, *,
+                  cursor: Callable[[Any], str] | None = None, more: bool | None = None) -> T:
     """`rows`: up to `size` + 1, in the order of paging (backward: nearest `before` first).
     `total` is None when nobody asked for it: `totalCount` (non-null) then resolves to an
-    error, never to a number nobody counted."""
+    error, never to a number nobody counted. `cursor`: a row's cursor (default: its public
+    id's). `more`: whether a row lies beyond the page, where `rows` holds the page alone."""
     page = list(rows[:size])
     if backward:
         page.reverse()
-    edges = [edge(cursor=encode_cursor(r.public_id), node=r) for r in page]
+    edges = [edge(cursor=encode_cursor(r.public_id) if cursor is None else cursor(r), node=r)
+             for r in page]
+    beyond = len(rows) > size if more is None else more
     return connection(edges=edges, total_count=total,  # type: ignore[call-arg]
-                      page_info=page_info(edges, len(rows) > size, backward))
+                      page_info=page_info(edges, beyond, backward))
 
 
 async def fetch_page(ctx: Context, model: Any, where: list[ColumnElement[bool]], size: int,

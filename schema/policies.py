@@ -23,6 +23,7 @@ from enum import Enum
 from typing import Annotated, Any
 
 import strawberry
+from sqlalchemy import func
 from sqlmodel import col, select
 from strawberry.scalars import JSON
 from strawberry.types import Info
@@ -37,6 +38,13 @@ from policies.table import TABLE
 from schema.context import Context
 from schema.errors import BadUserInput, Conflict
 from schema.fields import attribute, authorized
+from schema.pagination import (
+    PageInfo,
+    Window,
+    connection_of,
+    encode_tagged_cursor,
+    number_cursor,
+)
 from schema.policy_changes import (
     DecisionFlipNode,
     FlipView,
@@ -114,6 +122,31 @@ class PolicyNode:
     author: str = authorized(Action.POLICY_READ, resolver=attribute("author", of="record"))
     created_at: datetime = authorized(Action.POLICY_READ,
                                       resolver=attribute("created_at", of="record"))
+
+
+# A version's cursor holds its version number (unique per uid), under a tag of its own.
+POLICY_VERSION_TAG = "pv"
+POLICY_VERSION_CURSOR = number_cursor(POLICY_VERSION_TAG)
+
+
+def _version_cursor(view: PolicyView) -> str:
+    return encode_tagged_cursor(POLICY_VERSION_TAG, view.record.version)
+
+
+@strawberry.type(name="PolicyEdge", description=(
+    "A version of a policy in a page, with its cursor."))
+class PolicyEdge:
+    cursor: str
+    node: PolicyNode = authorized(Action.POLICY_READ, target="value")
+
+
+@strawberry.type(name="PolicyConnection", description=(
+    "A page of a policy's versions, newest first (Relay connection). `policies` and "
+    "`policyChanges` stay plain lists: CONTRACT.md §4 fixes them so."))
+class PolicyConnection:
+    edges: list[PolicyEdge]
+    page_info: PageInfo
+    total_count: int
 
 
 @dataclass
@@ -255,12 +288,29 @@ async def read_policy(ctx: Context, uid: str) -> PolicyView | None:
     return view if ctx.authz.check_object(Action.POLICY_READ, view) else None
 
 
-async def policy_history(ctx: Context, uid: str) -> list[PolicyView]:
-    """Every version of `uid`, newest first, deletions included."""
+async def policy_history(ctx: Context, uid: str, page: Window, counted: bool
+                         ) -> PolicyConnection:
+    """The versions of `uid`, newest first, deletions included: keyset on the version (unique
+    per uid), so `after` is older and `before` newer, as in the audit trail."""
     ctx.authz.require(Action.POLICY_READ, resource_attributes("policy", id=uid[:200]))
-    rows = await ctx.scalars(select(PolicyRecord).where(col(PolicyRecord.uid) == uid)
-                             .order_by(col(PolicyRecord.version).desc()))
-    return [PolicyView(r) for r in rows]
+    where = [col(PolicyRecord.uid) == uid]
+    total: int | None = None
+    if counted:
+        total = int(await ctx.scalar(select(func.count()).select_from(PolicyRecord)
+                                     .where(*where)) or 0)
+    rows: list[PolicyRecord] = []
+    if total != 0:
+        if page.after is not None:
+            where.append(col(PolicyRecord.version) < page.after)
+        if page.before is not None:
+            where.append(col(PolicyRecord.version) > page.before)
+        order = col(PolicyRecord.version) if page.backward else col(PolicyRecord.version).desc()
+        rows = list(await ctx.scalars(select(PolicyRecord).where(*where).order_by(order)
+                                      .limit(page.size + 1)))
+    views = [PolicyView(r) for r in rows[:page.size]]
+    shown = [v for v in views if ctx.authz.check_object(Action.POLICY_READ, v)]
+    return connection_of(PolicyEdge, PolicyConnection, shown, total, page.size, page.backward,
+                         cursor=_version_cursor, more=len(rows) > page.size)
 
 
 async def explain_access(ctx: Context, request: Any) -> DecisionView:

@@ -18,7 +18,6 @@ from db.models import (
     ExecutionEvent,
     Judgment,
     JudgmentTally,
-    JudgmentVersion,
     Offender,
     SealEvent,
 )
@@ -42,13 +41,14 @@ from schema.pagination import (
     LAST,
     PageInfo,
     Window,
+    asks_for_total,
     connection_of,
     fetch_page,
     window,
 )
 
 if TYPE_CHECKING:
-    from schema.history import JudgmentVersionNode, SealEventNode
+    from schema.history import JudgmentVersionConnection, SealEventNode
 
 T = TypeVar("T")
 
@@ -200,18 +200,27 @@ class JudgmentNode(Node):
         return settled(info.context.loaders.offender,  # type: ignore[no-any-return]
                        self.offender_id, lambda found: read_alike(self, found))
 
-    @authorized(Action.JUDGMENT_READ)
-    async def history(self: Judgment, info: Info[Context, None]  # type: ignore[misc]
-                      ) -> list[Annotated[JudgmentVersionNode,
-                                          strawberry.lazy("schema.history")]]:
+    @authorized(Action.JUDGMENT_READ, description=(
+        "The judgment as it stood before each correction, oldest first, with who corrected "
+        "it, when and why (a connection)."))
+    async def history(self: Judgment, info: Info[Context, None],  # type: ignore[misc]
+                      first: Annotated[int | None, strawberry.argument(description=FIRST)
+                                       ] = 20,
+                      after: Annotated[str | None, strawberry.argument(description=AFTER)
+                                       ] = None,
+                      last: Annotated[int | None, strawberry.argument(description=LAST)
+                                      ] = None,
+                      before: Annotated[str | None, strawberry.argument(description=BEFORE)
+                                        ] = None
+                      ) -> Annotated[JudgmentVersionConnection,
+                                     strawberry.lazy("schema.history")]:
         """The judgment as it was before each correction, oldest first, with who corrected
-        it, when and why (DESIGN.md §1.2)."""
-        ctx = info.context
-        rows = await ctx.loaders.named(
-            "judgment_history", lambda ids: _of_judgments(ctx, JudgmentVersion, ids,
-                                                          col(JudgmentVersion.version))
-        ).load(self.id)
-        return [PartOf(self, row) for row in rows]  # type: ignore[misc]
+        it, when and why (DESIGN.md §1.2). A page of judgments reads the pages of all their
+        histories in one statement (and one more for totalCount, when asked)."""
+        from schema.history import VERSION_CURSOR, history_page
+        page = window(info, first, after, last, before, info.context.max_page_size,
+                      decode=VERSION_CURSOR)
+        return await history_page(info.context, self, page, asks_for_total(info))
 
     @authorized(Action.JUDGMENT_READ)
     async def seal_events(self: Judgment, info: Info[Context, None]  # type: ignore[misc]
@@ -302,6 +311,7 @@ class OffenderNode(Node):
     @authorized(Action.OFFENDER_READ)
     async def detentions(self: Offender, info: Info[Context, None]  # type: ignore[misc]
                          ) -> list[DetentionNode]:
+        # A plain list, not a connection: CONTRACT.md §4 fixes `detentions: [Detention!]!`.
         """Never part of the criminal record; each row is decided on its own (a sealed
         administrative detention is absent unless the requester handles a case). Reached
         through an inquiry's records: the detention records that inquiry disclosed."""

@@ -7,7 +7,7 @@ import base64
 import binascii
 import json
 import re
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -26,12 +26,18 @@ from tests.factories import (
     JUDGE_SHANGHAI,
     LAWYER,
     REPORT,
+    SECURITY_ADMIN,
     Registry,
     id_number,
     report_input,
 )
 
 Principal = tuple[str, str, str | None]
+
+# The notices report_many sends are received today (UTC): a window around it.
+TODAY = datetime.now(UTC).date()
+PERIOD = f'from: "{TODAY - timedelta(days=3)}", to: "{TODAY + timedelta(days=1)}"'
+UID = "auditor.reads-policies"  # a default policy: one version at least
 
 PAGE = """query Page($first: Int!, $after: String) {
   judgments(first: $first, after: $after) {
@@ -270,7 +276,8 @@ def test_the_cost_model_prices_an_absent_or_null_first_at_the_schemas_default() 
         return examine(parse(document), limits).costs[None]
 
     for field, default in (("judgments", 20), ("offenders", 20), ("inquiries", 20),
-                           ("notices", 20), ("auditEvents", 50)):
+                           ("notices", 20), ("auditEvents", 50), ("policyHistory", 20),
+                           ("reportingCompliance", 20), ("history", 20)):
         absent = cost(f"{{ {field} {{ edges {{ cursor }} }} }}")
         assert absent == cost(f"{{ {field}(first: null) {{ edges {{ cursor }} }} }}"), field
         assert absent == cost(f"{{ {field}(first: {default}) {{ edges {{ cursor }} }} }}")
@@ -319,7 +326,27 @@ LISTS = {  # a list field, read with a nullable `first`, by someone who may list
                     AUDITOR),
     "Offender.judgments": ("query P($first: Int) { offenders(first: 1) { edges { node { "
                            "judgments(first: $first) { totalCount } } } } }", CLERK_DONGCHENG),
+    "policyHistory": ('query P($first: Int) { policyHistory(uid: "' + UID + '", first: $first)'
+                      " { totalCount } }", SECURITY_ADMIN),
+    "reportingCompliance": ("query P($first: Int) { reportingCompliance(" + PERIOD
+                            + ", first: $first) { totalCount } }", AUDITOR),
+    "Judgment.history": ("query P($first: Int) { judgments(first: 1) { edges { node { "
+                         "history(first: $first) { totalCount } } } } }", CLERK_DONGCHENG),
 }
+
+
+async def correct_every_judgment(registry: Registry, months: int = 10) -> None:
+    """One more earlier version for each judgment: a clerk of their division corrects its
+    term to `months`."""
+    every = await page(registry, CLERK_DONGCHENG, 100)
+    for edge in every["edges"]:
+        body = await registry.gql(
+            """mutation C($id: ID!, $input: CorrectJudgmentInput!) { correctJudgment(
+                 id: $id, input: $input, reason: "term mistyped") { notice { id } } }""",
+            {"id": edge["node"]["id"],
+             "input": {"penalty": {"kind": "FIXED_TERM_IMPRISONMENT", "termMonths": months}}},
+            as_=CLERK_DONGCHENG)
+        assert "errors" not in body, body
 
 
 @pytest.mark.parametrize("field", sorted(LISTS))
@@ -396,6 +423,12 @@ ZERO_LISTS = {  # a list with rows waiting after report_many, and who sees them
     "auditEvents": ("{ auditEvents(first: 0) { pageInfo { hasNextPage } } }", AUDITOR),
     "Offender.judgments": ("{ offenders(first: 1) { edges { node { judgments(first: 0) { "
                            "pageInfo { hasNextPage } } } } } }", CLERK_DONGCHENG),
+    "policyHistory": ('{ policyHistory(uid: "' + UID + '", first: 0) { pageInfo { hasNextPage '
+                      "} } }", SECURITY_ADMIN),
+    "reportingCompliance": ("{ reportingCompliance(" + PERIOD + ", first: 0) { pageInfo { "
+                            "hasNextPage } } }", AUDITOR),
+    "Judgment.history": ("{ judgments(first: 1) { edges { node { history(first: 0) { "
+                         "pageInfo { hasNextPage } } } } } }", CLERK_DONGCHENG),
 }
 
 
@@ -403,6 +436,7 @@ ZERO_LISTS = {  # a list with rows waiting after report_many, and who sees them
 async def test_every_list_answers_first_0_with_has_next_page_when_rows_wait(
         registry: Registry, field: str) -> None:
     await report_many(registry, 2)
+    await correct_every_judgment(registry)
     query, who = ZERO_LISTS[field]
     body = await registry.gql(query, as_=who)
     assert "errors" not in body, body
@@ -472,15 +506,19 @@ async def test_the_audit_trail_pages_backward_to_its_oldest_events(registry: Reg
     assert [e["cursor"] for e in newer["edges"]] == forward[-5:-3]
 
 
-BACK_LISTS = {  # every connection, with `%s` for its arguments, and who may list it
-    "offenders": ("{ offenders%s { totalCount } }", CLERK_DONGCHENG),
-    "judgments": ("{ judgments%s { totalCount } }", CLERK_DONGCHENG),
-    "inquiries": ("{ inquiries%s { totalCount } }", AUDITOR),
-    "notices": ("{ notices%s { totalCount } }", CLERK_DONGCHENG),
-    "cases": ("{ cases%s { totalCount } }", AUDITOR),
-    "auditEvents": ("{ auditEvents%s { totalCount } }", AUDITOR),
-    "Offender.judgments": ("{ offenders(first: 1) { edges { node { judgments%s { totalCount } "
-                           "} } } }", CLERK_DONGCHENG),
+BACK_LISTS = {  # every connection, with `%s` for its paging arguments, and who may list it
+    "offenders": ("{ offenders(%s) { totalCount } }", CLERK_DONGCHENG),
+    "judgments": ("{ judgments(%s) { totalCount } }", CLERK_DONGCHENG),
+    "inquiries": ("{ inquiries(%s) { totalCount } }", AUDITOR),
+    "notices": ("{ notices(%s) { totalCount } }", CLERK_DONGCHENG),
+    "cases": ("{ cases(%s) { totalCount } }", AUDITOR),
+    "auditEvents": ("{ auditEvents(%s) { totalCount } }", AUDITOR),
+    "Offender.judgments": ("{ offenders(first: 1) { edges { node { judgments(%s) { totalCount "
+                           "} } } } }", CLERK_DONGCHENG),
+    "policyHistory": ('{ policyHistory(uid: "' + UID + '", %s) { totalCount } }', SECURITY_ADMIN),
+    "reportingCompliance": ("{ reportingCompliance(" + PERIOD + ", %s) { totalCount } }", AUDITOR),
+    "Judgment.history": ("{ judgments(first: 1) { edges { node { history(%s) { totalCount } } "
+                         "} } }", CLERK_DONGCHENG),
 }
 
 
@@ -505,7 +543,7 @@ async def test_first_and_last_together_are_refused_naming_last_and_last_is_bound
     template, who = BACK_LISTS[field]
 
     async def error_of(arguments: str, variables: dict[str, Any] | None = None) -> Any:
-        body = await registry.gql(template % arguments, variables, as_=who)
+        body = await registry.gql(template % arguments[1:-1], variables, as_=who)
         assert body["data"] is None, (arguments, body)
         [error] = body["errors"]
         return error["extensions"]
@@ -519,12 +557,12 @@ async def test_first_and_last_together_are_refused_naming_last_and_last_is_bound
                                                                "field": "before"}
     # A default or null `first` is no `first`: `last` alone is what was asked.
     for arguments in ("(last: 1)", "(first: null, last: 1)", "(last: 0)"):
-        body = await registry.gql(template % arguments, as_=who)
+        body = await registry.gql(template % arguments[1:-1], as_=who)
         assert "errors" not in body, (arguments, body)
     declared = template.replace("{", "query Q($first: Int, $last: Int) {", 1)
-    body = await registry.gql(declared % "(first: $first, last: $last)", {"last": 1}, as_=who)
+    body = await registry.gql(declared % "first: $first, last: $last", {"last": 1}, as_=who)
     assert "errors" not in body, body
-    body = await registry.gql(declared % "(first: $first, last: $last)",
+    body = await registry.gql(declared % "first: $first, last: $last",
                               {"first": 1, "last": 1}, as_=who)
     assert body["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "last"}
 
@@ -535,7 +573,8 @@ def test_the_cost_model_prices_last_as_first() -> None:
     def cost(document: str) -> int | None:
         return examine(parse(document), limits).costs[None]
 
-    for field in ("judgments", "offenders", "inquiries", "notices", "cases", "auditEvents"):
+    for field in ("judgments", "offenders", "inquiries", "notices", "cases", "auditEvents",
+                  "policyHistory", "reportingCompliance", "history"):
         for size in (0, 1, 7, 100):
             assert cost(f"{{ {field}(last: {size}) {{ edges {{ cursor }} }} }}") == \
                 cost(f"{{ {field}(first: {size}) {{ edges {{ cursor }} }} }}"), (field, size)

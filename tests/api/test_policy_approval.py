@@ -29,6 +29,7 @@ from tests.api.test_policy_admin import (
     errors_of,
     policy_rows,
     sealed_judgment,
+    versions,
 )
 from tests.factories import AUDITOR, CLERK_DONGCHENG, EMPLOYER, SECURITY_ADMIN, Registry
 
@@ -156,7 +157,7 @@ async def test_two_admins_approving_one_change_at_once_apply_it_once(registry: R
     assert errors_of(refused)[0]["reason"] == "CHANGE_DECIDED"
     assert await policy_rows(registry) == rows + 1
     history = await registry.gql(HISTORY, {"uid": "clerk.no-sealed-records"}, as_=SECURITY_ADMIN)
-    assert [h["version"] for h in history["data"]["policyHistory"]] == [1]
+    assert [h["version"] for h in versions(history)] == [1]
     approvals = await audit_events(registry, "policy:approve")
     assert sorted(str((e.detail.get("status"), e.detail.get("errors"))) for e in approvals) == [
         str(("APPLIED", None)), str((None, ["CONFLICT"]))]

@@ -37,7 +37,7 @@ from hypothesis import strategies as st
 from sqlmodel import SQLModel
 
 import db.models  # noqa: F401 - the tables, for their column lengths
-from schema.pagination import encode_cursor
+from schema.pagination import encode_cursor, encode_tagged_cursor
 
 # The lengths of every VARCHAR(n) column: strings of n and of n + 1 characters are drawn.
 COLUMN_LENGTHS = sorted({column.type.length for table in SQLModel.metadata.tables.values()
@@ -54,7 +54,11 @@ ODD_TEXT = [
     "00000000-0000-0000-0000-000000000000", "\ud800", "a\udfffb", "\udbff\udfff",
 ]
 CURSORS = [encode_cursor(key) for key in ("9" * 30, "-1", "", "x" * 61, "\x00", "1e5", "0")] \
-    + ["YzE6", "c1:1", "====", "_-_-", "Yz" * 40]
+    + ["YzE6", "c1:1", "====", "_-_-", "Yz" * 40] \
+    + [encode_cursor(key) for key in ("pv.", "jv.-1", "jv." + "9" * 19, "agc.", "agc.AA",
+                                      "agc." + "A" * 91, "pv.1.2", "xx.1")] \
+    + [encode_tagged_cursor(tag, key) for tag, key in (
+        ("pv", 2**63), ("jv", 0), ("agc", "\x00"), ("agc", "'; --"), ("agc", "\u738b" * 30))]
 
 
 class Digits(str):

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 
 from schema import build_schema
-from schema.pagination import encode_cursor
+from schema.pagination import encode_cursor, encode_tagged_cursor
 from tests.api import conftest as api_conftest
 from tests.cases import party, register_case
 from tests.factories import (
@@ -222,7 +222,8 @@ def inputs_for(seeded: dict[str, Any]) -> Inputs:
             ("rejectNotice", "queued")]},
         "offenderId": st.just(seeded["offender"]), "first": one([0, 1, 20, 100]),
         "after": one([encode_cursor(seeded["judgment"]), encode_cursor(seeded["offender"]),
-                      encode_cursor("5")]),
+                      encode_cursor("5"), encode_tagged_cursor("pv", 1),
+                      encode_tagged_cursor("jv", 1), encode_tagged_cursor("agc", JUDGE[2])]),
         "uid": st.just(FUZZ_UID), "policy.uid": one([FUZZ_UID, "auditor.reads-policies"]),
         "policyHistory.uid": one([FUZZ_UID, "auditor.reads-policies"]),
         "deleteUid": one([FUZZ_UID, "auditor.reads-policies"]),

@@ -266,7 +266,8 @@ async def test_a_bad_nested_cursor_beside_other_fields_is_refused_every_time_not
                         as_=CLERK_DONGCHENG)).json()["data"]["judgments"]["edges"]
     document = """query ($id: ID!) { judgment(id: $id) { id court { code } crimes { name }
       offender { id judgments(after: "YzE6") { totalCount } detentions { id } }
-      history { version correctedByAgency { code } } sealEvents { status } } }"""
+      history { edges { node { version correctedByAgency { code } } } }
+      sealEvents { status } } }"""
     for _ in range(150):
         response = await post(registry, document, {"id": found[0]["node"]["id"]},
                               as_=CLERK_DONGCHENG)
