@@ -151,7 +151,7 @@ async def list_audit_events(ctx: Context, filter: AuditFilter | None, page: Wind
     order = col(AuditEvent.seq) if page.backward else col(AuditEvent.seq).desc()
     rows = list(await ctx.scalars(query.order_by(order).limit(size + 1)))
     views = [AuditView(r) for r in rows]
-    views = [v for v in views if ctx.authz.check_object(Action.AUDIT_READ, v)]
+    views = ctx.authz.page(Action.AUDIT_READ, views, size)
     shown = views[:size]
     if page.backward:
         shown.reverse()

@@ -6,7 +6,7 @@ decision is remembered for the audit trail of the operation (DESIGN.md §1.5).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -163,12 +163,13 @@ class Authorizer:
             raise Forbidden()
         return decision
 
-    def check_object(self, action: str, obj: Any) -> bool:
+    def check_object(self, action: str, obj: Any, *, record: bool = True) -> bool:
         """May the requester do `action` on this object? Asked once per object per request.
 
         A view object (a judgment's penalty, a crime) stands for the record it came from; a
         view with `authz_context()` (a record disclosed by an inquiry) is decided in that
-        context, not the request's.
+        context, not the request's. `record=False`: decided but not put in the audit trail
+        nor remembered (a page's look-ahead row, which is never shown).
         """
         context: Mapping[str, Any] | None = None
         for _ in range(4):  # a view of a view of a record, at most
@@ -184,10 +185,27 @@ class Authorizer:
         self.asked += 1
         allowed = self._memo.get(key)
         if allowed is None:
-            allowed = self.decide(action, self.attributes_of(obj), context=context).allowed
-            self._memo[key] = allowed
-            self._keep.append(obj)
+            allowed = self.decide(action, self.attributes_of(obj), context=context,
+                                  record=record).allowed
+            if record:
+                self._memo[key] = allowed
+                self._keep.append(obj)
         return allowed
+
+    def page(self, action: str, rows: Sequence[Any], size: int) -> list[Any]:
+        """The rows of a page the requester may see, in order, each decided: up to `size`
+        shown rows, decided and audited, then the first permitted row after them, the
+        look-ahead that tells whether more follow, decided but not audited (it is not
+        shown, and the trail lists what was read)."""
+        shown: list[Any] = []
+        for row in rows:
+            if len(shown) < size:
+                if self.check_object(action, row):
+                    shown.append(row)
+            elif self.check_object(action, row, record=False):
+                shown.append(row)
+                break
+        return shown
 
     def visible(self, action: str, combinations: Iterable[Mapping[str, str]],
                 type_: str) -> list[Mapping[str, str]]:

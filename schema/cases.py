@@ -299,7 +299,7 @@ async def list_cases(ctx: Context, open: bool | None, page: Window, *,
     agencies: list[Agency | None] = await ctx.loaders.agency.load_many(
         [r.agency_id for r in rows])
     views = [view_of(ctx, r, a) for r, a in zip(rows, agencies, strict=True) if a is not None]
-    views = [v for v in views if ctx.authz.check_object(Action.CASE_READ, v)]
+    views = ctx.authz.page(Action.CASE_READ, views, page.size)
     return connection_of(CaseEdge, CaseConnection, views, total, page.size, page.backward)
 
 

@@ -555,7 +555,7 @@ async def list_inquiries(ctx: Context, status: InquiryStatus | None, page: Windo
                                    counted=counted, before=page.before,
                                    backward=page.backward)
     views = [InquiryView(r, ctx.authz.subject) for r in rows]
-    views = [v for v in views if ctx.authz.check_object(Action.INQUIRY_READ, v)]
+    views = ctx.authz.page(Action.INQUIRY_READ, views, page.size)
     return connection_of(InquiryEdge, InquiryConnection, views, total, page.size,
                          page.backward)
 

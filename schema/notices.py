@@ -361,7 +361,7 @@ async def list_notices(ctx: Context, status: NoticeStatus | None, page: Window, 
     rows, total = await fetch_page(ctx, Notice, where, page.size, page.after, counted=counted,
                                    before=page.before, backward=page.backward)
     views = [await notice_view(ctx, row) for row in rows]
-    views = [v for v in views if ctx.authz.check_object(Action.NOTICE_READ, v)]
+    views = ctx.authz.page(Action.NOTICE_READ, views, page.size)
     return connection_of(NoticeEdge, NoticeConnection, views, total, page.size, page.backward)
 
 

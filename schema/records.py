@@ -426,9 +426,9 @@ async def _offender_judgments(ctx: Context, keys: Sequence[tuple[int, Window]]
                                  .order_by(ranked.c.offender_id, ranked.c.rank))
         per_offender: dict[int, list[Judgment]] = {i: [] for i in ids}
         for row in rows:
-            if ctx.authz.check_object(Action.JUDGMENT_READ, row):
-                per_offender[row.offender_id].append(row)
-        for offender_id, found in per_offender.items():
+            per_offender[row.offender_id].append(row)
+        for offender_id, ranked_rows in per_offender.items():
+            found = ctx.authz.page(Action.JUDGMENT_READ, ranked_rows, size)
             answers[(offender_id, page)] = connection_of(
                 JudgmentEdge, JudgmentConnection, found, totals.get(offender_id, 0), size,
                 page.backward)
@@ -468,5 +468,5 @@ async def _list(ctx: Context, model: Any, visibility: Callable[[Context], Column
                                    page.after, counted=counted, count=count,
                                    before=page.before, backward=page.backward,
                                    related=related)
-    rows = [r for r in rows if ctx.authz.check_object(action, r)]
+    rows = ctx.authz.page(action, rows, page.size)
     return connection_of(edge, connection, rows, total, page.size, page.backward)

@@ -115,3 +115,20 @@ async def test_the_outcome_filter_is_an_enum_and_a_string_literal_is_refused(
                               as_=AUDITOR)
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     assert "data" not in body or body["data"] is None
+
+
+@pytest.mark.parametrize("arguments", ["first: 2", "last: 2", "first: 0"])
+async def test_a_page_audits_the_records_it_shows_not_the_one_read_to_see_if_more_follow(
+        registry: Registry, arguments: str) -> None:
+    for _ in range(4):
+        await registry.gql(REPORT, {"input": report_input()}, as_=JUDGE)
+    body = await registry.gql(
+        f"{{ judgments({arguments}) {{ edges {{ node {{ id }} }} "
+        "pageInfo { hasNextPage hasPreviousPage } } }", as_=CLERK_DONGCHENG)
+    page = body["data"]["judgments"]
+    shown = {e["node"]["id"] for e in page["edges"]}
+    assert page["pageInfo"]["hasNextPage"] or page["pageInfo"]["hasPreviousPage"]
+    read = await events(registry, sub=CLERK_DONGCHENG[0], action="judgment:read")
+    audited = {i for e in read["data"]["auditEvents"]["edges"]
+               for i in e["node"]["resourceIds"]}
+    assert audited == shown
