@@ -362,9 +362,9 @@ def _client_rotate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _user_add(settings: Settings, args: argparse.Namespace) -> int:
-    from api.users import add_user, check_user_flags, read_password
+    from api.users import add_user, read_password, require_user_flags
 
-    check_user_flags(args.sub, args.role, args.id_number)
+    require_user_flags(args.sub, args.role, args.id_number)
     password = read_password(sys.stdin)
     user = _run(settings, lambda s: add_user(s, sub=args.sub, role=args.role, password=password,
                                              agency_code=args.agency, id_number=args.id_number))

@@ -43,7 +43,7 @@ def read_password(stream: TextIO) -> str:
     return password
 
 
-def check_user_flags(sub: str, role: str, id_number: str | None) -> str | None:
+def require_user_flags(sub: str, role: str, id_number: str | None) -> str | None:
     """The checks that need no database (made before a password is asked for); returns the
     identity number in canonical form."""
     if not sub.strip():
@@ -72,7 +72,7 @@ async def add_user(
     agency_code: str | None = None,
     id_number: str | None = None,
 ) -> RegistryUser:
-    id_number = check_user_flags(sub, role, id_number)
+    id_number = require_user_flags(sub, role, id_number)
     if agency_code is not None:
         found = await session.scalar(select(col(Agency.id)).where(col(Agency.code) == agency_code))
         if found is None:
