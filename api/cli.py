@@ -50,6 +50,10 @@ ROTATE_HELP = ("Replace a client's secret and print the new one, once. The old s
                f"{REVOKED_WITHIN}.")
 
 
+USER_ADD_HELP = ("Add a person who may sign in to the embedded issuer. The password is read "
+                 "from one line of standard input (at least 12 characters; not echoed at a "
+                 "terminal) and stored only as a salted scrypt hash.")
+
 SCOPE_HELP = ("OAuth2 scopes, space separated: metrics:read lets the token read /metrics in "
               "production")
 
@@ -123,6 +127,26 @@ def _parser() -> argparse.ArgumentParser:
             ("rotate-secret", _client_rotate, ROTATE_HELP)):
         managed = client.add_parser(action, help=text.split(".")[0].lower(), description=text)
         managed.add_argument("id", metavar="ID", help="the client_id")
+        managed.set_defaults(handler=run)
+
+    user = sub.add_parser("user", help="people who sign in to the embedded issuer"
+                          ).add_subparsers(metavar="ACTION")
+    user_add = user.add_parser("add", help="add a person; the password is read from one line "
+                               "of standard input", description=USER_ADD_HELP)
+    user_add.add_argument("--sub", required=True, help="the tokens' sub")
+    user_add.add_argument("--role", required=True)
+    user_add.add_argument("--agency", help="code of the person's agency")
+    user_add.add_argument("--id-number", help="for an individual: their identity number")
+    user_add.set_defaults(handler=_user_add)
+    user.add_parser("list", help="list the people and their status (never a password hash or "
+                    "identity number)").set_defaults(handler=_user_list)
+    for action, run, text in (
+            ("disable", _user_disable, "disable a person: their password is refused"),
+            ("enable", _user_enable, "enable a disabled person"),
+            ("set-password", _user_set_password,
+             "replace a person's password with one line of standard input")):
+        managed = user.add_parser(action, help=text)
+        managed.add_argument("--sub", required=True)
         managed.set_defaults(handler=run)
 
     policy = sub.add_parser("policy", help="the policy store").add_subparsers(metavar="ACTION")
@@ -334,6 +358,58 @@ def _client_rotate(settings: Settings, args: argparse.Namespace) -> int:
     print(f"client_id={client_id}\nclient_secret={secret}")
     print(f"the old secret is refused from now on, and the tokens issued before now stop "
           f"working {REVOKED_WITHIN}; this secret is not shown again", file=sys.stderr)
+    return 0
+
+
+def _user_add(settings: Settings, args: argparse.Namespace) -> int:
+    from api.users import add_user, read_password, require_user_flags
+
+    require_user_flags(args.sub, args.role, args.id_number)
+    password = read_password(sys.stdin)
+    user = _run(settings, lambda s: add_user(s, sub=args.sub, role=args.role, password=password,
+                                             agency_code=args.agency, id_number=args.id_number))
+    print(f"user {user.sub} added (role {user.role}, agency {user.agency_code or '-'})")
+    return 0
+
+
+def _user_list(settings: Settings, args: argparse.Namespace) -> int:
+    from api.users import list_users
+
+    rows = _run(settings, list_users)
+    if not rows:
+        print("no users")
+        return 0
+    width = max(len("SUB"), *(len(row.sub) for row in rows))
+    print(f"{'SUB':<{width}}  {'STATUS':<8}  {'ROLE':<22}  {'AGENCY':<14}  CREATED")
+    for row in rows:
+        status = "disabled" if row.disabled else "active"
+        print(f"{row.sub:<{width}}  {status:<8}  {row.role:<22}  {row.agency_code or '-':<14}  "
+              f"{row.created_at:%Y-%m-%d}")
+    return 0
+
+
+def _user_disable(settings: Settings, args: argparse.Namespace) -> int:
+    from api.users import set_user_disabled
+
+    _run(settings, lambda s: set_user_disabled(s, args.sub, True))
+    print(f"user {args.sub} disabled: their password is refused from now on")
+    return 0
+
+
+def _user_enable(settings: Settings, args: argparse.Namespace) -> int:
+    from api.users import set_user_disabled
+
+    _run(settings, lambda s: set_user_disabled(s, args.sub, False))
+    print(f"user {args.sub} enabled")
+    return 0
+
+
+def _user_set_password(settings: Settings, args: argparse.Namespace) -> int:
+    from api.users import read_password, set_user_password
+
+    password = read_password(sys.stdin)
+    _run(settings, lambda s: set_user_password(s, args.sub, password))
+    print(f"user {args.sub}: password replaced")
     return 0
 
 

@@ -16,6 +16,7 @@ from db.models.records import (
     JudgmentVersion,
     SealEvent,
 )
+from db.models.users import RegistryUser
 
 __all__ = [
     "Agency",
@@ -38,5 +39,6 @@ __all__ = [
     "Offender",
     "PolicyChange",
     "PolicyRecord",
+    "RegistryUser",
     "SealEvent",
 ]

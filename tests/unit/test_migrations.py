@@ -257,3 +257,41 @@ def test_0013_counts_the_judgments_already_there_and_downgrades_cleanly(
     upgrade(database_url)
     kept, counted = _tally_and_count(database_url)
     assert kept == counted and sum(int(str(row[3])) for row in kept) == 20
+
+
+# -- 0014: the people who sign in to the embedded issuer --------------------------------------
+
+def test_the_migration_upgrades_and_downgrades(database_url: str) -> None:
+    """0014 adds registry_user (one row per sub, an agency that exists) and takes it away."""
+    from sqlalchemy import event, inspect
+    from sqlalchemy.exc import IntegrityError
+
+    downgrade(database_url, "0013")
+    engine = create_engine(sync_url(database_url))
+    if engine.dialect.name == "sqlite":  # as the application's engine does (db/engine.py)
+        event.listen(engine, "connect",
+                     lambda dbapi, _: dbapi.execute("PRAGMA foreign_keys=ON"))
+    insert = text("INSERT INTO registry_user (sub, role, agency_code, password_hash, disabled, "
+                  "created_at, updated_at) VALUES (:sub, 'judge', :agency, 'scrypt$...', "
+                  ":f, :now, :now)")
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    try:
+        with engine.connect() as conn:
+            assert "registry_user" not in inspect(conn).get_table_names()
+        upgrade(database_url)
+        assert is_current(database_url)
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO agency (code, kind, name, region, created_at) "
+                              "VALUES ('COURT-110101', 'COURT', 'Court', '110101', :now)"),
+                         {"now": now})
+            conn.execute(insert, {"sub": "judge.li", "agency": "COURT-110101", "f": False,
+                                  "now": now})
+        for sub, agency in (("judge.li", None), ("judge.wu", "COURT-999999")):
+            with pytest.raises(IntegrityError), engine.begin() as conn:
+                conn.execute(insert, {"sub": sub, "agency": agency, "f": False, "now": now})
+        downgrade(database_url, "0013")
+        with engine.connect() as conn:
+            assert "registry_user" not in inspect(conn).get_table_names()
+    finally:
+        engine.dispose()
+        upgrade(database_url)
