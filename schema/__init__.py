@@ -74,9 +74,9 @@ from schema.notices import (
     read_notice,
 )
 from schema.pagination import (
-    AFTER,
-    FIRST,
+    After,
     Before,
+    First,
     Last,
     Window,
     asks_for_total,
@@ -126,8 +126,6 @@ from schema.scalars import SCALARS
 
 # The arguments many root fields share. `first` and `after`: README "Lists are Relay
 # connections"; CONTRACT.md §4 fixes `first` as `Int = 20` (`auditEvents`: 50).
-First = Annotated[int | None, strawberry.argument(description=FIRST)]
-After = Annotated[str | None, strawberry.argument(description=AFTER)]
 From = Annotated[date, strawberry.argument(name="from", description="The window's first day.")]
 To = Annotated[date, strawberry.argument(description="The window's last day (inclusive).")]
 PolicyUid = Annotated[str, strawberry.argument(description="The policy's uid.")]

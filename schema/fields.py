@@ -109,12 +109,11 @@ def _compiled_root(schema: strawberry.Schema, field: Any) -> Callable[..., Any] 
     """A root field with a plain function of no argument (`me`): called, then checked to
     have asked, as `Authorize.resolve` does. An async one keeps strawberry's path (its
     check needs the root lock)."""
-    if not isinstance(field, StrawberryField) or field.arguments or len(field.extensions) != 1:
+    guard = _sole_guard(field)
+    if guard is None:
         return None
-    guard = field.extensions[0]
     base = field.base_resolver
-    if type(guard) is not Authorize or base is None or base.is_async or (
-            base.root_parameter or base.parent_parameter):
+    if base is None or base.is_async or base.root_parameter or base.parent_parameter:
         return None
     function = base._unbound_wrapped_func
     info_parameter = base.info_parameter
@@ -140,11 +139,18 @@ def _compiled_root(schema: strawberry.Schema, field: Any) -> Callable[..., Any] 
     return resolver
 
 
-def _compiled(schema: strawberry.Schema, field: Any) -> Callable[..., Any] | None:
+def _sole_guard(field: Any) -> Authorize | None:
+    """The field's `Authorize` when it is the field's only extension and the field takes no
+    argument: the fields a resolver is compiled for."""
     if not isinstance(field, StrawberryField) or field.arguments or len(field.extensions) != 1:
         return None
     guard = field.extensions[0]
-    if type(guard) is not Authorize:
+    return guard if type(guard) is Authorize else None
+
+
+def _compiled(schema: strawberry.Schema, field: Any) -> Callable[..., Any] | None:
+    guard = _sole_guard(field)
+    if guard is None:
         return None
     action, check_value = guard.action, guard.target == "value"
     base = field.base_resolver

@@ -144,6 +144,10 @@ AFTER = "The endCursor of the page before; null or absent: the first page."
 LAST = ("Page backward: the last rows (before `before`, else of the list), 0 to 100. Not "
         "together with `first`.")
 BEFORE = "The startCursor of the page after; rows before it only."
+# The four Relay arguments as every connection declares them (each field keeps its own
+# defaults: `first: First = 20`).
+First = Annotated[int | None, strawberry.argument(description=FIRST)]
+After = Annotated[str | None, strawberry.argument(description=AFTER)]
 Last = Annotated[int | None, strawberry.argument(description=LAST)]
 Before = Annotated[str | None, strawberry.argument(description=BEFORE)]
 
@@ -264,18 +268,13 @@ async def fetch_page(ctx: Context, model: Any, where: list[ColumnElement[bool]],
     if total == 0:
         return [], total
     if not related:
-        query = select(model).where(*where)
-        if start is not None:
-            query = query.where(col(model.public_id) > start)
-        if before is not None:
-            query = query.where(col(model.public_id) < before)
-        order = col(model.public_id).desc() if backward else col(model.public_id)
-        return list(await ctx.scalars(query.order_by(order).limit(size + 1))), total
+        query = _keyset(select(model).where(*where), model, start, before, backward, size + 1)
+        return list(await ctx.scalars(query)), total
     models = (model, *(entity for _, entity, _ in related))
     joined_page = _joined_page(models, related, where, start is not None,
                                before is not None, backward)
-    found: Sequence[Any] = await ctx.rows(joined_page, {"page_after": start, "page_before": before,
-                                                  "page_limit": size + 1})
+    found: Sequence[Any] = await ctx.rows(
+        joined_page, {"page_after": start, "page_before": before, "page_limit": size + 1})
     rows = []
     for values in found:
         row, *others = split_row(values, models)
@@ -294,6 +293,18 @@ _PAGES: dict[tuple[Any, ...], tuple[tuple[Any, ...], Select[Any]]] = {}
 _PAGES_LIMIT = 1024
 
 
+def _keyset(query: Any, model: Any, after: Any, before: Any, backward: bool,
+            limit: Any) -> Any:
+    """`query` cut to a page of `model` by its public id: after `after`, before `before`
+    (values or bound parameters; None: no bound), `limit` rows in the order of paging."""
+    key = col(model.public_id)
+    if after is not None:
+        query = query.where(key > after)
+    if before is not None:
+        query = query.where(key < before)
+    return query.order_by(key.desc() if backward else key).limit(limit)
+
+
 def _joined_page(models: tuple[Any, ...], related: Sequence[tuple[str, Any, Any]],
                  where: Sequence[ColumnElement[bool]], after: bool, before: bool,
                  backward: bool) -> Select[Any]:
@@ -308,13 +319,10 @@ def _joined_page(models: tuple[Any, ...], related: Sequence[tuple[str, Any, Any]
     model = models[0]
     # The page first, then what its rows name: the joins read 21 rows, whatever the
     # planner thinks of the filter (a join before the LIMIT read every visible row).
-    page: Select[Any] = select(*columns_of(model)).where(*where)
-    if after:
-        page = page.where(col(model.public_id) > bindparam("page_after"))
-    if before:
-        page = page.where(col(model.public_id) < bindparam("page_before"))
-    order = col(model.public_id).desc() if backward else col(model.public_id)
-    rows = page.order_by(order).limit(bindparam("page_limit", type_=Integer)).subquery("page")
+    rows = _keyset(select(*columns_of(model)).where(*where), model,
+                   bindparam("page_after") if after else None,
+                   bindparam("page_before") if before else None, backward,
+                   bindparam("page_limit", type_=Integer)).subquery("page")
     joined: Any = rows
     for column, entity, _ in related:
         joined = joined.outerjoin(entity.__table__, col(entity.id) == rows.c[column])

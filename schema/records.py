@@ -35,10 +35,10 @@ from schema.fields import authorized
 from schema.loaders import settled
 from schema.node import Node
 from schema.pagination import (
-    AFTER,
-    BEFORE,
-    FIRST,
-    LAST,
+    After,
+    Before,
+    First,
+    Last,
     PageInfo,
     Window,
     asks_for_total,
@@ -204,14 +204,10 @@ class JudgmentNode(Node):
         "The judgment as it stood before each correction, oldest first, with who corrected "
         "it, when and why (a connection)."))
     async def history(self: Judgment, info: Info[Context, None],  # type: ignore[misc]
-                      first: Annotated[int | None, strawberry.argument(description=FIRST)
-                                       ] = 20,
-                      after: Annotated[str | None, strawberry.argument(description=AFTER)
-                                       ] = None,
-                      last: Annotated[int | None, strawberry.argument(description=LAST)
-                                      ] = None,
-                      before: Annotated[str | None, strawberry.argument(description=BEFORE)
-                                        ] = None
+                      first: First = 20,
+                      after: After = None,
+                      last: Last = None,
+                      before: Before = None
                       ) -> Annotated[JudgmentVersionConnection,
                                      strawberry.lazy("schema.history")]:
         """The judgment as it was before each correction, oldest first, with who corrected
@@ -292,14 +288,10 @@ class OffenderNode(Node):
 
     @authorized(Action.OFFENDER_READ)
     async def judgments(self: Offender, info: Info[Context, None],  # type: ignore[misc]
-                        first: Annotated[int | None, strawberry.argument(description=FIRST)
-                                         ] = 20,
-                        after: Annotated[str | None, strawberry.argument(description=AFTER)
-                                         ] = None,
-                        last: Annotated[int | None, strawberry.argument(description=LAST)
-                                        ] = None,
-                        before: Annotated[str | None, strawberry.argument(description=BEFORE)
-                                          ] = None) -> JudgmentConnection:
+                        first: First = 20,
+                        after: After = None,
+                        last: Last = None,
+                        before: Before = None) -> JudgmentConnection:
         ctx = info.context
         page = window(info, first, after, last, before, ctx.max_page_size)
         if isinstance(self, Disclosed):
