@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -19,6 +19,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.auth import BearerAuthMiddleware, Principal, TokenVerifier
 from api.context import AgencyDirectory
@@ -181,6 +182,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     # and 413s carry CORS headers for the allowed origins; an oversized body is refused
     # before authentication is even looked at.
     protected = ("/graphql", "/metrics") if settings.production else ("/graphql",)
+    app.add_middleware(DirectGraphQL, endpoint=graphql_endpoint)
     app.add_middleware(BearerAuthMiddleware, verifier=verifier, protected_prefixes=protected)
     app.add_middleware(BodyLimit, limits=BODY_LIMITS, default=DEFAULT_BODY_LIMIT)
     if settings.cors_origin_list:
@@ -188,6 +190,25 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.add_middleware(ResponseHeaders, observer=RequestObserver(metrics),
                        known_paths=KNOWN_PATHS)
     return app
+
+
+class DirectGraphQL:
+    """`POST /graphql`, the request the API exists for, straight to its endpoint (issue 13:
+    the fixed cost of `{ me }`): it skips the router's matching and starlette's per-request
+    exception wrapper, which only handles HTTPException (the endpoint raises none; anything
+    else reaches ServerErrorMiddleware either way). Every other request, `GET /graphql`
+    included, goes through the router as before."""
+
+    def __init__(self, app: ASGIApp, endpoint: Callable[[Request], Awaitable[Response]]) -> None:
+        self.app = app
+        self.endpoint = endpoint
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == "/graphql" and scope["method"] == "POST":
+            response = await self.endpoint(Request(scope, receive, send))
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 def metrics_refusal(principal: Principal) -> Response | None:

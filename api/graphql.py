@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from graphql import GraphQLError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,6 +32,7 @@ from api.observe import note_operation
 from api.ratelimit import Charge, RateLimited
 from api.state import AppState
 from db.audit import AuditRecord
+from db.settled import SettledSession
 from schema.context import Context
 from schema.errors import BadUserInput, format_error
 
@@ -123,32 +124,35 @@ async def run_operation(state: AppState, principal: Principal, request_id: str, 
     bulk importer (api/importer.py) both come through here, so both validate, decide,
     audit and commit alike. Returns the response body and the operation's context."""
     batched = False
-    session = state.database.sessions()
+    # Opened by the operation's first statement, if it has one (db/settled.py).
+    lazy = SettledSession(state.database.sessions)
     try:
-        ctx = await context_for(state, principal, request_id, session)
+        ctx = await context_for(state, principal, request_id, cast(AsyncSession, lazy))
         try:
             result = await state.schema.execute(query, variable_values=variables,
                                                 context_value=ctx, operation_name=operation_name)
             failed = bool(result.errors)
             if failed:
-                await session.rollback()
-                state.audit.release(session)
+                await _roll_back(state, lazy.opened)
             if state.group_commit is not None and (failed or not ctx.wrote):
                 # Nothing of the operation's to commit with: its events go with others'
                 # (db/audit.py). The read's transaction ends here.
-                if not failed and session.in_transaction():
+                session = lazy.opened
+                if not failed and session is not None and session.in_transaction():
                     await session.commit()  # a read that touched no table has none to end
                 batched = True
             else:
-                await _commit_with_audit(state, session, ctx, operation_name, result.errors)
+                await _commit_with_audit(state, lazy.open(), ctx, operation_name, result.errors)
         except BaseException:
-            await session.rollback()
-            state.audit.release(session)
+            await _roll_back(state, lazy.opened)
             raise
     finally:
-        # A session that never began a transaction nor holds a record (`{ me }`, a refused
-        # operation) has nothing to release: closing it would cost a tenth of such a request.
-        if session.in_transaction() or session.sync_session.identity_map:
+        # A session never opened, or that never began a transaction nor holds a record
+        # (`{ me }`, a refused operation), has nothing to release: closing it would cost a
+        # tenth of such a request.
+        session = lazy.opened
+        if session is not None and (session.in_transaction()
+                                    or session.sync_session.identity_map):
             await session.close()
     if batched:
         # After the session is closed, so that its connection serves others meanwhile; the
@@ -192,6 +196,12 @@ async def run_nested_operation(state: AppState, session: AsyncSession, principal
         await savepoint.commit()
     return (_response(state, result, ctx, request_id), ctx,
             audit_records(ctx, operation_name, result.errors))
+
+
+async def _roll_back(state: AppState, session: AsyncSession | None) -> None:
+    if session is not None:
+        await session.rollback()
+        state.audit.release(session)
 
 
 def _response(state: AppState, result: ExecutionResult, ctx: Context,

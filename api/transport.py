@@ -10,9 +10,9 @@ a body larger than its path's limit is answered 413 as soon as the limit is pass
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
-import uuid
 from collections.abc import Mapping
 from typing import Protocol
 
@@ -36,7 +36,7 @@ def request_id_from(scope: Scope) -> str:
             if REQUEST_ID.fullmatch(candidate):
                 return candidate
             break
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()  # as uuid4().hex, without building a UUID
 
 
 class ResponseHeaders:

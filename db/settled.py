@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,13 +31,35 @@ async def settled(awaitable: Awaitable[T]) -> T:
 
 
 class SettledSession:
-    """Passes everything to `session`; its coroutine methods are awaited `settled`."""
+    """Passes everything to `session`; its coroutine methods are awaited `settled`.
 
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+    Given a session factory instead, it opens the session on first use: an operation that
+    never reads a table (`{ me }`, a refused operation) creates none, and `opened` tells the
+    unit of work whether there is one to commit or close (issue 13: building an unused
+    AsyncSession cost a twentieth of such a request)."""
+
+    def __init__(self, session: AsyncSession | Callable[[], AsyncSession]) -> None:
+        self._session: AsyncSession | None = session if isinstance(session, AsyncSession) \
+            else None
+        self._factory = session
+
+    @property
+    def opened(self) -> AsyncSession | None:
+        """The session, if one is open; None if nothing has used it yet."""
+        return self._session
+
+    def open(self) -> AsyncSession:
+        """The session, opened now if it is not yet."""
+        session = self._session
+        if session is None:
+            factory = self._factory
+            assert callable(factory)
+            session = self._session = factory()
+        return session
 
     def __getattr__(self, name: str) -> Any:
-        attribute = getattr(self._session, name)
+        session = self._session
+        attribute = getattr(self.open() if session is None else session, name)
         if not inspect.iscoroutinefunction(attribute):
             return attribute
 

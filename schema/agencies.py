@@ -10,6 +10,7 @@ from strawberry.types import Info
 
 from db.models import Agency
 from policies.actions import Action
+from schema.errors import Forbidden
 from schema.fields import authorized
 
 if TYPE_CHECKING:
@@ -62,9 +63,12 @@ class SubjectView:
 
     def __init__(self, requester: Requester) -> None:
         self.requester = requester
+        # One mapping for the view's life: the authorizer remembers a decision per resource
+        # object, so `me` and each of its fields ask the policies once between them.
+        self._resource = {"type": "subject", "id": requester.sub}
 
     def authz_resource(self) -> dict[str, Any]:
-        return {"type": "subject", "id": self.requester.sub}
+        return self._resource
 
 
 @strawberry.type(name="Subject", description=(
@@ -94,5 +98,6 @@ class SubjectNode:
 
 def resolve_me(info: Info) -> SubjectNode:
     view = SubjectView(info.context.requester)
-    info.context.authz.require(Action.ME_READ, view.authz_resource())
+    if not info.context.authz.check_object(Action.ME_READ, view):
+        raise Forbidden()
     return view  # type: ignore[return-value]

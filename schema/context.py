@@ -62,7 +62,8 @@ class Context:
     def __post_init__(self) -> None:
         self.loaders = Loaders(self)
         # A statement a failing sibling field cancels still ends (db/settled.py).
-        self.session = cast(AsyncSession, SettledSession(self.session))
+        if not isinstance(self.session, SettledSession):
+            self.session = cast(AsyncSession, SettledSession(self.session))
 
     async def execute(self, statement: Executable) -> Result[Any]:
         async with self.db_lock:
