@@ -280,7 +280,8 @@ def served_issuer(settings: Settings, host: str, port: int) -> str | None:
     """The embedded issuer's URL when `registry serve` serves elsewhere than the default
     issuer says and REGISTRY_ISSUER is not set (README "Serving on another port"); None
     when nothing changes. A wildcard host is reached at 127.0.0.1 from this machine."""
-    if "REGISTRY_ISSUER" in os.environ or settings.jwks_url is not None:
+    if "REGISTRY_ISSUER" in os.environ or settings.jwks_url is not None or \
+            settings.oidc_issuer is not None:
         return None
     reached = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host  # noqa: S104
     issuer = f"http://[{reached}]:{port}" if ":" in reached else f"http://{reached}:{port}"
@@ -304,6 +305,10 @@ def _agency_add(settings: Settings, args: argparse.Namespace) -> int:
 
 def _token_issue(settings: Settings, args: argparse.Namespace) -> int:
     from api.issuer import cli_issue_token
+
+    if settings.oidc_issuer is not None:
+        raise ValueError("REGISTRY_OIDC_ISSUER is set: the registry accepts only that "
+                         "provider's tokens, so the embedded issuer mints none")
 
     print(cli_issue_token(settings, args.sub, args.role, args.agency, args.id_number, args.ttl,
                           scopes=args.scope))

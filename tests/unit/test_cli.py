@@ -72,6 +72,15 @@ def test_token_issue_refuses_an_unknown_role(cli_env: str,
     assert "--role" in capsys.readouterr().err
 
 
+def test_token_issue_refuses_when_an_openid_provider_replaces_the_embedded_issuer(
+        cli_env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("REGISTRY_OIDC_ISSUER", "https://idp.example/realms/justice")
+    assert main(["token", "issue", "--sub", "x", "--role", "judge"]) == 2
+    assert "REGISTRY_OIDC_ISSUER" in capsys.readouterr().err
+    assert not (tmp_path / "key.pem").exists()
+
+
 def test_audit_verify_on_a_fresh_database_reports_an_intact_empty_chain(
         cli_env: str, capsys: pytest.CaptureFixture[str]) -> None:
     main(["db", "upgrade"])
