@@ -27,8 +27,8 @@ from api.graphiql import graphiql_assets
 from api.graphql import MAX_BODY_BYTES, graphql_endpoint
 from api.issuer import Issuer, SigningKeys, issuer_routes
 from api.metrics import Metrics
-from api.oidc import ProviderError
 from api.observe import RequestObserver
+from api.oidc import ProviderError
 from api.ratelimit import buckets_for
 from api.revocation import ClientDirectory
 from api.settings import Settings

@@ -151,13 +151,17 @@ class TokenVerifier:
                 id_number=settings.claim_id_number, client_id=settings.claim_client_id,
                 role_map=(parse_role_map(settings.role_map, ROLES)
                           if settings.role_map is not None else None))
-        mapped = () if self._mapping is None else ("client_id", "role")
+        ours = self._mapping is None  # else client_id and role are checked once mapped
         self._claims = JWTClaimsRegistry(
             leeway=LEEWAY_SECONDS,
             iss={"essential": True, "value": settings.oidc_issuer or settings.issuer},
             aud={"essential": True, "value": settings.audience},
-            **{name: {"essential": True} for name in REQUIRED_CLAIMS
-               if name not in ("iss", "aud") and name not in mapped},
+            exp={"essential": True},
+            iat={"essential": True},
+            jti={"essential": True},
+            sub={"essential": True},
+            client_id={"essential": ours},
+            role={"essential": ours},
         )
         self._transport = http_transport
         # token -> (wall-clock time until which it stands verified, its principal, its iat)

@@ -258,6 +258,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     if args.workers > 1 and is_sqlite(settings.database_url):
         raise ValueError("--workers > 1 needs PostgreSQL: the embedded SQLite database "
                          "serves one process")
+    if settings.oidc_issuer is not None:
+        _check_provider(settings)
     # Every worker builds its settings from the environment: the flags go there too.
     os.environ.update({name: value for name, value in flags.items() if value is not None})
     logging_config = log_config(settings)
@@ -274,6 +276,21 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
                     workers=args.workers, log_config=logging_config,
                     **{**SERVE_OPTIONS, "log_level": settings.log_level.lower()})
     return 0
+
+
+def _check_provider(settings: Settings) -> None:
+    """An external OpenID provider that cannot be used stops `registry serve` before it
+    listens, with one line naming REGISTRY_OIDC_ISSUER (each worker checks again as it
+    starts, and stops the same way)."""
+    import asyncio
+
+    from api.auth import TokenVerifier
+    from api.oidc import ProviderError
+
+    try:
+        asyncio.run(TokenVerifier(settings, None).start())
+    except ProviderError as error:
+        raise ValueError(str(error)) from None
 
 
 def served_issuer(settings: Settings, host: str, port: int) -> str | None:
