@@ -15,7 +15,7 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -169,7 +169,7 @@ class OpenIDProvider:
         self,
         issuer: str,
         allowed_algorithms: tuple[str, ...],
-        import_keys: Any,
+        import_keys: Callable[[dict[str, Any]], dict[str, Key]],
         *,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
@@ -231,7 +231,8 @@ class OpenIDProvider:
             self.keys = keys
 
     def _client(self) -> httpx.AsyncClient:
-        # No redirects: the documents are read where the issuer says they are.
+        # No redirects: the documents are read at the issuer's address and its jwks_uri,
+        # never somewhere a response points to.
         return httpx.AsyncClient(transport=self._transport, timeout=FETCH_TIMEOUT_SECONDS,
                                  follow_redirects=False)
 
@@ -292,5 +293,4 @@ class OpenIDProvider:
                                 f"not be read ({type(error).__name__})") from None
         if not isinstance(jwks, dict):
             raise ProviderError(f"REGISTRY_OIDC_ISSUER: {url} is not a JWK set")
-        keys: dict[str, Key] = self._import_keys(jwks)
-        return keys
+        return self._import_keys(jwks)

@@ -198,8 +198,8 @@ class Settings:
         if self.oidc_issuer is not None:
             if self.jwks_url is not None:
                 raise SettingsError("REGISTRY_OIDC_ISSUER",
-                                    "and REGISTRY_JWKS_URL are mutually exclusive: the provider's "
-                                    "discovery names its keys, so set only REGISTRY_OIDC_ISSUER")
+                                    "cannot be set with REGISTRY_JWKS_URL (the provider's "
+                                    "discovery names its keys): set only one of them")
             if problem := issuer_problem(self.oidc_issuer, self.production):
                 raise SettingsError("REGISTRY_OIDC_ISSUER", problem)
         defaults = {f.name: f.default for f in fields(self)}
