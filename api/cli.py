@@ -229,7 +229,10 @@ def _seed(settings: Settings, args: argparse.Namespace) -> int:
         _run(settings, lambda s: s.execute(text("ANALYZE")))
     print(f"demo data: {result.agencies} agencies, {result.offenders} people, "
           f"{result.judgments} judgments added")
-    if not args.quiet:
+    if not args.quiet and settings.oidc_issuer is not None:
+        print("\nNo demo access tokens: REGISTRY_OIDC_ISSUER is set, so only that provider's "
+              "tokens are accepted")
+    elif not args.quiet:
         ttl = min(8 * 3600, settings.token_max_ttl)  # 8 hours unless the cap is lower
         shown = f"{ttl // 3600} hours" if ttl % 3600 == 0 else f"{ttl} seconds"
         print(f"\nDemo access tokens ({shown}):")

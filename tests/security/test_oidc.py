@@ -178,6 +178,24 @@ async def test_unknown_kids_refetch_discovery_and_keys_at_most_once_a_minute(
     assert provider.requested == [OPENID, JWKS_URI]
 
 
+async def test_a_provider_down_at_the_first_token_is_asked_again_a_minute_later(
+        provider: FakeProvider, verifier: Verifier, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a start (an app whose lifespan did not run), discovery is lazy and keeps the
+    same discipline: one attempt a minute, whatever the tokens."""
+    up = provider.documents[OPENID]
+    provider.documents[OPENID] = (503, {})
+    checking = verifier()
+    for _ in range(3):
+        assert await refused(checking, provider.token()) == "unknown signing key"
+    assert provider.requested == [OPENID]
+    provider.documents[OPENID] = up
+    assert await refused(checking, provider.token()) == "unknown signing key"  # not yet
+    assert checking.provider is not None
+    monkeypatch.setattr(checking.provider, "_fetched_at", time.monotonic() - 61)
+    assert (await checking.verify(provider.token())).sub == "officer-7"
+    assert provider.requested == [OPENID, OPENID, JWKS_URI]
+
+
 async def test_a_rotated_provider_key_is_found_by_the_refetch(
         provider: FakeProvider, verifier: Verifier, monkeypatch: pytest.MonkeyPatch) -> None:
     checking = verifier()

@@ -82,6 +82,18 @@ def test_token_issue_refuses_when_an_openid_provider_replaces_the_embedded_issue
     assert not (tmp_path / "key.pem").exists()
 
 
+def test_seed_demo_prints_no_token_when_an_openid_provider_replaces_the_embedded_issuer(
+        cli_env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["db", "upgrade"]) == 0
+    monkeypatch.setenv("REGISTRY_OIDC_ISSUER", "https://idp.example/realms/justice")
+    assert main(["seed", "--demo"]) == 0
+    out = capsys.readouterr().out
+    assert "No demo access tokens: REGISTRY_OIDC_ISSUER is set" in out
+    assert "eyJ" not in out
+    assert not (tmp_path / "key.pem").exists()
+
+
 def test_serve_stops_before_listening_when_the_openid_provider_is_unreachable(
         cli_env: str, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
