@@ -29,6 +29,7 @@ from api.graphql import MAX_BODY_BYTES, graphql_endpoint
 from api.issuer import Issuer, SigningKeys, issuer_routes
 from api.metrics import Metrics
 from api.observe import RequestObserver
+from api.oidc import ProviderError
 from api.ratelimit import buckets_for
 from api.revocation import ClientDirectory
 from api.settings import Settings
@@ -106,7 +107,9 @@ def build_state(settings: Settings, *, issuer: Issuer | None = None,
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
     issuer = None
-    if settings.jwks_url is None:
+    # An external provider (REGISTRY_JWKS_URL or REGISTRY_OIDC_ISSUER) replaces the embedded
+    # issuer: no /oauth/token, no JWKS of ours, and only the provider's tokens are accepted.
+    if settings.jwks_url is None and settings.oidc_issuer is None:
         issuer = Issuer(settings, SigningKeys.load_or_create(settings.signing_key_file))
     verifier = TokenVerifier(settings, issuer)
     state = build_state(settings, issuer=issuer, verifier=verifier)
@@ -124,6 +127,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # An external OpenID provider's discovery and keys, or no start at all (fail fast:
+        # a mistyped or unreachable provider is named now, not at the first request).
+        try:
+            await verifier.start()
+        except ProviderError as error:
+            log.error("start-up stopped: %s", error)
+            raise
         # DESIGN.md §1.5: the chain's head goes to the witness as the service starts, at least
         # every minute while it runs, and once more as it stops.
         writer = asyncio.create_task(checkpoints.run())

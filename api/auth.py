@@ -23,6 +23,7 @@ from joserfc.jwk import Key, KeySet
 from joserfc.jws import JWSRegistry, extract_compact, validate_compact
 from joserfc.jwt import JWTClaimsRegistry
 
+from api.oidc import ClaimMapping, ClaimRefused, OpenIDProvider, parse_role_map
 from api.settings import Settings
 
 if TYPE_CHECKING:
@@ -41,6 +42,9 @@ ROLES = frozenset({
 # our public key used as an HMAC secret never reaches a verification routine.
 ALLOWED_ALGORITHMS = ("RS256", "PS256", "ES256", "EdDSA", "Ed25519")
 ACCESS_TOKEN_TYPES = frozenset({"at+jwt", "application/at+jwt"})
+# What an external OpenID provider's tokens may be typed, with REGISTRY_OIDC_ACCEPT_JWT_TYP
+# or untyped; never for the embedded issuer's.
+PLAIN_JWT_TYPES = frozenset({"jwt"})
 # Key material in a header would let the token choose its own verification key.
 UNTRUSTED_HEADERS = frozenset({"jwk", "jku", "x5u", "x5c"})
 LEEWAY_SECONDS = 30
@@ -135,28 +139,48 @@ class TokenVerifier:
         # provider's clients are not ours) and where no database is at hand.
         self.clients = clients
         self._registry = JWSRegistry(algorithms=list(ALLOWED_ALGORITHMS))
+        # An external OpenID provider (api/oidc.py): its discovery names the keys, and its
+        # claims are mapped onto ours (so `client_id` and `role` are checked after mapping).
+        self.provider: OpenIDProvider | None = None
+        self._mapping: ClaimMapping | None = None
+        if settings.oidc_issuer is not None:
+            self.provider = OpenIDProvider(settings.oidc_issuer, ALLOWED_ALGORITHMS,
+                                           import_verification_keys, transport=http_transport)
+            self._mapping = ClaimMapping(
+                roles=ROLES, role=settings.claim_role, agency=settings.claim_agency,
+                id_number=settings.claim_id_number, client_id=settings.claim_client_id,
+                role_map=(parse_role_map(settings.role_map, ROLES)
+                          if settings.role_map is not None else None))
+        ours = self._mapping is None  # else client_id and role are checked once mapped
         self._claims = JWTClaimsRegistry(
             leeway=LEEWAY_SECONDS,
-            iss={"essential": True, "value": settings.issuer},
+            iss={"essential": True, "value": settings.oidc_issuer or settings.issuer},
             aud={"essential": True, "value": settings.audience},
             exp={"essential": True},
             iat={"essential": True},
             jti={"essential": True},
             sub={"essential": True},
-            client_id={"essential": True},
-            role={"essential": True},
+            client_id={"essential": ours},
+            role={"essential": ours},
         )
         self._transport = http_transport
         # token -> (wall-clock time until which it stands verified, its principal, its iat)
         self._verified: OrderedDict[str, tuple[float, Principal, float]] = OrderedDict()
         self._fetched_at: float | None = None
         self._lock = asyncio.Lock()
-        if settings.jwks_url is None:
+        if settings.jwks_url is None and self.provider is None:
             if issuer is None:
-                raise ValueError("an embedded issuer is needed when REGISTRY_JWKS_URL is unset")
+                raise ValueError("an embedded issuer is needed when neither REGISTRY_JWKS_URL "
+                                 "nor REGISTRY_OIDC_ISSUER is set")
             self._keys = import_verification_keys(issuer.jwks())
         else:
             self._keys = {}
+
+    async def start(self) -> None:
+        """At start-up: an external OpenID provider's discovery and keys, or
+        `api.oidc.ProviderError` naming REGISTRY_OIDC_ISSUER (start-up fails fast)."""
+        if self.provider is not None:
+            await self.provider.start()
 
     async def verify(self, token: str) -> Principal:
         """Checks the token, or finds it checked already, then asks whether its client still
@@ -197,7 +221,8 @@ class TokenVerifier:
         if alg not in ALLOWED_ALGORITHMS:
             raise InvalidToken("unsupported signing algorithm")
         typ = header.get("typ")
-        if not isinstance(typ, str) or typ.lower() not in ACCESS_TOKEN_TYPES:
+        typed = isinstance(typ, str) and typ.lower() in ACCESS_TOKEN_TYPES
+        if not typed and not self._plain_jwt_accepted(typ):
             raise InvalidToken("not an access token (typ must be at+jwt)")
         if UNTRUSTED_HEADERS & header.keys():
             raise InvalidToken("key material in the token header is not accepted")
@@ -210,6 +235,8 @@ class TokenVerifier:
         key_alg = key.get("alg")
         if key_alg is not None and key_alg != alg:
             raise InvalidToken("invalid signature")
+        if self.provider is not None and alg not in self.provider.algorithms:
+            raise InvalidToken("unsupported signing algorithm")
         try:
             if not validate_compact(obj, key, registry=self._registry):
                 raise InvalidToken("invalid signature")
@@ -223,6 +250,13 @@ class TokenVerifier:
             raise InvalidToken("malformed token")
         return self._principal(claims), float(claims["exp"]), float(claims["iat"])
 
+    def _plain_jwt_accepted(self, typ: Any) -> bool:
+        """A token typed `JWT` or untyped: only from an external OpenID provider, and only
+        with REGISTRY_OIDC_ACCEPT_JWT_TYP."""
+        return (self.provider is not None and self.settings.oidc_accept_jwt_typ
+                and (typ is None or isinstance(typ, str)
+                     and typ.lower() in PLAIN_JWT_TYPES))
+
     def _principal(self, claims: dict[str, Any]) -> Principal:
         try:
             self._claims.validate(claims)
@@ -232,6 +266,11 @@ class TokenVerifier:
             raise InvalidToken(f"invalid or missing claim {error.claim}") from None
         if claims["exp"] - claims["iat"] > self.settings.token_max_ttl:
             raise InvalidToken("token lifetime exceeds the maximum")
+        if self._mapping is not None:
+            try:
+                claims = self._mapping.apply(claims)
+            except ClaimRefused as refused:
+                raise InvalidToken(refused.description) from None
         strings = ("client_id", "role")
         if not all(isinstance(claims[name], str) and claims[name] for name in strings):
             raise InvalidToken("invalid or missing claim client_id or role")
@@ -252,6 +291,8 @@ class TokenVerifier:
         )
 
     async def _key(self, kid: str) -> Key | None:
+        if self.provider is not None:
+            return await self.provider.key(kid)
         key = self._keys.get(kid)
         if key is not None or self.settings.jwks_url is None:
             return key

@@ -229,7 +229,10 @@ def _seed(settings: Settings, args: argparse.Namespace) -> int:
         _run(settings, lambda s: s.execute(text("ANALYZE")))
     print(f"demo data: {result.agencies} agencies, {result.offenders} people, "
           f"{result.judgments} judgments added")
-    if not args.quiet:
+    if not args.quiet and settings.oidc_issuer is not None:
+        print("\nNo demo access tokens: REGISTRY_OIDC_ISSUER is set, so only that provider's "
+              "tokens are accepted")
+    elif not args.quiet:
         ttl = min(8 * 3600, settings.token_max_ttl)  # 8 hours unless the cap is lower
         shown = f"{ttl // 3600} hours" if ttl % 3600 == 0 else f"{ttl} seconds"
         print(f"\nDemo access tokens ({shown}):")
@@ -258,6 +261,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     if args.workers > 1 and is_sqlite(settings.database_url):
         raise ValueError("--workers > 1 needs PostgreSQL: the embedded SQLite database "
                          "serves one process")
+    if settings.oidc_issuer is not None:
+        _check_provider(settings)
     # Every worker builds its settings from the environment: the flags go there too.
     os.environ.update({name: value for name, value in flags.items() if value is not None})
     logging_config = log_config(settings)
@@ -276,11 +281,27 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_provider(settings: Settings) -> None:
+    """An external OpenID provider that cannot be used stops `registry serve` before it
+    listens, with one line naming REGISTRY_OIDC_ISSUER (each worker checks again as it
+    starts, and stops the same way)."""
+    import asyncio
+
+    from api.auth import TokenVerifier
+    from api.oidc import ProviderError
+
+    try:
+        asyncio.run(TokenVerifier(settings, None).start())
+    except ProviderError as error:
+        raise ValueError(str(error)) from None
+
+
 def served_issuer(settings: Settings, host: str, port: int) -> str | None:
     """The embedded issuer's URL when `registry serve` serves elsewhere than the default
     issuer says and REGISTRY_ISSUER is not set (README "Serving on another port"); None
     when nothing changes. A wildcard host is reached at 127.0.0.1 from this machine."""
-    if "REGISTRY_ISSUER" in os.environ or settings.jwks_url is not None:
+    if "REGISTRY_ISSUER" in os.environ or settings.jwks_url is not None or \
+            settings.oidc_issuer is not None:
         return None
     reached = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host  # noqa: S104
     issuer = f"http://[{reached}]:{port}" if ":" in reached else f"http://{reached}:{port}"
@@ -304,6 +325,10 @@ def _agency_add(settings: Settings, args: argparse.Namespace) -> int:
 
 def _token_issue(settings: Settings, args: argparse.Namespace) -> int:
     from api.issuer import cli_issue_token
+
+    if settings.oidc_issuer is not None:
+        raise ValueError("REGISTRY_OIDC_ISSUER is set: the registry accepts only that "
+                         "provider's tokens, so the embedded issuer mints none")
 
     print(cli_issue_token(settings, args.sub, args.role, args.agency, args.id_number, args.ttl,
                           scopes=args.scope))

@@ -32,6 +32,18 @@ class Settings:
     issuer: str = "http://127.0.0.1:8000"
     audience: str = "criminal-record-registry"
     jwks_url: str | None = None
+    # An external OpenID provider (api/oidc.py, README "An external OpenID provider"): its
+    # issuer URL, discovered at start-up; the embedded issuer is then off. Not with jwks_url.
+    oidc_issuer: str | None = None
+    # Where the provider puts the registry's claims (a name or a dotted path), how its role
+    # values translate (`provider_value:registry_role,...`), and whether its tokens may be
+    # typed `JWT` (or untyped) instead of `at+jwt`. Only with oidc_issuer.
+    claim_role: str = "role"
+    claim_agency: str = "agency"
+    claim_id_number: str = "id_number"
+    claim_client_id: str = "client_id"
+    role_map: str | None = None
+    oidc_accept_jwt_typ: bool = False
     signing_key_file: str = "var/signing-key.pem"
     # Public keys of audit checkpoints (one JWK per kid), kept across signing-key changes.
     audit_keyring_dir: str = "var/audit-keys"
@@ -150,6 +162,7 @@ class Settings:
                                 f"must be between 0 and {MAX_CLIENT_POLL_SECONDS:g} seconds")
         if self.jwks_url is not None and not self.jwks_url.startswith(("https://", "http://")):
             raise SettingsError("REGISTRY_JWKS_URL", "must be an http(s) URL")
+        self._validate_oidc()
         if self.redis_url is not None and not self.redis_url.startswith(
                 ("redis://", "rediss://", "unix://")):
             raise SettingsError("REGISTRY_REDIS_URL",
@@ -177,6 +190,51 @@ class Settings:
             if problem := origin_problem(origin):
                 raise SettingsError("REGISTRY_CORS_ORIGINS", f"{origin!r} {problem}")
         return self
+
+    def _validate_oidc(self) -> None:
+        from api.auth import ROLES  # api.auth imports this module
+        from api.oidc import claim_path_problem, parse_role_map
+
+        if self.oidc_issuer is not None:
+            if self.jwks_url is not None:
+                raise SettingsError("REGISTRY_OIDC_ISSUER",
+                                    "cannot be set with REGISTRY_JWKS_URL (the provider's "
+                                    "discovery names its keys): set only one of them")
+            if problem := issuer_problem(self.oidc_issuer, self.production):
+                raise SettingsError("REGISTRY_OIDC_ISSUER", problem)
+        defaults = {f.name: f.default for f in fields(self)}
+        for name in ("claim_role", "claim_agency", "claim_id_number", "claim_client_id",
+                     "role_map", "oidc_accept_jwt_typ"):
+            variable = f"REGISTRY_{name.upper()}"
+            value = getattr(self, name)
+            if self.oidc_issuer is None and value != defaults[name]:
+                raise SettingsError(variable, "applies only to an external OpenID provider: "
+                                    "set REGISTRY_OIDC_ISSUER too")
+            if name.startswith("claim_") and (problem := claim_path_problem(value)):
+                raise SettingsError(variable, problem)
+        if self.role_map is not None:
+            try:
+                parse_role_map(self.role_map, ROLES)
+            except ValueError as error:
+                raise SettingsError("REGISTRY_ROLE_MAP", str(error)) from None
+
+
+def issuer_problem(issuer: str, production: bool) -> str | None:
+    """Why `issuer` cannot be an OpenID provider's issuer identifier (OpenID Connect
+    Discovery §3: https, no query or fragment; http is allowed outside production, for a
+    provider on this machine or in tests), else None."""
+    try:
+        parts = urlsplit(issuer)
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError:
+        return "is not a URL"
+    schemes = ("https",) if production else ("https", "http")
+    if parts.scheme not in schemes or not parts.hostname:
+        return ("must be an https:// URL" if production
+                else "must be an https:// (or, outside production, http://) URL")
+    if parts.query or parts.fragment or parts.username or parts.password:
+        return "must have no query, fragment or user name"
+    return None
 
 
 def origin_problem(origin: str) -> str | None:

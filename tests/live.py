@@ -29,12 +29,14 @@ START_TIMEOUT = 45.0
 
 
 @asynccontextmanager
-async def live_server(app: Starlette) -> AsyncIterator[tuple[str, int]]:
-    """(host, port) of `app` served over TCP until the block ends."""
+async def live_server(app: Starlette, sock: socket.socket | None = None
+                      ) -> AsyncIterator[tuple[str, int]]:
+    """(host, port) of `app` served over TCP until the block ends; on `sock` (bound already,
+    `bound_socket`) when the app must know its own address before it serves."""
     options = {**SERVE_OPTIONS, "log_level": "warning"}
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="off",
                                            **options))
-    task = asyncio.create_task(server.serve())
+    task = asyncio.create_task(server.serve(sockets=[sock] if sock is not None else None))
     try:
         for _ in range(500):
             if server.started or task.done():
@@ -46,6 +48,14 @@ async def live_server(app: Starlette) -> AsyncIterator[tuple[str, int]]:
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, timeout=10)
+
+
+def bound_socket() -> socket.socket:
+    """A TCP socket on a free port of 127.0.0.1, bound and kept (so no other test takes the
+    port before `live_server` serves on it)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    return sock
 
 
 @dataclass

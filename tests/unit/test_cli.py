@@ -13,6 +13,7 @@ from api.auth import TokenVerifier
 from api.cli import main
 from api.issuer import Issuer, SigningKeys
 from api.settings import Settings
+from tests.live import bound_socket
 
 
 @pytest.fixture
@@ -70,6 +71,39 @@ def test_token_issue_refuses_an_unknown_role(cli_env: str,
                                              capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["token", "issue", "--sub", "x", "--role", "superuser"]) == 2
     assert "--role" in capsys.readouterr().err
+
+
+def test_token_issue_refuses_when_an_openid_provider_replaces_the_embedded_issuer(
+        cli_env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("REGISTRY_OIDC_ISSUER", "https://idp.example/realms/justice")
+    assert main(["token", "issue", "--sub", "x", "--role", "judge"]) == 2
+    assert "REGISTRY_OIDC_ISSUER" in capsys.readouterr().err
+    assert not (tmp_path / "key.pem").exists()
+
+
+def test_seed_demo_prints_no_token_when_an_openid_provider_replaces_the_embedded_issuer(
+        cli_env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["db", "upgrade"]) == 0
+    monkeypatch.setenv("REGISTRY_OIDC_ISSUER", "https://idp.example/realms/justice")
+    assert main(["seed", "--demo"]) == 0
+    out = capsys.readouterr().out
+    assert "No demo access tokens: REGISTRY_OIDC_ISSUER is set" in out
+    assert "eyJ" not in out
+    assert not (tmp_path / "key.pem").exists()
+
+
+def test_serve_stops_before_listening_when_the_openid_provider_is_unreachable(
+        cli_env: str, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    with bound_socket() as sock:  # bound, never listening: connections are refused
+        provider = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        monkeypatch.setenv("REGISTRY_OIDC_ISSUER", provider)
+        assert main(["serve", "--port", "1"]) == 2
+    assert capsys.readouterr().err == (
+        f"registry: REGISTRY_OIDC_ISSUER: {provider}/.well-known/openid-configuration "
+        "could not be fetched (ConnectError)\n")
 
 
 def test_audit_verify_on_a_fresh_database_reports_an_intact_empty_chain(

@@ -31,6 +31,8 @@ def test_the_issuer_follows_the_port_and_host_served_unless_it_is_set(
     assert served_issuer(settings, "registry.example", 80) == "http://registry.example:80"
     assert served_issuer(settings.with_(jwks_url="https://idp.example/jwks"),
                          "127.0.0.1", 8100) is None  # an external issuer is not ours
+    assert served_issuer(settings.with_(oidc_issuer="https://idp.example"),
+                         "127.0.0.1", 8100) is None  # nor an OpenID provider
     environment.setenv("REGISTRY_ISSUER", "https://registry.example")
     assert served_issuer(settings, "0.0.0.0", 8100) is None  # noqa: S104
 
