@@ -221,7 +221,9 @@ def test_client_list_shows_each_client_and_its_status_but_never_a_secret(
     main(["db", "upgrade"])
     capsys.readouterr()
     assert main(["client", "list"]) == 0
-    assert capsys.readouterr().out.strip() == "no clients"
+    [_, console] = capsys.readouterr().out.strip().splitlines()
+    assert console.split()[:5] == ["registry-console", "active", "(any", "person)", "-"]
+    assert console.endswith("Policy console (public)")
     assert main(["client", "create", "--name", "Employer portal", "--role", "employer"]) == 0
     first, secret = _created(capsys.readouterr().out)
     assert main(["client", "create", "--name", "Case system", "--role", "judge"]) == 0
@@ -232,9 +234,9 @@ def test_client_list_shows_each_client_and_its_status_but_never_a_secret(
     out = capsys.readouterr().out
     lines = out.strip().splitlines()
     assert lines[0].split() == ["CLIENT_ID", "STATUS", "ROLE", "AGENCY", "CREATED", "NAME"]
-    assert lines[1].split()[:4] == [first, "active", "employer", "-"]
-    assert lines[1].endswith("Employer portal")
-    assert lines[2].split()[:3] == [second, "disabled", "judge"]
+    assert lines[2].split()[:4] == [first, "active", "employer", "-"]
+    assert lines[2].endswith("Employer portal")
+    assert lines[3].split()[:3] == [second, "disabled", "judge"]
     assert secret not in out and "scrypt" not in out
 
 
@@ -315,5 +317,5 @@ def test_client_create_stores_the_scopes_its_tokens_may_carry(
     assert main(["client", "create", "--name", "Scraper", "--role", "auditor",
                  "--scope", "metrics:read"]) == 0
     settings = Settings.from_env()
-    [client] = cli_list_clients(settings)
+    [client] = [c for c in cli_list_clients(settings) if c.name == "Scraper"]
     assert client.scopes == "metrics:read"

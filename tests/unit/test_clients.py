@@ -185,15 +185,26 @@ async def test_token_endpoint_refuses_an_inactive_client(
     assert response.json()["error"] == "invalid_client"
 
 
-async def test_token_endpoint_supports_only_the_client_credentials_grant(
+async def test_token_endpoint_supports_no_password_grant_and_no_unknown_grant(
     http: httpx.AsyncClient, credentials: tuple[str, str]
 ) -> None:
     client_id, secret = credentials
-    for grant in ("password", "authorization_code", "refresh_token", "urn:x"):
+    for grant in ("password", "implicit", "urn:x"):
         response = await http.post("/oauth/token", data={"grant_type": grant},
                                    headers=basic(client_id, secret))
         assert response.status_code == 400
         assert response.json()["error"] == "unsupported_grant_type"
+
+
+async def test_a_client_without_redirect_uris_gets_no_code_or_refresh_grant(
+    http: httpx.AsyncClient, credentials: tuple[str, str]
+) -> None:
+    client_id, secret = credentials
+    for grant in ("authorization_code", "refresh_token"):
+        response = await http.post("/oauth/token", data={"grant_type": grant},
+                                   headers=basic(client_id, secret))
+        assert response.status_code == 400
+        assert response.json()["error"] == "unauthorized_client"
 
 
 async def test_token_endpoint_refuses_a_scope_the_client_does_not_hold(
