@@ -319,3 +319,69 @@ def test_client_create_stores_the_scopes_its_tokens_may_carry(
     settings = Settings.from_env()
     [client] = [c for c in cli_list_clients(settings) if c.name == "Scraper"]
     assert client.scopes == "metrics:read"
+
+
+def test_db_upgrade_registers_the_console_as_a_public_client_once(
+        cli_env: str, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from api.clients import cli_list_clients
+
+    monkeypatch.setenv("REGISTRY_ISSUER", "https://registry.example")
+    assert main(["db", "upgrade"]) == 0
+    assert ("public client registry-console registered (redirect URI "
+            "https://registry.example/console/)") in capsys.readouterr().out
+    assert main(["db", "upgrade"]) == 0
+    assert "registry-console" not in capsys.readouterr().out
+    [console] = cli_list_clients(Settings.from_env())
+    assert (console.client_id, console.public, console.secret_hash, console.role) == (
+        "registry-console", True, None, "")
+    assert console.redirect_uris == "https://registry.example/console/"
+
+
+def test_client_create_public_prints_no_secret_and_stores_the_redirect_uris(
+        cli_env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from api.clients import cli_list_clients
+
+    main(["db", "upgrade"])
+    capsys.readouterr()
+    assert main(["client", "create", "--name", "Firm app", "--public", "--role",
+                 "defense_lawyer", "--redirect-uri", "https://firm.example/cb",
+                 "--redirect-uri", "http://127.0.0.1:9000/cb"]) == 0
+    out = capsys.readouterr().out
+    assert "client_secret" not in out
+    client_id = out.strip().removeprefix("client_id=")
+    [client] = [c for c in cli_list_clients(Settings.from_env()) if c.client_id == client_id]
+    assert client.public and client.secret_hash is None
+    assert client.redirect_uris == "https://firm.example/cb http://127.0.0.1:9000/cb"
+    assert main(["client", "rotate-secret", client_id]) == 2
+    assert "public client" in capsys.readouterr().err
+
+
+def test_a_confidential_client_may_have_redirect_uris_and_keeps_its_secret(
+        cli_env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    main(["db", "upgrade"])
+    capsys.readouterr()
+    assert main(["client", "create", "--name", "Firm server", "--role", "defense_lawyer",
+                 "--redirect-uri", "https://firm.example/cb"]) == 0
+    client_id, secret = _created(capsys.readouterr().out)
+    assert client_id.startswith("client-") and secret
+
+
+@pytest.mark.parametrize(("flags", "named"), [
+    (["--public"], "--redirect-uri"),
+    (["--redirect-uri", "https://firm.example/cb"], "--role"),
+    (["--public", "--redirect-uri", "http://firm.example/cb"], "--redirect-uri"),
+    (["--public", "--redirect-uri", "https://firm.example/cb#x"], "--redirect-uri"),
+    (["--public", "--redirect-uri", "cb"], "--redirect-uri"),
+    (["--public", "--redirect-uri", "javascript:alert(1)"], "--redirect-uri"),
+    (["--public", "--redirect-uri", "https://firm.example/cb", "--role", "pope"], "--role"),
+])
+def test_client_create_refuses_a_bad_combination_naming_the_flag(
+        cli_env: str, flags: list[str], named: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from api.clients import cli_list_clients
+
+    main(["db", "upgrade"])
+    capsys.readouterr()
+    assert main(["client", "create", "--name", "App", *flags]) == 2
+    assert named in capsys.readouterr().err
+    assert [c.client_id for c in cli_list_clients(Settings.from_env())] == ["registry-console"]
