@@ -22,6 +22,7 @@ from joserfc.jws import extract_compact
 from sqlalchemy import update
 from sqlmodel import col, select
 
+from api.ratelimit import bucket_key
 from api.settings import Settings
 from api.users import set_user_disabled
 from db.models import AuthorizationCode, Client, Grant, RefreshToken
@@ -467,3 +468,16 @@ async def test_metadata_announces_the_code_grant_with_s256_only(app: Registry, p
     assert metadata["code_challenge_methods_supported"] == ["S256"]
     assert {"authorization_code", "refresh_token"} <= set(metadata["grant_types_supported"])
     assert "none" in metadata["token_endpoint_auth_methods_supported"]
+
+
+# --- rate limits ----------------------------------------------------------------------------
+
+async def test_each_person_signed_in_through_one_client_has_a_bucket_of_their_own(
+        app: Registry, browser_app: Flow) -> None:
+    verify = app.app.state.registry.verifier.verify
+    lawyer = await verify((await tokens_for(app.http, browser_app, LAWYER))["access_token"])
+    judge = await verify((await tokens_for(app.http, browser_app, "judge-wang"))["access_token"])
+    again = await verify((await tokens_for(app.http, browser_app, LAWYER))["access_token"])
+    assert bucket_key(lawyer) != bucket_key(judge)
+    assert bucket_key(lawyer) == bucket_key(again)
+    assert browser_app.client_id in bucket_key(lawyer)
