@@ -116,10 +116,15 @@ async def set_user_disabled(session: AsyncSession, sub: str, disabled: bool) -> 
 
 
 async def set_user_password(session: AsyncSession, sub: str, password: str) -> RegistryUser:
+    """A new password also ends the person's sign-ins (a password is replaced because it may
+    have leaked, and the sessions opened with it with it), as disabling does."""
+    from api.grants import revoke_user_grants
+
     row = await _user(session, sub)
     row.password_hash = await asyncio.to_thread(hash_client_secret, password)
     row.updated_at = utcnow()
     await session.flush()
+    await revoke_user_grants(session, sub)
     return row
 
 

@@ -24,7 +24,7 @@ from sqlmodel import col, select
 
 from api.ratelimit import bucket_key
 from api.settings import Settings
-from api.users import set_user_disabled
+from api.users import set_user_disabled, set_user_password
 from db.models import AuthorizationCode, Client, Grant, RefreshToken
 from db.models.base import utcnow
 from tests.api.conftest import prepare
@@ -341,6 +341,29 @@ async def test_a_person_disabled_between_sign_in_and_exchange_gets_no_token(
         await session.commit()
     refused = await exchange(app.http, firm, code)
     assert refused.status_code == 400 and "access_token" not in refused.text
+
+
+async def test_a_new_password_ends_the_persons_sign_ins(app: Registry, firm: Flow) -> None:
+    tokens = await tokens_for(app.http, firm, LAWYER)
+    async with app.app.state.registry.database.session() as session:
+        await set_user_password(session, LAWYER, "another long passphrase")
+        await session.commit()
+    refused = await refresh(app.http, firm, tokens["refresh_token"])
+    assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"
+    assert not await accepted(app.http, tokens["access_token"])
+
+
+async def test_a_disabled_clients_refresh_is_refused_and_its_peoples_tokens_revoked(
+        app: Registry, browser_app: Flow) -> None:
+    tokens = await tokens_for(app.http, browser_app, LAWYER)
+    async with app.app.state.registry.database.session() as session:
+        from api.clients import set_client_active
+
+        await set_client_active(session, browser_app.client_id, False)
+        await session.commit()
+    refused = await refresh(app.http, browser_app, tokens["refresh_token"])
+    assert refused.status_code in (400, 401) and "access_token" not in refused.text
+    assert not await accepted(app.http, tokens["access_token"])
 
 
 # --- who may sign in through which client ------------------------------------------------
