@@ -247,3 +247,24 @@ async def test_well_known_documents_are_served(http: httpx.AsyncClient, issuer: 
     assert jwks == issuer.jwks()
     metadata = (await http.get("/.well-known/oauth-authorization-server")).json()
     assert metadata["token_endpoint"] == issuer.settings.issuer + "/oauth/token"
+
+
+@pytest.mark.parametrize("uri", [
+    "https://firm.example/callback", "https://firm.example:8443/cb?tenant=7",
+    "http://127.0.0.1:9000/cb", "http://localhost/cb", "http://[::1]:8080/cb",
+    "com.example.app:/signed-in"])
+def test_a_redirect_uri_may_be_https_loopback_http_or_a_private_use_scheme(uri: str) -> None:
+    from api.clients import require_redirect_uri
+
+    assert require_redirect_uri(uri) == uri
+
+
+@pytest.mark.parametrize("uri", [
+    "http://firm.example/cb", "https://firm.example/cb#top", "/relative", "", " https://a.b/",
+    "https://", "javascript:alert(1)", "data:text/html,x", "file:///etc/passwd",
+    "https://firm.example/c b"])
+def test_any_other_redirect_uri_is_refused_naming_the_flag(uri: str) -> None:
+    from api.clients import require_redirect_uri
+
+    with pytest.raises(ValueError, match="--redirect-uri"):
+        require_redirect_uri(uri)
