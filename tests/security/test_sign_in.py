@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -517,3 +518,22 @@ async def test_each_person_signed_in_through_one_client_has_a_bucket_of_their_ow
     assert bucket_key(lawyer) != bucket_key(judge)
     assert bucket_key(lawyer) == bucket_key(again)
     assert browser_app.client_id in bucket_key(lawyer)
+
+
+# --- logs -----------------------------------------------------------------------------------
+
+async def test_no_password_code_verifier_or_token_is_ever_logged(
+        app: Registry, firm: Flow, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    await sign_in(app.http, firm, LAWYER, "a wrong password guess")
+    back = redirected(await sign_in(app.http, firm, LAWYER))
+    first = (await exchange(app.http, firm, back["code"])).json()
+    second = (await refresh(app.http, firm, first["refresh_token"])).json()
+    await exchange(app.http, firm, back["code"])  # used twice: logged as such
+    secrets_seen = [PASSWORD, "a wrong password guess", back["code"], firm.verifier,
+                    firm.secret, first["access_token"], first["refresh_token"],
+                    second["access_token"], second["refresh_token"]]
+    logged = caplog.text + "".join(str(r.args) for r in caplog.records)
+    assert "presented twice" in logged
+    for secret in secrets_seen:
+        assert secret and secret not in logged
