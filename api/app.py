@@ -31,7 +31,7 @@ from api.metrics import Metrics
 from api.observe import RequestObserver
 from api.oidc import ProviderError
 from api.ratelimit import buckets_for
-from api.revocation import ClientDirectory
+from api.revocation import ClientDirectory, GrantDirectory
 from api.settings import Settings
 from api.state import AppState
 from api.token_throttle import TokenThrottle
@@ -61,7 +61,8 @@ def _freeze_start_up() -> None:
         gc.freeze()
 
 # Bodies (CONTRACT.md §2): a GraphQL document with its variables, a token request's form.
-BODY_LIMITS = {"/graphql": MAX_BODY_BYTES, "/oauth/token": 16 * 1024}
+BODY_LIMITS = {"/graphql": MAX_BODY_BYTES, "/oauth/token": 16 * 1024,
+               "/oauth/authorize": 16 * 1024}
 DEFAULT_BODY_LIMIT = 16 * 1024
 METRICS_SCOPE = "metrics:read"
 
@@ -120,6 +121,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     if issuer is not None:
         state.throttle = TokenThrottle(settings)
         verifier.clients = ClientDirectory(database, settings.client_poll_seconds)
+        verifier.grants = GrantDirectory(database, settings.client_poll_seconds,
+                                         settings.token_max_ttl)
     metrics = Metrics()
 
     checkpoints = CheckpointWriter(database, state.audit.keys, settings.audit_witness_path,
@@ -238,4 +241,6 @@ def metrics_refusal(principal: Principal) -> Response | None:
 
 
 KNOWN_PATHS = frozenset({"/graphql", "/healthz", "/readyz", "/metrics", "/oauth/token",
-                         "/.well-known/jwks.json", "/.well-known/oauth-authorization-server"})
+                         "/oauth/authorize", "/.well-known/jwks.json",
+                         "/.well-known/oauth-authorization-server",
+                         "/.well-known/openid-configuration"})

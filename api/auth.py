@@ -28,7 +28,7 @@ from api.settings import Settings
 
 if TYPE_CHECKING:
     from api.issuer import Issuer
-    from api.revocation import ClientDirectory
+    from api.revocation import ClientDirectory, GrantDirectory
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +88,8 @@ class Principal:
     client_id: str | None
     token_id: str | None
     authenticated: bool
+    # The sign-in a token of the authorization-code grant comes from (api/grants.py).
+    grant_id: str | None = None
 
 
 ANONYMOUS = Principal(
@@ -209,7 +211,20 @@ class TokenVerifier:
         if self.clients is not None and principal.client_id is not None and \
                 await self.clients.revoked(principal.client_id, issued_at):
             raise InvalidToken("token revoked")
+        if await self._grant_revoked(principal):
+            raise InvalidToken("token revoked")
         return principal
+
+    # The embedded issuer's revoked sign-ins (api/revocation.GrantDirectory); None with
+    # REGISTRY_JWKS_URL and where no database is at hand.
+    grants: GrantDirectory | None = None
+
+    async def _grant_revoked(self, principal: Principal) -> bool:
+        """Whether the sign-in the token comes from is revoked (a code used twice, a rotated
+        refresh token used again, the person disabled), asked on every call as above."""
+        if self.grants is None or principal.grant_id is None:
+            return False
+        return await self.grants.revoked(principal.grant_id)
 
     async def _verify(self, token: str) -> tuple[Principal, float, float]:
         try:
@@ -274,7 +289,7 @@ class TokenVerifier:
         strings = ("client_id", "role")
         if not all(isinstance(claims[name], str) and claims[name] for name in strings):
             raise InvalidToken("invalid or missing claim client_id or role")
-        for name in ("agency", "id_number", "scope"):
+        for name in ("agency", "id_number", "scope", "grant_id"):
             if claims.get(name) is not None and not isinstance(claims[name], str):
                 raise InvalidToken(f"invalid or missing claim {name}")
         if claims["role"] not in ROLES:
@@ -288,6 +303,7 @@ class TokenVerifier:
             client_id=claims["client_id"],
             token_id=claims["jti"],
             authenticated=True,
+            grant_id=claims.get("grant_id") or None,
         )
 
     async def _key(self, kid: str) -> Key | None:

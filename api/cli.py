@@ -50,6 +50,13 @@ ROTATE_HELP = ("Replace a client's secret and print the new one, once. The old s
                f"{REVOKED_WITHIN}.")
 
 
+CLIENT_CREATE_HELP = (
+    "Create an OAuth2 client and print its client_id (and client_secret, once, unless "
+    "--public). A confidential client gets tokens of --role with the client-credentials "
+    "grant; with --redirect-uri, people (registry user add) also sign in through it with the "
+    "authorization code and PKCE, and their tokens carry their own role. A --public client "
+    "has no secret and only that grant; without --role, anyone may sign in through it.")
+
 USER_ADD_HELP = ("Add a person who may sign in to the embedded issuer. The password is read "
                  "from one line of standard input (at least 12 characters; not echoed at a "
                  "terminal) and stored only as a salted scrypt hash.")
@@ -114,11 +121,20 @@ def _parser() -> argparse.ArgumentParser:
     issue.set_defaults(handler=_token_issue)
 
     client = sub.add_parser("client", help="OAuth2 clients").add_subparsers(metavar="ACTION")
-    create = client.add_parser("create", help="create a client-credentials client")
+    create = client.add_parser("create", help="create a client", description=CLIENT_CREATE_HELP)
     create.add_argument("--name", required=True)
-    create.add_argument("--role", required=True)
-    create.add_argument("--agency")
+    create.add_argument("--role", help="the role of its client-credentials tokens, and the only "
+                        "role of the people who may sign in through it (required unless "
+                        "--public)")
+    create.add_argument("--agency", help="code of its agency; people signing in through it "
+                        "must belong to it")
     create.add_argument("--scope", default="", help=SCOPE_HELP)
+    create.add_argument("--redirect-uri", action="append", default=[], metavar="URI",
+                        help="where people who sign in through it are sent back, matched "
+                        "exactly (repeat for several)")
+    create.add_argument("--public", action="store_true",
+                        help="a browser or native app: no secret, sign-in (authorization code "
+                        "with PKCE) only")
     create.set_defaults(handler=_client_create)
     client.add_parser("list", help="list the clients and their status (never a secret)"
                       ).set_defaults(handler=_client_list)
@@ -204,13 +220,18 @@ def _run(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
 
 
 def _db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
+    from api.clients import CONSOLE_CLIENT_ID, ensure_console_client
     from db.migrate import upgrade
     from policies.store import ensure_defaults
 
     upgrade(settings.database_url)
     loaded = _run(settings, ensure_defaults)
+    console = _run(settings, lambda s: ensure_console_client(s, settings.issuer))
     print(f"database at head; {loaded} default policies loaded" if loaded
           else "database at head")
+    if console:
+        print(f"public client {CONSOLE_CLIENT_ID} registered (redirect URI "
+              f"{settings.issuer.rstrip('/')}/console/)")
     return 0
 
 
@@ -339,8 +360,11 @@ def _client_create(settings: Settings, args: argparse.Namespace) -> int:
     from api.clients import cli_create_client
 
     client_id, secret = cli_create_client(settings, args.name, args.role, args.agency,
-                                          scopes=args.scope)
-    print(f"client_id={client_id}\nclient_secret={secret}")
+                                          scopes=args.scope, redirect_uris=args.redirect_uri,
+                                          public=args.public)
+    print(f"client_id={client_id}")
+    if secret is not None:
+        print(f"client_secret={secret}")
     return 0
 
 
@@ -354,8 +378,10 @@ def _client_list(settings: Settings, args: argparse.Namespace) -> int:
     print(f"{'CLIENT_ID':<31}  {'STATUS':<8}  {'ROLE':<22}  {'AGENCY':<14}  {'CREATED':<10}  NAME")
     for row in rows:
         status = "active" if row.active else "disabled"
-        print(f"{row.client_id:<31}  {status:<8}  {row.role:<22}  {row.agency_code or '-':<14}  "
-              f"{row.created_at:%Y-%m-%d}  {row.name}")
+        role = row.role or "(any person)"
+        kind = " (public)" if row.public else ""
+        print(f"{row.client_id:<31}  {status:<8}  {role:<22}  {row.agency_code or '-':<14}  "
+              f"{row.created_at:%Y-%m-%d}  {row.name}{kind}")
     return 0
 
 

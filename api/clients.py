@@ -1,6 +1,10 @@
 """OAuth2 clients of the embedded issuer: creation, secret checks, and the management
 commands (`registry client list / disable / enable / rotate-secret`).
 
+A client with redirect URIs also takes part in the authorization-code grant (people sign
+in through it, api/grants.py); a public one (`--public`: a browser or native app) has no
+secret and takes part in nothing else.
+
 A secret is stored only as `scrypt$<n>$<r>$<p>$<salt>$<hash>` (base64url, no padding),
 so the cost parameters can be raised later without breaking stored hashes.
 """
@@ -12,8 +16,9 @@ import base64
 import hashlib
 import hmac
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -72,28 +77,93 @@ def verify_client_secret(stored: str | None, secret: str) -> bool:
     return hmac.compare_digest(actual, expected) and known
 
 
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+MAX_REDIRECT_URIS_LENGTH = 2000
+
+
+def require_redirect_uri(uri: str, option: str = "--redirect-uri") -> str:
+    """An absolute URI without a fragment: https, http on a loopback host (a native app's
+    local listener, a development server), or a private-use scheme with a dot (RFC 8252
+    §7.1, `com.example.app:/callback`). Matched later character for character."""
+    try:
+        parts = urlsplit(uri)
+        host = parts.hostname
+    except ValueError:
+        raise ValueError(f"{option}: {uri!r} is not a URI") from None
+    if not uri or uri != uri.strip() or any(ch.isspace() or ord(ch) < 32 for ch in uri):
+        raise ValueError(f"{option}: {uri!r} must not be empty or contain spaces")
+    if parts.fragment or "#" in uri:
+        raise ValueError(f"{option}: {uri!r} must not have a fragment (RFC 6749 section 3.1.2)")
+    if parts.scheme == "https" and host:
+        return uri
+    if parts.scheme == "http" and host in LOOPBACK_HOSTS:
+        return uri
+    if "." in parts.scheme and parts.scheme not in ("http", "https") and not parts.netloc:
+        return uri
+    raise ValueError(f"{option}: {uri!r} must be https, http on a loopback host, or a "
+                     "private-use scheme such as com.example.app:/callback")
+
+
+def require_client_kind(role: str | None, public: bool, redirect_uris: Sequence[str]) -> str:
+    """The role stored for the client; "" (anyone may sign in) only for a public client."""
+    if public and not redirect_uris:
+        raise ValueError("--public: a public client needs at least one --redirect-uri")
+    if role is None or role == "":
+        if not public:
+            raise ValueError("--role is required (only a --public client may leave it out)")
+        return ""
+    return require_role(role)
+
+
 async def create_client(
     session: AsyncSession,
     *,
     name: str,
-    role: str,
+    role: str | None,
     agency_code: str | None = None,
     scopes: str = "",
-) -> tuple[str, str]:
-    require_role(role)
+    redirect_uris: Sequence[str] = (),
+    public: bool = False,
+    client_id: str | None = None,
+) -> tuple[str, str | None]:
+    """The new client's id and secret (None for a public client)."""
+    uris = list(dict.fromkeys(require_redirect_uri(uri) for uri in redirect_uris))
+    stored_role = require_client_kind(role, public, uris)
+    if len(" ".join(uris)) > MAX_REDIRECT_URIS_LENGTH:
+        raise ValueError(f"--redirect-uri: at most {MAX_REDIRECT_URIS_LENGTH} characters "
+                         "in all")
     if not name.strip():
         raise ValueError("--name must not be empty")
     if agency_code is not None:
         found = await session.scalar(select(col(Agency.id)).where(col(Agency.code) == agency_code))
         if found is None:
             raise ValueError(f"--agency: no agency with code {agency_code!r}")
-    client_id = "client-" + secrets.token_hex(12)
-    secret = secrets.token_urlsafe(32)
-    secret_hash = await asyncio.to_thread(hash_client_secret, secret)
+    client_id = client_id or "client-" + secrets.token_hex(12)
+    secret = None if public else secrets.token_urlsafe(32)
+    secret_hash = None if secret is None else await asyncio.to_thread(hash_client_secret, secret)
     session.add(Client(client_id=client_id, secret_hash=secret_hash, name=name.strip(),
-                       role=role, agency_code=agency_code, scopes=" ".join(scopes.split())))
+                       role=stored_role, agency_code=agency_code,
+                       scopes=" ".join(scopes.split()), redirect_uris=" ".join(uris),
+                       public=public))
     await session.flush()
     return client_id, secret
+
+
+CONSOLE_CLIENT_ID = "registry-console"
+
+
+async def ensure_console_client(session: AsyncSession, issuer: str) -> bool:
+    """The public client of the policy console (issue 15 item 3), redirecting to
+    `<issuer>/console/`; True when it was added. Idempotent: an existing row is left as
+    the operator made it (disabled stays disabled)."""
+    found = await session.scalar(
+        select(col(Client.id)).where(col(Client.client_id) == CONSOLE_CLIENT_ID))
+    if found is not None:
+        return False
+    session.add(Client(client_id=CONSOLE_CLIENT_ID, secret_hash=None, name="Policy console",
+                       role="", redirect_uris=issuer.rstrip("/") + "/console/", public=True))
+    await session.flush()
+    return True
 
 
 async def authenticate_client(session: AsyncSession, client_id: str, secret: str) -> Client | None:
@@ -131,6 +201,8 @@ async def rotate_client_secret(session: AsyncSession, client_id: str) -> str:
     """A new secret; the old one is refused from the commit on, and so are the tokens issued
     before it (a secret is rotated because it may have leaked, and so may its tokens)."""
     row = await _row(session, client_id)
+    if row.public:
+        raise ValueError(f"ID: {client_id!r} is a public client: it has no secret")
     secret = secrets.token_urlsafe(32)
     row.secret_hash = await asyncio.to_thread(hash_client_secret, secret)
     row.revoked_before = utcnow()
@@ -148,12 +220,15 @@ def _committed(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]])
 
 
 def cli_create_client(
-    settings: Settings, name: str, role: str, agency: str | None, *, scopes: str = ""
-) -> tuple[str, str]:
-    require_role(role)
+    settings: Settings, name: str, role: str | None, agency: str | None, *, scopes: str = "",
+    redirect_uris: Sequence[str] = (), public: bool = False,
+) -> tuple[str, str | None]:
+    uris = [require_redirect_uri(uri) for uri in redirect_uris]
+    require_client_kind(role, public, uris)
     scopes = require_scopes(scopes)
-    return _committed(settings, lambda s: create_client(s, name=name, role=role,
-                                                        agency_code=agency, scopes=scopes))
+    return _committed(settings, lambda s: create_client(
+        s, name=name, role=role, agency_code=agency, scopes=scopes, redirect_uris=uris,
+        public=public))
 
 
 def cli_list_clients(settings: Settings) -> list[Client]:

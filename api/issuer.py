@@ -1,8 +1,10 @@
 """The embedded OAuth2 issuer: signing key, RFC 9068 access tokens, JWKS, RFC 8414
-metadata and the client-credentials token endpoint.
+metadata and the token endpoint (client credentials; authorization code with PKCE and
+refresh tokens for people who sign in, api/grants.py and api/signin.py).
 
-The token endpoint runs authlib's RFC 6749 `AuthorizationServer` and
-`ClientCredentialsGrant` (authlib has no starlette server integration, so this module
+The token endpoint runs authlib's RFC 6749 `AuthorizationServer` with its
+`ClientCredentialsGrant`, `AuthorizationCodeGrant` (RFC 7636 `CodeChallenge`) and
+`RefreshTokenGrant` (authlib has no starlette server integration, so this module
 adapts the request and the response). authlib's server is synchronous: the handler
 loads the client row asynchronously first, then runs authlib in the throttle's one worker
 thread (api/token_throttle.py), where the scrypt check of the client secret neither blocks
@@ -21,6 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
+import anyio.from_thread
 from authlib.oauth2.rfc6749 import (
     AuthorizationServer,
     ClientMixin,
@@ -45,6 +48,15 @@ from starlette.routing import Route
 
 from api.auth import CLI_CLIENT_ID, require_role, require_scopes
 from api.clients import verify_client_secret
+from api.grants import (
+    USER_AUTH_METHODS,
+    CodeGrant,
+    PendingCode,
+    RefreshGrant,
+    S256CodeChallenge,
+    SignedIn,
+    save_refresh,
+)
 from api.settings import Settings
 from api.token_throttle import BUSY_RETRY_AFTER, Busy, TokenThrottle
 from db.engine import Database
@@ -172,6 +184,10 @@ class Issuer:
     def token_endpoint(self) -> str:
         return self.settings.issuer.rstrip("/") + "/oauth/token"
 
+    @property
+    def authorization_endpoint(self) -> str:
+        return self.settings.issuer.rstrip("/") + "/oauth/authorize"
+
     def issue(
         self,
         *,
@@ -216,14 +232,20 @@ class Issuer:
         issuer = self.settings.issuer.rstrip("/")
         return {
             "issuer": self.settings.issuer,
+            "authorization_endpoint": self.authorization_endpoint,
             "token_endpoint": self.token_endpoint,
             "jwks_uri": issuer + "/.well-known/jwks.json",
-            "grant_types_supported": ["client_credentials"],
-            "token_endpoint_auth_methods_supported": list(AUTH_METHODS),
-            "response_types_supported": [],
+            "grant_types_supported": ["client_credentials", "authorization_code",
+                                      "refresh_token"],
+            "token_endpoint_auth_methods_supported": list(USER_AUTH_METHODS),
+            "response_types_supported": ["code"],
+            "response_modes_supported": ["query"],
             "scopes_supported": [],
             "token_endpoint_auth_signing_alg_values_supported": [],
-            "code_challenge_methods_supported": [],
+            "code_challenge_methods_supported": ["S256"],
+            # No ID tokens are issued: the access token (RFC 9068) carries the claims.
+            "subject_types_supported": ["public"],
+            "authorization_response_iss_parameter_supported": False,
         }
 
 
@@ -234,6 +256,14 @@ class _RegisteredClient(ClientMixin):  # type: ignore[misc]
     def __init__(self, client_id: str, row: Client | None) -> None:
         self.client_id = client_id
         self.row = row if row is not None and row.active else None
+
+    @property
+    def redirect_uris(self) -> list[str]:
+        return self.row.redirect_uris.split() if self.row else []
+
+    @property
+    def public(self) -> bool:
+        return self.row is not None and self.row.public
 
     def get_client_id(self) -> str:
         return self.client_id
@@ -251,20 +281,30 @@ class _RegisteredClient(ClientMixin):  # type: ignore[misc]
         return " ".join(s for s in allowed if s in requested)
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
-        return False
+        """Exact, character for character: RFC 9700 §4.1.3."""
+        return redirect_uri in self.redirect_uris
 
     def check_client_secret(self, client_secret: str) -> bool:
         stored = self.row.secret_hash if self.row else None
         return verify_client_secret(stored, client_secret)
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
-        return endpoint == "token" and method in AUTH_METHODS
+        """A public client authenticates with `none` only, a confidential one never does."""
+        if endpoint != "token":
+            return False
+        if method == "none":
+            return self.public
+        return method in AUTH_METHODS and not self.public
 
     def check_response_type(self, response_type: str) -> bool:
-        return False
+        return response_type == "code" and bool(self.redirect_uris)
 
     def check_grant_type(self, grant_type: str) -> bool:
-        return grant_type == "client_credentials" and self.row is not None
+        if grant_type == "client_credentials":
+            return self.row is not None and not self.public
+        if grant_type in ("authorization_code", "refresh_token"):
+            return bool(self.redirect_uris)
+        return False
 
 
 class _ClientCredentials(ClientCredentialsGrant):  # type: ignore[misc]
@@ -281,7 +321,8 @@ class _TokenGenerator(JWTBearerTokenGenerator):  # type: ignore[misc]
 
     def __init__(self, issuer: Issuer) -> None:
         super().__init__(issuer=issuer.settings.issuer, alg=issuer.keys.alg,
-                         expires_generator=issuer.settings.token_ttl_seconds)
+                         expires_generator=issuer.settings.token_ttl_seconds,
+                         refresh_token_generator=_refresh_token)
         self._keys = KeySet([issuer.keys.private_key])
         self._audience = issuer.settings.audience
 
@@ -301,12 +342,23 @@ class _TokenGenerator(JWTBearerTokenGenerator):  # type: ignore[misc]
         claims: dict[str, Any] = {"role": client.row.role}
         if client.row.agency_code:
             claims["agency"] = client.row.agency_code
+        if isinstance(user, SignedIn):
+            # The person's attributes, never the client row's (api/grants.py).
+            claims = {"role": user.user.role, "grant_id": user.grant_id}
+            if user.user.agency_code:
+                claims["agency"] = user.user.agency_code
+            if user.user.id_number:
+                claims["id_number"] = user.user.id_number
         revoked = client.row.revoked_before
         if revoked is not None and int(time.time()) < revoked.timestamp():
             # Enabled or rotated within this second: an `iat` of the whole second would date
             # the token before `revoked_before`; one second ahead is within the leeway.
             claims["iat"] = math.ceil(revoked.timestamp())
         return claims
+
+
+def _refresh_token(**_: Any) -> str:
+    return secrets.token_urlsafe(32)
 
 
 class _Request(OAuth2Request):  # type: ignore[misc]
@@ -325,12 +377,18 @@ class _Request(OAuth2Request):  # type: ignore[misc]
 
 
 class _Server(AuthorizationServer):  # type: ignore[misc]
-    """One per request: `query_client` answers from the row loaded beforehand."""
+    """One per request: `query_client` answers from the row loaded beforehand. The codes
+    the authorization endpoint makes wait in `pending_codes` for its handler to store."""
 
-    def __init__(self, generator: _TokenGenerator, client: _RegisteredClient | None) -> None:
+    def __init__(self, generator: _TokenGenerator, client: _RegisteredClient | None,
+                 database: Database) -> None:
         super().__init__(scopes_supported=None)
         self._client = client
+        self.database = database
+        self.pending_codes: list[PendingCode] = []
         self.register_grant(_ClientCredentials)
+        self.register_grant(CodeGrant, [S256CodeChallenge()])
+        self.register_grant(RefreshGrant)
         self.register_token_generator("default", generator)
 
     def query_client(self, client_id: str) -> _RegisteredClient | None:
@@ -342,14 +400,21 @@ class _Server(AuthorizationServer):  # type: ignore[misc]
         return request  # built by the handler, which has already read the body
 
     def save_token(self, token: dict[str, Any], request: Any) -> None:
-        return None  # self-contained JWTs: nothing to store
+        """Access tokens are self-contained JWTs: only a refresh token is stored (hashed),
+        from the worker thread the token endpoint runs authlib in."""
+        refresh = token.get("refresh_token")
+        if refresh and isinstance(request.user, SignedIn):
+            anyio.from_thread.run(save_refresh, self.database, refresh, request.user.grant_id,
+                                  request.client.get_client_id(), token.get("scope") or "")
 
     def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
         return None
 
     def handle_response(
         self, status: int, body: Any, headers: list[tuple[str, str]]
-    ) -> JSONResponse:
+    ) -> Response:
+        if status == 302:  # the authorization endpoint's answer: back to the client
+            return Response(status_code=status, headers=dict(headers))
         return JSONResponse(body, status_code=status, headers=dict(headers))
 
 
@@ -443,17 +508,21 @@ def issuer_routes(issuer: Issuer, database: Database,
             # were ahead of it in the queue count too.
             if wait := await guard.retry_after(client_id, address):
                 return _refusal(429, wait, THROTTLED)
-            server = _Server(generator, await _load_client(database, client_id))
+            server = _Server(generator, await _load_client(database, client_id), database)
             response: Response = await guard.run(
                 lambda: server.create_token_response(oauth_request))
         if response.status_code == 401:
             await guard.failed(client_id, address)
         return response
 
+    from api.signin import signin_routes  # it builds on this module
+
     return [
         Route("/.well-known/jwks.json", jwks, methods=["GET"]),
         Route("/.well-known/oauth-authorization-server", metadata, methods=["GET"]),
+        Route("/.well-known/openid-configuration", metadata, methods=["GET"]),
         Route("/oauth/token", token, methods=["POST"]),
+        *signin_routes(issuer, database, guard, generator),
     ]
 
 

@@ -114,8 +114,13 @@ return {allowed, tostring(points), leased}
 
 def bucket_key(principal: Principal) -> str:
     """The client, else the subject (DESIGN.md §3). Every requester of one client shares its
-    bucket; the operator's own tokens (`registry token issue`) are each the subject's."""
+    bucket; the operator's own tokens (`registry token issue`) are each the subject's. A
+    person signed in through a client (a token of the authorization-code grant, with a
+    `grant_id`) is a requester of their own within that client: the lawyers of one firm's
+    app, or the admins in the console, do not empty each other's bucket."""
     if principal.client_id and principal.client_id != CLI_CLIENT_ID:
+        if principal.grant_id is not None:
+            return f"person:{principal.client_id}:{principal.sub}"
         return f"client:{principal.client_id}"
     return f"sub:{principal.sub}"
 

@@ -18,12 +18,15 @@ from __future__ import annotations
 import asyncio
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 from time import monotonic
 
 from sqlmodel import col, select
 
 from db.engine import Database
+from db.models.base import utcnow
 from db.models.clients import Client
+from db.models.grants import Grant
 
 REGISTERED_CLIENT_ID = re.compile(r"client-[0-9a-f]{24}")
 
@@ -69,3 +72,35 @@ class ClientDirectory:
                 col(Client.client_id), col(Client.active), col(Client.revoked_before)))).all()
         return {client_id: _Standing(bool(active), revoked.timestamp() if revoked else None)
                 for client_id, active, revoked in rows}
+
+
+class GrantDirectory:
+    """The revoked sign-ins (api/grants.py) whose access tokens may still be unexpired, as
+    the client table above: reloaded at most every REGISTRY_CLIENT_POLL_SECONDS, a set
+    look-up per request. A grant revoked longer ago than the longest token lifetime (and a
+    minute) has no live token left and is not loaded."""
+
+    def __init__(self, database: Database, poll_seconds: float, max_ttl: int) -> None:
+        self._database = database
+        self._poll_seconds = poll_seconds
+        self._window = timedelta(seconds=max_ttl + 60)
+        self._revoked: frozenset[str] = frozenset()
+        self._loaded_at: float | None = None
+        self._lock = asyncio.Lock()
+
+    async def revoked(self, grant_id: str) -> bool:
+        if self._stale():
+            async with self._lock:
+                if self._stale():
+                    self._revoked = await self._load()
+                    self._loaded_at = monotonic()
+        return grant_id in self._revoked
+
+    def _stale(self) -> bool:
+        return self._loaded_at is None or monotonic() - self._loaded_at >= self._poll_seconds
+
+    async def _load(self) -> frozenset[str]:
+        async with self._database.session() as session:
+            rows = await session.scalars(select(col(Grant.grant_id)).where(
+                col(Grant.revoked_at) >= utcnow() - self._window))
+            return frozenset(rows)

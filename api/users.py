@@ -98,6 +98,11 @@ async def _user(session: AsyncSession, sub: str) -> RegistryUser:
 
 
 async def set_user_disabled(session: AsyncSession, sub: str, disabled: bool) -> RegistryUser:
+    """Disabling also revokes every sign-in of the person (api/grants.py): their refresh
+    tokens at once, their access tokens within REGISTRY_CLIENT_POLL_SECONDS. Enabling does
+    not bring them back."""
+    from api.grants import revoke_user_grants
+
     row = await _user(session, sub)
     if row.disabled != disabled:
         now = utcnow()
@@ -105,14 +110,21 @@ async def set_user_disabled(session: AsyncSession, sub: str, disabled: bool) -> 
         row.disabled_at = now if disabled else None
         row.updated_at = now
         await session.flush()
+    if disabled:
+        await revoke_user_grants(session, sub)
     return row
 
 
 async def set_user_password(session: AsyncSession, sub: str, password: str) -> RegistryUser:
+    """A new password also ends the person's sign-ins (a password is replaced because it may
+    have leaked, and the sessions opened with it with it), as disabling does."""
+    from api.grants import revoke_user_grants
+
     row = await _user(session, sub)
     row.password_hash = await asyncio.to_thread(hash_client_secret, password)
     row.updated_at = utcnow()
     await session.flush()
+    await revoke_user_grants(session, sub)
     return row
 
 

@@ -34,7 +34,8 @@ TABLES = (
     "audit_checkpoint", "audit_event", "audit_chain", "seal_event", "execution_event", "notice",
     "judgment_version", "detention", "certificate", "inquiry_record", "inquiry",
     "defense_counsel", "case_party", "criminal_case",
-    "judgment", "judgment_tally", "offender", "oauth_client", "registry_user", "policy_change",
+    "judgment", "judgment_tally", "offender", "oauth_refresh_token",
+    "oauth_authorization_code", "oauth_grant", "oauth_client", "registry_user", "policy_change",
     "policy", "agency",
 )
 

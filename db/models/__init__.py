@@ -4,6 +4,7 @@ from db.models.agencies import Agency
 from db.models.audit import AuditChainState, AuditCheckpoint, AuditEvent
 from db.models.cases import CaseParty, CriminalCase
 from db.models.clients import Client
+from db.models.grants import AuthorizationCode, Grant, RefreshToken
 from db.models.inquiries import Certificate, DefenseCounsel, Inquiry, InquiryRecord
 from db.models.notices import Notice
 from db.models.people import Offender
@@ -23,6 +24,7 @@ __all__ = [
     "AuditChainState",
     "AuditCheckpoint",
     "AuditEvent",
+    "AuthorizationCode",
     "CaseParty",
     "Certificate",
     "Client",
@@ -30,6 +32,7 @@ __all__ = [
     "DefenseCounsel",
     "Detention",
     "ExecutionEvent",
+    "Grant",
     "Inquiry",
     "InquiryRecord",
     "Judgment",
@@ -39,6 +42,7 @@ __all__ = [
     "Offender",
     "PolicyChange",
     "PolicyRecord",
+    "RefreshToken",
     "RegistryUser",
     "SealEvent",
 ]

@@ -255,7 +255,9 @@ def test_client_list_shows_each_client_and_its_status_but_never_a_secret(
     main(["db", "upgrade"])
     capsys.readouterr()
     assert main(["client", "list"]) == 0
-    assert capsys.readouterr().out.strip() == "no clients"
+    [_, console] = capsys.readouterr().out.strip().splitlines()
+    assert console.split()[:5] == ["registry-console", "active", "(any", "person)", "-"]
+    assert console.endswith("Policy console (public)")
     assert main(["client", "create", "--name", "Employer portal", "--role", "employer"]) == 0
     first, secret = _created(capsys.readouterr().out)
     assert main(["client", "create", "--name", "Case system", "--role", "judge"]) == 0
@@ -266,9 +268,9 @@ def test_client_list_shows_each_client_and_its_status_but_never_a_secret(
     out = capsys.readouterr().out
     lines = out.strip().splitlines()
     assert lines[0].split() == ["CLIENT_ID", "STATUS", "ROLE", "AGENCY", "CREATED", "NAME"]
-    assert lines[1].split()[:4] == [first, "active", "employer", "-"]
-    assert lines[1].endswith("Employer portal")
-    assert lines[2].split()[:3] == [second, "disabled", "judge"]
+    assert lines[2].split()[:4] == [first, "active", "employer", "-"]
+    assert lines[2].endswith("Employer portal")
+    assert lines[3].split()[:3] == [second, "disabled", "judge"]
     assert secret not in out and "scrypt" not in out
 
 
@@ -349,5 +351,71 @@ def test_client_create_stores_the_scopes_its_tokens_may_carry(
     assert main(["client", "create", "--name", "Scraper", "--role", "auditor",
                  "--scope", "metrics:read"]) == 0
     settings = Settings.from_env()
-    [client] = cli_list_clients(settings)
+    [client] = [c for c in cli_list_clients(settings) if c.name == "Scraper"]
     assert client.scopes == "metrics:read"
+
+
+def test_db_upgrade_registers_the_console_as_a_public_client_once(
+        cli_env: str, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from api.clients import cli_list_clients
+
+    monkeypatch.setenv("REGISTRY_ISSUER", "https://registry.example")
+    assert main(["db", "upgrade"]) == 0
+    assert ("public client registry-console registered (redirect URI "
+            "https://registry.example/console/)") in capsys.readouterr().out
+    assert main(["db", "upgrade"]) == 0
+    assert "registry-console" not in capsys.readouterr().out
+    [console] = cli_list_clients(Settings.from_env())
+    assert (console.client_id, console.public, console.secret_hash, console.role) == (
+        "registry-console", True, None, "")
+    assert console.redirect_uris == "https://registry.example/console/"
+
+
+def test_client_create_public_prints_no_secret_and_stores_the_redirect_uris(
+        cli_env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from api.clients import cli_list_clients
+
+    main(["db", "upgrade"])
+    capsys.readouterr()
+    assert main(["client", "create", "--name", "Firm app", "--public", "--role",
+                 "defense_lawyer", "--redirect-uri", "https://firm.example/cb",
+                 "--redirect-uri", "http://127.0.0.1:9000/cb"]) == 0
+    out = capsys.readouterr().out
+    assert "client_secret" not in out
+    client_id = out.strip().removeprefix("client_id=")
+    [client] = [c for c in cli_list_clients(Settings.from_env()) if c.client_id == client_id]
+    assert client.public and client.secret_hash is None
+    assert client.redirect_uris == "https://firm.example/cb http://127.0.0.1:9000/cb"
+    assert main(["client", "rotate-secret", client_id]) == 2
+    assert "public client" in capsys.readouterr().err
+
+
+def test_a_confidential_client_may_have_redirect_uris_and_keeps_its_secret(
+        cli_env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    main(["db", "upgrade"])
+    capsys.readouterr()
+    assert main(["client", "create", "--name", "Firm server", "--role", "defense_lawyer",
+                 "--redirect-uri", "https://firm.example/cb"]) == 0
+    client_id, secret = _created(capsys.readouterr().out)
+    assert client_id.startswith("client-") and secret
+
+
+@pytest.mark.parametrize(("flags", "named"), [
+    (["--public"], "--redirect-uri"),
+    (["--redirect-uri", "https://firm.example/cb"], "--role"),
+    (["--public", "--redirect-uri", "http://firm.example/cb"], "--redirect-uri"),
+    (["--public", "--redirect-uri", "https://firm.example/cb#x"], "--redirect-uri"),
+    (["--public", "--redirect-uri", "cb"], "--redirect-uri"),
+    (["--public", "--redirect-uri", "javascript:alert(1)"], "--redirect-uri"),
+    (["--public", "--redirect-uri", "https://firm.example/cb", "--role", "pope"], "--role"),
+])
+def test_client_create_refuses_a_bad_combination_naming_the_flag(
+        cli_env: str, flags: list[str], named: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from api.clients import cli_list_clients
+
+    main(["db", "upgrade"])
+    capsys.readouterr()
+    assert main(["client", "create", "--name", "App", *flags]) == 2
+    assert named in capsys.readouterr().err
+    assert [c.client_id for c in cli_list_clients(Settings.from_env())] == ["registry-console"]

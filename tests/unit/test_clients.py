@@ -185,15 +185,26 @@ async def test_token_endpoint_refuses_an_inactive_client(
     assert response.json()["error"] == "invalid_client"
 
 
-async def test_token_endpoint_supports_only_the_client_credentials_grant(
+async def test_token_endpoint_supports_no_password_grant_and_no_unknown_grant(
     http: httpx.AsyncClient, credentials: tuple[str, str]
 ) -> None:
     client_id, secret = credentials
-    for grant in ("password", "authorization_code", "refresh_token", "urn:x"):
+    for grant in ("password", "implicit", "urn:x"):
         response = await http.post("/oauth/token", data={"grant_type": grant},
                                    headers=basic(client_id, secret))
         assert response.status_code == 400
         assert response.json()["error"] == "unsupported_grant_type"
+
+
+async def test_a_client_without_redirect_uris_gets_no_code_or_refresh_grant(
+    http: httpx.AsyncClient, credentials: tuple[str, str]
+) -> None:
+    client_id, secret = credentials
+    for grant in ("authorization_code", "refresh_token"):
+        response = await http.post("/oauth/token", data={"grant_type": grant},
+                                   headers=basic(client_id, secret))
+        assert response.status_code == 400
+        assert response.json()["error"] == "unauthorized_client"
 
 
 async def test_token_endpoint_refuses_a_scope_the_client_does_not_hold(
@@ -236,3 +247,24 @@ async def test_well_known_documents_are_served(http: httpx.AsyncClient, issuer: 
     assert jwks == issuer.jwks()
     metadata = (await http.get("/.well-known/oauth-authorization-server")).json()
     assert metadata["token_endpoint"] == issuer.settings.issuer + "/oauth/token"
+
+
+@pytest.mark.parametrize("uri", [
+    "https://firm.example/callback", "https://firm.example:8443/cb?tenant=7",
+    "http://127.0.0.1:9000/cb", "http://localhost/cb", "http://[::1]:8080/cb",
+    "com.example.app:/signed-in"])
+def test_a_redirect_uri_may_be_https_loopback_http_or_a_private_use_scheme(uri: str) -> None:
+    from api.clients import require_redirect_uri
+
+    assert require_redirect_uri(uri) == uri
+
+
+@pytest.mark.parametrize("uri", [
+    "http://firm.example/cb", "https://firm.example/cb#top", "/relative", "", " https://a.b/",
+    "https://", "javascript:alert(1)", "data:text/html,x", "file:///etc/passwd",
+    "https://firm.example/c b"])
+def test_any_other_redirect_uri_is_refused_naming_the_flag(uri: str) -> None:
+    from api.clients import require_redirect_uri
+
+    with pytest.raises(ValueError, match="--redirect-uri"):
+        require_redirect_uri(uri)

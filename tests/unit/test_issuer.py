@@ -85,10 +85,13 @@ def test_metadata_describes_the_embedded_issuer(tmp_path: Path) -> None:
     assert metadata["issuer"] == "https://registry.example"
     assert metadata["token_endpoint"] == "https://registry.example/oauth/token"
     assert metadata["jwks_uri"] == "https://registry.example/.well-known/jwks.json"
-    assert metadata["grant_types_supported"] == ["client_credentials"]
+    assert metadata["authorization_endpoint"] == "https://registry.example/oauth/authorize"
+    assert metadata["grant_types_supported"] == [
+        "client_credentials", "authorization_code", "refresh_token"]
     assert metadata["token_endpoint_auth_methods_supported"] == [
-        "client_secret_basic", "client_secret_post"]
-    assert metadata["response_types_supported"] == []
+        "client_secret_basic", "client_secret_post", "none"]
+    assert metadata["response_types_supported"] == ["code"]
+    assert metadata["code_challenge_methods_supported"] == ["S256"]
 
 
 def test_issued_token_is_an_rfc_9068_access_token(tmp_path: Path) -> None:

@@ -295,3 +295,38 @@ def test_the_migration_upgrades_and_downgrades(database_url: str) -> None:
     finally:
         engine.dispose()
         upgrade(database_url)
+
+
+# -- 0015: sign-in ---------------------------------------------------------------------------
+
+def test_0015_keeps_existing_clients_confidential_and_a_downgrade_disables_public_ones(
+        unmigrated_url: str) -> None:
+    upgrade(unmigrated_url, "0014")
+    engine = create_engine(sync_url(unmigrated_url))
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO oauth_client (client_id, secret_hash, name, role, "
+                              "scopes, active, created_at) VALUES ('client-old', 'scrypt$x', "
+                              "'Old', 'judge', '', :t, :now)"), {"t": True, "now": now})
+        upgrade(unmigrated_url)
+        with engine.begin() as conn:
+            old = conn.execute(text("SELECT public, redirect_uris, secret_hash FROM "
+                                    "oauth_client")).one()
+            assert (bool(old[0]), old[1], old[2]) == (False, "", "scrypt$x")
+            conn.execute(text("INSERT INTO oauth_client (client_id, secret_hash, name, role, "
+                              "scopes, active, created_at, redirect_uris, public) VALUES "
+                              "('registry-console', NULL, 'Console', '', '', :t, :now, "
+                              "'https://r.example/console/', :t)"), {"t": True, "now": now})
+    finally:
+        engine.dispose()
+    downgrade(unmigrated_url, "0014")
+    engine = create_engine(sync_url(unmigrated_url))
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT client_id, active, secret_hash FROM oauth_client "
+                                     "ORDER BY client_id")).all()
+        assert [(r[0], bool(r[1]), r[2]) for r in rows] == [
+            ("client-old", True, "scrypt$x"), ("registry-console", False, "public")]
+    finally:
+        engine.dispose()
