@@ -379,8 +379,9 @@ class BearerAuthMiddleware:
         await self.app(scope, receive, send)
 
     async def _authenticate(self, scope: Scope) -> Principal:
-        query = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
-        if "access_token" in query:
+        raw_query = scope.get("query_string", b"")
+        if raw_query and "access_token" in parse_qs(raw_query.decode("latin-1"),
+                                                    keep_blank_values=True):
             raise _Refused("Bearer error=\"invalid_request\", error_description=\"token in URL\"",
                            "access tokens are not accepted in the URL", "token in URL")
         values = [v for k, v in scope.get("headers", []) if k.lower() == b"authorization"]

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import object_session
@@ -27,6 +30,8 @@ class AgencyDirectory:
         self._ttl = ttl
         self._limit = limit
         self._entries: dict[str, tuple[float, Agency | None]] = {}
+        # principal -> (the agency row it was worked out with, its subject attributes)
+        self._subjects: dict[Principal, tuple[Agency | None, Mapping[str, Any]]] = {}
 
     async def get(self, session: AsyncSession, code: str) -> Agency | None:
         now = time.monotonic()
@@ -45,6 +50,22 @@ class AgencyDirectory:
         return agency
 
 
+    def subject(self, principal: Principal, agency: Agency | None) -> Mapping[str, Any]:
+        """The requester's policy attributes, worked out once per principal and agency row
+        (a token's many requests share them; a refreshed agency row works them out anew).
+        Read-only: every request of the principal is handed the same mapping."""
+        known = self._subjects.get(principal)
+        if known is not None and known[0] is agency:
+            return known[1]
+        subject = MappingProxyType(subject_attributes(
+            sub=principal.sub, role=principal.role, agency=agency,
+            id_number=principal.id_number, scopes=principal.scopes))
+        if len(self._subjects) >= self._limit:
+            self._subjects.clear()
+        self._subjects[principal] = (agency, subject)
+        return subject
+
+
 async def context_for(state: AppState, principal: Principal, request_id: str,
                       session: AsyncSession) -> Context:
     """The context of one operation by `principal` (an HTTP request, or a line of a bulk
@@ -54,8 +75,7 @@ async def context_for(state: AppState, principal: Principal, request_id: str,
     decision_point = None if state.settings.authz_disabled else await state.policies.current()
     # The agency's kind and region come from the registry, never from the token.
     agency = await state.agencies.get(session, principal.agency) if principal.agency else None
-    subject = subject_attributes(sub=principal.sub, role=principal.role, agency=agency,
-                                 id_number=principal.id_number, scopes=principal.scopes)
+    subject = state.agencies.subject(principal, agency)
     requester = Requester(sub=principal.sub, role=principal.role,
                           agency_code=agency.code if agency else None,
                           client_id=principal.client_id, authenticated=principal.authenticated)

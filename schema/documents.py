@@ -125,8 +125,13 @@ class DocumentExaminer:
 
 
 class _ExaminedDocument(SchemaExtension):
-    """Two hooks, parse and validate: strawberry builds a context manager per hook an
-    extension defines, on every request (issue 13: four hooks were a tenth of `{ me }`)."""
+    """One hook: strawberry builds a context manager for each hook an extension defines, on
+    every request (issue 13: the examiner's four hooks were a tenth of `{ me }`). So the
+    parse hook also validates: strawberry runs no validation of its own where an extension
+    has set the errors already, and answers them without executing. It runs after every
+    extension's `on_operation` (the rules they add, e.g. DisableIntrospection's, are in
+    `validation_rules` by then), and before strawberry's check of the operation's type,
+    which answers as it would have (a subscription is refused whatever its errors)."""
 
     def __init__(self, examiner: DocumentExaminer) -> None:
         super().__init__()
@@ -143,21 +148,15 @@ class _ExaminedDocument(SchemaExtension):
                 # Raised before strawberry parses: it answers it as an error, unvalidated.
                 raise refusal
             context.graphql_document = examined.document
-        yield
-
-    def on_validate(self) -> Iterator[None]:
-        # strawberry's ValidationCache, in this extension: one extension per operation
-        # instead of two (each costs its hooks on every request). With errors already set,
-        # strawberry runs no validation of its own, and answers them without executing.
-        context = self.execution_context
-        context.validation_rules = self.examiner.validation_rules(context.validation_rules)
-        errors = _validated(context.schema._schema, context.graphql_document,
-                            context.validation_rules)
-        if not errors:
-            # A valid document whose variables hold text no database can store is refused
-            # before anything runs, as a request error (no `data`, no field ran).
-            refusal = unstorable_variable(context.variables)
-            if refusal is not None:
-                errors = [refusal]
-        context.pre_execution_errors = errors
+            # strawberry's ValidationCache, here: each document is validated once.
+            context.validation_rules = self.examiner.validation_rules(context.validation_rules)
+            errors = _validated(context.schema._schema, examined.document,
+                                context.validation_rules)
+            if not errors:
+                # A valid document whose variables hold text no database can store is
+                # refused before anything runs, as a request error (no field ran).
+                refusal = unstorable_variable(context.variables)
+                if refusal is not None:
+                    errors = [refusal]
+            context.pre_execution_errors = errors
         yield
