@@ -129,9 +129,9 @@ class _ExaminedDocument(SchemaExtension):
     every request (issue 13: the examiner's four hooks were a tenth of `{ me }`). So the
     parse hook also validates: strawberry runs no validation of its own where an extension
     has set the errors already, and answers them without executing. It runs after every
-    extension's `on_operation` (the rules they add, e.g. DisableIntrospection's, are in
-    `validation_rules` by then), and before strawberry's check of the operation's type,
-    which answers as it would have (a subscription is refused whatever its errors)."""
+    extension's `on_operation` (the rules they add are in `validation_rules` by then), and
+    before strawberry's check of the operation's type, which answers as it would have (a
+    subscription is refused whatever its errors)."""
 
     def __init__(self, examiner: DocumentExaminer) -> None:
         super().__init__()
