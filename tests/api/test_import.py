@@ -537,12 +537,12 @@ async def test_an_import_killed_mid_batch_leaves_no_line_half_done_and_a_rerun_f
     original = api.importer.run_nested_operation
     calls = 0
 
-    async def killed(*args: Any) -> Any:
+    async def killed(*args: Any, **kwargs: Any) -> Any:
         nonlocal calls
         calls += 1
         if calls == 6:  # the second batch's third line: the second Ctrl-C cancels the import
             raise asyncio.CancelledError
-        return await original(*args)
+        return await original(*args, **kwargs)
 
     monkeypatch.setattr(api.importer, "run_nested_operation", killed)
     with pytest.raises(asyncio.CancelledError):
