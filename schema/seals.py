@@ -35,8 +35,11 @@ async def redecide_seals(ctx: Context, offender: Offender, *, new: Judgment | No
     judgments: list[Judgment] = (MISSING if batch is None
                                  else batch.judgments_of(offender.id or 0))
     if judgments is MISSING:
+        # In the order of their ids: the order of the events and of the ids they name does
+        # not depend on where the rows happen to lie (nor on who reads them, schema/batch.py).
         judgments = list(await ctx.scalars(
-            select(Judgment).where(col(Judgment.offender_id) == offender.id)))
+            select(Judgment).where(col(Judgment.offender_id) == offender.id).order_by(
+                col(Judgment.id))))
         if batch is not None:  # a run of import lines that did not read this person's
             judgments = batch.kept_judgments(offender.id or 0, judgments)
     if new is not None and all(j.id != new.id for j in judgments):
