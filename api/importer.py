@@ -8,11 +8,16 @@ mutation through the HTTP endpoint's own runner (`run_nested_operation`, which s
 importing agency: validation, the policy decision, idempotency and the audit events are the
 API's by construction. Nothing here decides who may report.
 
-Lines run in batches (issue 13): one transaction per batch, each line in a SAVEPOINT of its
-own, so a failing line rolls back alone and is reported as the API answered it; the batch's
-audit events, the events each line would have written, in line order, go to the chain in
-one append and commit with the batch. A line counts as done only once its batch has
-committed; a batch that fails to commit runs again one transaction per line.
+Lines run in batches (issue 13): one transaction per batch; the batch's audit events, the
+events each line would have written, in line order, go to the chain in one append and
+commit with the batch. A line counts as done only once its batch has committed; a batch
+that fails to commit runs again one transaction per line. A run of consecutive judgment
+lines reads what its lines look up in a few statements and writes their rows in one flush
+a table (schema/batch.py): its lines write nothing while they run, so a line refused
+(invalid, a conflict, forbidden, a duplicate) changed nothing, and a line that fails after
+it staged rows sends the whole batch to run again one transaction per line. Every other
+line runs in a SAVEPOINT of its own, which rolls back alone. Either way each line is
+reported as the API answered it.
 
 The file is read one line at a time (a line larger than the API's body limit is skipped
 unread), so memory does not grow with the file. Only line numbers, error codes and field
@@ -206,10 +211,10 @@ def judge_response(response: dict[str, Any], outcome: str, line: int
                              reason=f"{code} request {request_id}" if request_id else code)
 
 
-# A batch: one transaction, each line in a SAVEPOINT of its own, one append to the audit
-# chain and one commit. It ends at whichever comes first: BATCH_LINES lines, BATCH_BYTES of
-# lines kept for a retry, or BATCH_SECONDS since it began (so a concurrent writer waits on
-# the batch's locks for about that long, at most).
+# A batch: one transaction, one append to the audit chain and one commit. It ends at
+# whichever comes first: BATCH_LINES lines, BATCH_BYTES of lines kept for a retry, or
+# BATCH_SECONDS since it began, checked between runs of judgment lines (so a concurrent
+# writer waits on the batch's locks for about that long, or for a run of lines, at most).
 BATCH_LINES = 500
 BATCH_BYTES = 1024 * 1024
 BATCH_SECONDS = 0.1
