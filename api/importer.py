@@ -393,6 +393,12 @@ async def _run_batch(state: AppState, principal: Principal, run: str, batch: _Ba
                 or (stop is not None and stop.is_set())):
             rest = items[index:]
             break
+        staging = staged and item.line is not None and item.line.kind == "JUDGMENT"
+        if reports is not None and item.line is not None and not staging:
+            # The run's rows first: this line reads the database.
+            if not await _write_run(batch, reports):
+                return items[index:]
+            reports = None
         batch.consumed += item.consumed
         batch.last = item.number
         if item.result is not None:
@@ -404,16 +410,12 @@ async def _run_batch(state: AppState, principal: Principal, run: str, batch: _Ba
             session = batch.session = state.database.sessions()
             await _begin(session)
         line.slot = len(batch.results)
-        if staged and line.kind == "JUDGMENT":
+        if staging:
             if reports is None:
                 reports = await _read_run(state, principal, session, items[index:])
             if not await _run_staged(state, principal, run, session, batch, line, reports):
                 return items[index + 1:]
             continue
-        if reports is not None:  # the run's rows first: this line reads the database
-            if not await _write_run(batch, reports):
-                return items[index:]
-            reports = None
         response, ctx, records = await run_nested_operation(
             state, session, principal, f"import-{run}-{line.number}",
             OPERATIONS[line.kind][1], {"input": line.input}, OPERATIONS[line.kind][0],

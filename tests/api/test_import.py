@@ -808,3 +808,36 @@ async def test_rows_a_run_cannot_write_run_its_batch_again_line_by_line(
     assert [e["request_id"] for e in events if e["action"] == "judgment:report"
             and e["outcome"] == "permit" and e["policy_uid"]] == \
         [f"import-RUN-{n}" for n in range(1, 7)]
+
+
+async def test_a_run_that_cannot_be_written_before_the_next_kind_of_line_counts_each_line_once(
+        settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    from schema.batch import ReportBatch
+
+    original = ReportBatch.write
+    failures = [RuntimeError("a concurrent writer took the judgment number first")]
+
+    async def write(self: ReportBatch) -> None:
+        if failures:
+            raise failures.pop()
+        await original(self)
+
+    monkeypatch.setattr(ReportBatch, "write", write)
+    reports = [report_input() for _ in range(3)]
+    content = jsonl(*[{"kind": "JUDGMENT", "input": r} for r in reports],
+                    execution("RELEASE", reports[0], "R-1"), judgment())
+    done: list[int] = []
+    state = build_state(settings)
+    try:
+        principal = await importer_principal(state, "COURT-110101", None)
+        summary = await import_notices(state, principal, io.BytesIO(content), done.append,
+                                       batch_seconds=60)
+    finally:
+        await state.database.dispose()
+    # The run's three lines again one by one; the release, which made the run write, in the
+    # next batch with the line after it: every line once, every byte once.
+    assert (summary.counts["registered"], summary.counts["forbidden"], summary.lines) == \
+        (4, 1, 5)
+    assert sum(done) == len(content) and len(done) == 2
+    assert problems(summary) == [(4, "forbidden", None)]
+    assert await count(settings, Judgment) == 4
