@@ -28,7 +28,6 @@ whole batch again one transaction per line, as it does when a batch fails to com
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -37,7 +36,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from db.locks import NOTICE_KEYS
+from db.locks import NOTICE_KEYS, key_digest
 from db.models import Judgment, Notice, Offender, SealEvent
 
 # A key the batch has not read: the line reads it itself.
@@ -54,11 +53,6 @@ _TIERS = (0, 1, 2)
 
 def _tier(row: Any) -> int:
     return 0 if isinstance(row, Offender) else 1 if isinstance(row, Judgment) else 2
-
-
-def notice_key_lock(sender_id: int, number: str) -> int:
-    """The second half of the notice key's advisory lock, as db/locks.lock_key computes it."""
-    return zlib.crc32(f"{sender_id}:{number}".encode()) - 2**31
 
 
 class ReportBatch:
@@ -99,7 +93,7 @@ class ReportBatch:
                                    if isinstance(n := i.get("judgmentNumber"), str)})
         session = self._session
         if numbers and not self._sqlite:  # SQLite: the batch holds the database's write lock
-            keys = sorted({notice_key_lock(sid, n) for n in numbers})
+            keys = sorted({key_digest(f"{sid}:{n}") for n in numbers})
             await session.execute(
                 text("SELECT count(pg_advisory_xact_lock(:namespace, k)) FROM "
                      "(SELECT k FROM unnest(:keys) AS k ORDER BY k) AS ordered").bindparams(

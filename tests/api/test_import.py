@@ -841,3 +841,47 @@ async def test_a_run_that_cannot_be_written_before_the_next_kind_of_line_counts_
     assert sum(done) == len(content) and len(done) == 2
     assert problems(summary) == [(4, "forbidden", None)]
     assert await count(settings, Judgment) == 4
+
+
+async def test_a_run_holds_its_lines_notice_keys_as_a_report_of_the_api_would_wait_on_them(
+        settings: Settings, database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A report of the same notice sent through the API meanwhile waits for the batch: on
+    PostgreSQL for the notice key's advisory lock, on SQLite for the database's write lock."""
+    from sqlalchemy import create_engine, text
+
+    from db.engine import sync_url
+    from db.locks import NOTICE_KEYS, key_digest
+    from schema.batch import ReportBatch
+
+    reports = [report_input() for _ in range(3)]
+    original = ReportBatch.read
+    held: list[bool] = []
+
+    def others_may_lock(sender_id: int) -> list[bool]:
+        engine = create_engine(sync_url(database_url))
+        try:
+            with engine.connect() as other:
+                if engine.dialect.name == "sqlite":
+                    other.exec_driver_sql("PRAGMA busy_timeout = 0")
+                    try:
+                        other.exec_driver_sql("BEGIN IMMEDIATE")
+                    except Exception:  # noqa: BLE001 - "database is locked"
+                        return [False] * len(reports)
+                    other.exec_driver_sql("ROLLBACK")
+                    return [True] * len(reports)
+                return [bool(other.execute(text(
+                    "SELECT pg_try_advisory_xact_lock(:n, :k)"),
+                    {"n": NOTICE_KEYS, "k": key_digest(f"{sender_id}:{r['noticeNumber']}")}
+                ).scalar()) for r in reports]
+        finally:
+            engine.dispose()
+
+    async def read(self: ReportBatch, inputs: Any) -> None:
+        await original(self, inputs)
+        held.extend(await asyncio.to_thread(others_may_lock, self._sender_id))
+
+    monkeypatch.setattr(ReportBatch, "read", read)
+    summary = await run_import(settings, "COURT-110101",
+                               jsonl(*[{"kind": "JUDGMENT", "input": r} for r in reports]))
+    assert summary.counts["registered"] == 3
+    assert held == [False, False, False]
