@@ -471,7 +471,7 @@ async def _write_run(batch: _Batch, reports: ReportBatch) -> bool:
         await reports.write()
     except Exception as error:  # noqa: BLE001 - every line of the batch runs again
         log.warning("import batch up to line %d: its judgment rows could not be written (%s): "
-                    "running its lines one by one", batch.last, str(error)[:600])
+                    "running its lines one by one", batch.last, type(error).__name__)
         batch.redo = True
         return False
     return True

@@ -783,19 +783,33 @@ async def test_a_run_of_judgment_lines_reads_and_writes_set_wise_not_line_by_lin
 
 
 async def test_rows_a_run_cannot_write_run_its_batch_again_line_by_line(
-        settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+        settings: Settings, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    from datetime import date
+
     from schema.batch import ReportBatch
 
+    reports = [report_input() for _ in range(5)]
+    person = reports[1]["defendant"]
     original = ReportBatch.write
-    failures = [RuntimeError("a concurrent writer took the person first")]
+    writers = ["a concurrent report"]
 
     async def write(self: ReportBatch) -> None:
-        if failures:
-            raise failures.pop()
+        if writers:  # another request registers the second line's person first
+            writers.pop()
+            state = build_state(settings)
+            try:
+                async with state.database.session() as session:
+                    session.add(Offender(
+                        id_number=person["idNumber"], name=person["name"],
+                        birth_date=date.fromisoformat(person["birthDate"]),
+                        gender=person["gender"], residence_region=person["residenceRegion"]))
+                    await session.commit()
+            finally:
+                await state.database.dispose()
         await original(self)
 
     monkeypatch.setattr(ReportBatch, "write", write)
-    reports = [report_input() for _ in range(5)]
     content = jsonl(*[{"kind": "JUDGMENT", "input": r} for r in reports],
                     {"kind": "JUDGMENT", "input": reports[0]})
     summary = await run_import(settings, "COURT-110101", content, batch_lines=3)
@@ -803,11 +817,17 @@ async def test_rows_a_run_cannot_write_run_its_batch_again_line_by_line(
                               "invalid": 0, "forbidden": 0, "failed": 0}
     assert await count(settings, Judgment) == 5
     assert await count(settings, Notice) == 5
+    assert await count(settings, Offender) == 5  # the person the other request registered
     # The first batch's lines were done one transaction each, once.
     events = await trail(settings)
     assert [e["request_id"] for e in events if e["action"] == "judgment:report"
             and e["outcome"] == "permit" and e["policy_uid"]] == \
         [f"import-RUN-{n}" for n in range(1, 7)]
+    # Why, in the log: the error's kind (on SQLite the other writer found the database
+    # locked by the batch, and failed), never the statement's values.
+    assert "rows could not be written (IntegrityError)" in caplog.text or \
+        "rows could not be written (OperationalError)" in caplog.text
+    assert person["idNumber"] not in caplog.text
 
 
 async def test_a_run_that_cannot_be_written_before_the_next_kind_of_line_counts_each_line_once(
