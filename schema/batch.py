@@ -9,16 +9,17 @@ line's statements go:
   notices of their idempotency keys (after one statement has locked every key, as
   `_previous` locks its own), the people of their identity numbers, the court's judgments
   of their judgment numbers, and every judgment of those people. A line asks the batch
-  (`notice`, `offender`, `judgment_number`, `judgment`, `judgments_of`) what its own
-  statement would have read: what the batch read, updated by what the lines before it
-  staged, which is what the database would hold after those lines. A key the batch did not
-  read (its line writes it otherwise than validation cleans it) is read by the line's own
-  statement, once, and kept.
+  (`notices`, `offenders`, `numbers`, `judgments`, `judgments_of`; schema/reporting.py and
+  schema/seals.py) what its own statement would have read: what the batch read, updated by
+  what the lines before it staged, which is what the database would hold after those
+  lines. A key the batch did not read (its line writes it otherwise than validation cleans
+  it) is read by the line's own statement, once, and kept.
 - Writes. `Context.flush` stages a line's rows instead of flushing them, each new row with
-  its id taken at once from its table's sequence (ids a batch takes and does not use are a
-  gap, as a rolled back insert leaves one); `write` inserts and updates them all in one
-  flush of the unit of work (one executemany a table), in line order, before the batch's
-  audit events and its commit.
+  its id taken at once: from its table's sequence on PostgreSQL (ids a batch takes and
+  does not use are a gap, as a rolled back insert leaves one), after the table's highest on
+  SQLite (the batch holds the database's write lock). `write` inserts and updates them, in
+  line order, one flush a table (an executemany), before the batch's audit events and its
+  commit.
 
 No line of the run writes to the database while it runs, so none needs a SAVEPOINT: a line
 that fails before it staged anything changed nothing; one that fails after (an unexpected
