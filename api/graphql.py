@@ -170,7 +170,8 @@ async def run_operation(state: AppState, principal: Principal, request_id: str, 
 async def run_nested_operation(state: AppState, session: AsyncSession, principal: Principal,
                                request_id: str, query: str, variables: dict[str, Any],
                                operation_name: str | None,
-                               prepare: Callable[[Context], object] = lambda ctx: None
+                               prepare: Callable[[Context], object] = lambda ctx: None,
+                               *, savepoint: bool = True
                                ) -> tuple[dict[str, Any], Context, list[AuditRecord]]:
     """`run_operation` inside the caller's open transaction, for the bulk importer's batches
     (api/importer.py): the same context, execution, audit records and answer, but the
@@ -179,21 +180,24 @@ async def run_nested_operation(state: AppState, session: AsyncSession, principal
     appended: the caller appends the records of every operation of its transaction, in
     order, then commits. Until that commit nothing of the operation is durable, and the
     answer must not be reported as done. `prepare` sees the context before the operation
-    runs (the importer hands on the agencies the transaction's earlier operations read)."""
+    runs (the importer hands on the agencies the transaction's earlier operations read).
+    Without `savepoint` (a line whose writes the importer stages, schema/batch.py: it writes
+    nothing while it runs) the caller undertakes to undo a failed operation's changes."""
     ctx = await context_for(state, principal, request_id, session)
     prepare(ctx)
-    savepoint = await session.begin_nested()
+    nested = await session.begin_nested() if savepoint else None
     try:
         result = await state.schema.execute(query, variable_values=variables,
                                             context_value=ctx, operation_name=operation_name)
     except BaseException:
-        if savepoint.is_active:
-            await savepoint.rollback()
+        if nested is not None and nested.is_active:
+            await nested.rollback()
         raise
-    if result.errors:
-        await savepoint.rollback()
-    else:
-        await savepoint.commit()
+    if nested is not None:
+        if result.errors:
+            await nested.rollback()
+        else:
+            await nested.commit()
     return (_response(state, result, ctx, request_id), ctx,
             audit_records(ctx, operation_name, result.errors))
 

@@ -8,11 +8,16 @@ mutation through the HTTP endpoint's own runner (`run_nested_operation`, which s
 importing agency: validation, the policy decision, idempotency and the audit events are the
 API's by construction. Nothing here decides who may report.
 
-Lines run in batches (issue 13): one transaction per batch, each line in a SAVEPOINT of its
-own, so a failing line rolls back alone and is reported as the API answered it; the batch's
-audit events, the events each line would have written, in line order, go to the chain in
-one append and commit with the batch. A line counts as done only once its batch has
-committed; a batch that fails to commit runs again one transaction per line.
+Lines run in batches (issue 13): one transaction per batch; the batch's audit events, the
+events each line would have written, in line order, go to the chain in one append and
+commit with the batch. A line counts as done only once its batch has committed; a batch
+that fails to commit runs again one transaction per line. A run of consecutive judgment
+lines reads what its lines look up in a few statements and writes their rows in one flush
+a table (schema/batch.py): its lines write nothing while they run, so a line refused
+(invalid, a conflict, forbidden, a duplicate) changed nothing, and a line that fails after
+it staged rows sends the whole batch to run again one transaction per line. Every other
+line runs in a SAVEPOINT of its own, which rolls back alone. Either way each line is
+reported as the API answered it.
 
 The file is read one line at a time (a line larger than the API's body limit is skipped
 unread), so memory does not grow with the file. Only line numbers, error codes and field
@@ -44,6 +49,7 @@ from api.settings import Settings
 from api.state import AppState
 from db.audit import AuditRecord
 from db.models import Agency
+from schema.batch import ReportBatch
 from schema.context import Context
 
 log = logging.getLogger("registry.import")
@@ -205,10 +211,10 @@ def judge_response(response: dict[str, Any], outcome: str, line: int
                              reason=f"{code} request {request_id}" if request_id else code)
 
 
-# A batch: one transaction, each line in a SAVEPOINT of its own, one append to the audit
-# chain and one commit. It ends at whichever comes first: BATCH_LINES lines, BATCH_BYTES of
-# lines kept for a retry, or BATCH_SECONDS since it began (so a concurrent writer waits on
-# the batch's locks for about that long, at most).
+# A batch: one transaction, one append to the audit chain and one commit. It ends at
+# whichever comes first: BATCH_LINES lines, BATCH_BYTES of lines kept for a retry, or
+# BATCH_SECONDS since it began, checked between runs of judgment lines (so a concurrent
+# writer waits on the batch's locks for about that long, or for a run of lines, at most).
 BATCH_LINES = 500
 BATCH_BYTES = 1024 * 1024
 BATCH_SECONDS = 0.1
@@ -269,81 +275,220 @@ class _Batch:
     lines: list[_Line] = field(default_factory=list)
     records: list[AuditRecord] = field(default_factory=list)
     consumed: int = 0
-    kept: int = 0
     started: float = 0.0
     last: int = 0
     policy_changed: bool = False
     agencies: _Agencies = field(default_factory=_Agencies)
+    # A line of a run of judgment lines failed after it staged rows (schema/batch.py), or
+    # the run's rows could not be written: the batch is not committed, its lines run again
+    # one transaction each.
+    redo: bool = False
+    # The batch's transaction, once a line opened it.
+    session: AsyncSession | None = None
 
-    def full(self, limits: tuple[int, int, float]) -> bool:
-        return (len(self.results) >= limits[0] or self.kept >= limits[1]
-                or time.monotonic() - self.started >= limits[2])
+
+@dataclass
+class _Item:
+    """A line read ahead: the one to run, or what it already came to (a bad line), or
+    neither (a blank line)."""
+
+    number: int
+    consumed: int
+    size: int = 0
+    line: _Line | None = None
+    result: tuple[str, Problem | None] | None = None
+
+
+# The error codes a line's resolver answers before it writes anything (its input, its
+# idempotency key, its permission). Any other error of a line whose writes are staged may
+# have come halfway through its writes: its batch runs again line by line.
+_CLEAN_REFUSALS = frozenset({"BAD_USER_INPUT", "CONFLICT", "FORBIDDEN", "UNAUTHENTICATED"})
 
 
 async def import_notices(state: AppState, principal: Principal, stream: IO[bytes],
                          progress: Callable[[int], object] = lambda n: None,
                          stop: asyncio.Event | None = None, *,
                          batch_lines: int = BATCH_LINES, batch_bytes: int = BATCH_BYTES,
-                         batch_seconds: float = BATCH_SECONDS) -> Summary:
+                         batch_seconds: float = BATCH_SECONDS, staged: bool = True) -> Summary:
     """Runs every line of `stream` as its mutation, in order, in batches: one transaction
-    per batch, a SAVEPOINT per line (a failing line rolls back alone, its answer and audit
-    events exactly those of the API), the batch's audit events appended once and committed
-    with its lines. A batch's outcomes count only once it has committed; should the commit
-    fail, its lines run again one transaction each (`run_operation`), so every line is
-    reported for what became of it. `progress` receives the bytes of each committed batch;
-    once `stop` is set, the import ends after the batch in hand."""
+    per batch, a failing line rolled back alone, its answer and audit events exactly those
+    of the API, the batch's audit events appended once and committed with its lines. A
+    batch's outcomes count only once it has committed; should the commit fail, its lines
+    run again one transaction each (`run_operation`), so every line is reported for what
+    became of it. `progress` receives the bytes of each committed batch; once `stop` is
+    set, the import ends after the batch in hand.
+
+    A batch reads up to `batch_lines` lines (or `batch_bytes` of them) ahead. Each run of
+    consecutive judgment lines reads what its lines look up in a few statements and writes
+    their rows in one flush (`staged`, schema/batch.py); every other line runs in a
+    SAVEPOINT of its own."""
     summary = Summary()
     run = uuid.uuid4().hex[:12]
-    limits = (batch_lines, batch_bytes, batch_seconds)
-    batch: _Batch | None = None
-    session: AsyncSession | None = None
-    try:
-        for number, raw, consumed in read_lines(stream):
-            if stop is not None and stop.is_set():
-                summary.stopped_after = number - 1
-                break
-            if batch is None:
-                batch = _Batch(started=time.monotonic())
-            parsed = parse_line(raw)
-            if isinstance(parsed, str):
-                batch.results.append(("invalid", Problem(number, "invalid", "BAD_LINE",
-                                                         reason=parsed)))
-            elif parsed is not None:
-                if session is None:
-                    session = state.database.sessions()
-                    await _begin(session)
-                line = _Line(number, len(batch.results), *parsed)
-                response, ctx, records = await run_nested_operation(
-                    state, session, principal, f"import-{run}-{number}",
-                    OPERATIONS[line.kind][1], {"input": line.input}, OPERATIONS[line.kind][0],
-                    batch.agencies.prime)
-                if "errors" not in response:
-                    batch.agencies.take(ctx)
-                # Each line starts from the database as the line before it left it, as a
-                # transaction of its own would: nothing read by one line is held for the
-                # next (and the batch's memory does not grow with its lines).
-                session.expunge_all()
-                batch.results.append(judge_response(response, ctx.notice_outcome, number))
-                batch.lines.append(line)
-                batch.records.extend(records)
-                batch.kept += len(raw or b"")
-                batch.policy_changed |= ctx.policy_changed
-            batch.consumed += consumed
-            batch.last = number
-            if batch.full(limits):
-                await _finish(state, principal, run, session, batch, summary, progress)
-                session, batch = None, None
-        if batch is not None:
+    lines = read_lines(stream)
+    carried: list[_Item] = []
+    exhausted = False
+    while True:
+        items, carried = carried, []
+        exhausted = _read_ahead(lines, items, batch_lines, batch_bytes, exhausted)
+        if not items:
+            break
+        if stop is not None and stop.is_set():
+            summary.stopped_after = items[0].number - 1
+            break
+        batch = _Batch(started=time.monotonic())
+        try:
+            carried = await _run_batch(state, principal, run, batch, items, batch_seconds,
+                                       stop, staged)
+            session, batch.session = batch.session, None
             await _finish(state, principal, run, session, batch, summary, progress)
-            session, batch = None, None
-    finally:
-        if session is not None:  # interrupted or failed mid-batch: none of it was reported
-            with contextlib.suppress(Exception):
-                await session.rollback()
-            state.audit.release(session)
-            with contextlib.suppress(Exception):
-                await session.close()
+        finally:
+            session = batch.session
+            if session is not None:  # interrupted or failed mid-batch: none of it reported
+                with contextlib.suppress(Exception):
+                    await session.rollback()
+                state.audit.release(session)
+                with contextlib.suppress(Exception):
+                    await session.close()
     return summary
+
+
+def _read_ahead(lines: Iterator[tuple[int, bytes | None, int]], items: list[_Item],
+                batch_lines: int, batch_bytes: int, exhausted: bool) -> bool:
+    """Reads lines into `items` (which may hold lines a batch left) until they make a
+    batch; True once the file is at its end."""
+    counted = sum(1 for i in items if i.line is not None or i.result is not None)
+    kept = sum(i.size for i in items)
+    while not exhausted and counted < batch_lines and kept < batch_bytes:
+        entry = next(lines, None)
+        if entry is None:
+            return True
+        number, raw, consumed = entry
+        item = _Item(number, consumed)
+        parsed = parse_line(raw)
+        if isinstance(parsed, str):
+            item.result = ("invalid", Problem(number, "invalid", "BAD_LINE", reason=parsed))
+        elif parsed is not None:
+            item.line = _Line(number, 0, *parsed)
+            item.size = len(raw or b"")
+            kept += item.size
+        counted += item.line is not None or item.result is not None
+        items.append(item)
+    return exhausted
+
+
+async def _run_batch(state: AppState, principal: Principal, run: str, batch: _Batch,
+                     items: list[_Item], batch_seconds: float, stop: asyncio.Event | None,
+                     staged: bool) -> list[_Item]:
+    """Runs the items' lines in one transaction (`batch.session`, opened at the first line
+    to run) until they are done, the batch's time is up, `stop` is set or a line makes the
+    batch run again line by line; returns the items not run."""
+    session: AsyncSession | None = None
+    reports: ReportBatch | None = None
+    rest: list[_Item] = []
+    for index, item in enumerate(items):
+        # Never within a run of judgment lines: the run locked all its lines' keys at once,
+        # and cutting it would only read them again in the next batch.
+        if batch.lines and reports is None and (
+                time.monotonic() - batch.started >= batch_seconds
+                or (stop is not None and stop.is_set())):
+            rest = items[index:]
+            break
+        staging = staged and item.line is not None and item.line.kind == "JUDGMENT"
+        if reports is not None and item.line is not None and not staging:
+            # The run's rows first: this line reads the database.
+            if not await _write_run(batch, reports):
+                return items[index:]
+            reports = None
+        batch.consumed += item.consumed
+        batch.last = item.number
+        if item.result is not None:
+            batch.results.append(item.result)
+        line = item.line
+        if line is None:
+            continue
+        if session is None:
+            session = batch.session = state.database.sessions()
+            await _begin(session)
+        line.slot = len(batch.results)
+        if staging:
+            if reports is None:
+                reports = await _read_run(state, principal, session, items[index:])
+            if not await _run_staged(state, principal, run, session, batch, line, reports):
+                return items[index + 1:]
+            continue
+        response, ctx, records = await run_nested_operation(
+            state, session, principal, f"import-{run}-{line.number}",
+            OPERATIONS[line.kind][1], {"input": line.input}, OPERATIONS[line.kind][0],
+            batch.agencies.prime)
+        _line_done(session, batch, line, response, ctx, records)
+    if reports is not None:
+        await _write_run(batch, reports)
+    return rest
+
+
+async def _read_run(state: AppState, principal: Principal, session: AsyncSession,
+                    items: list[_Item]) -> ReportBatch:
+    """The set-wise reads of the run of judgment lines that starts `items`."""
+    inputs = []
+    for item in items:
+        if item.line is not None:
+            if item.line.kind != "JUDGMENT":
+                break
+            inputs.append(item.line.input)
+    sender = await state.agencies.get(session, principal.agency) if principal.agency else None
+    reports = ReportBatch(session, sender.id or 0 if sender is not None else 0, len(inputs))
+    await reports.read(inputs)
+    return reports
+
+
+async def _run_staged(state: AppState, principal: Principal, run: str, session: AsyncSession,
+                      batch: _Batch, line: _Line, reports: ReportBatch) -> bool:
+    """One judgment line, its reads and writes the run's (schema/batch.py); False when it
+    failed after it staged rows, and the batch must run again line by line."""
+    def prepare(ctx: Context) -> None:
+        batch.agencies.prime(ctx)
+        ctx.batch = reports
+
+    reports.line_staged = 0
+    response, ctx, records = await run_nested_operation(
+        state, session, principal, f"import-{run}-{line.number}", OPERATIONS[line.kind][1],
+        {"input": line.input}, OPERATIONS[line.kind][0], prepare, savepoint=False)
+    errors = response.get("errors") or []
+    if errors and (reports.line_staged or any(
+            (e.get("extensions") or {}).get("code") not in _CLEAN_REFUSALS for e in errors)):
+        batch.results.append(("failed", None))  # its answer is that of its run alone
+        batch.lines.append(line)
+        batch.redo = True
+        return False
+    _line_done(session, batch, line, response, ctx, records)
+    return True
+
+
+async def _write_run(batch: _Batch, reports: ReportBatch) -> bool:
+    """Writes the run's staged rows; False (and the batch to run again line by line) if
+    they could not be written."""
+    try:
+        await reports.write()
+    except Exception as error:  # noqa: BLE001 - every line of the batch runs again
+        log.warning("import batch up to line %d: its judgment rows could not be written (%s): "
+                    "running its lines one by one", batch.last, type(error).__name__)
+        batch.redo = True
+        return False
+    return True
+
+
+def _line_done(session: AsyncSession, batch: _Batch, line: _Line, response: dict[str, Any],
+               ctx: Context, records: list[AuditRecord]) -> None:
+    if "errors" not in response:
+        batch.agencies.take(ctx)
+    # Each line starts from the database as the line before it left it, as a transaction
+    # of its own would: nothing read by one line is held for the next (and the batch's
+    # memory does not grow with its lines).
+    session.expunge_all()
+    batch.results.append(judge_response(response, ctx.notice_outcome, line.number))
+    batch.lines.append(line)
+    batch.records.extend(records)
+    batch.policy_changed |= ctx.policy_changed
 
 
 async def _begin(session: AsyncSession) -> None:
@@ -360,7 +505,14 @@ async def _finish(state: AppState, principal: Principal, run: str,
                   progress: Callable[[int], object]) -> None:
     """Commits the batch with its audit events and reports its lines; if the commit fails,
     runs them again, one transaction each."""
-    if session is not None:
+    if session is not None and batch.redo:
+        with contextlib.suppress(Exception):
+            await session.rollback()
+        state.audit.release(session)
+        with contextlib.suppress(Exception):
+            await session.close()
+        batch.results = await _one_by_one(state, principal, run, batch)
+    elif session is not None:
         try:
             try:
                 if batch.records:

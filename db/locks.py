@@ -26,9 +26,13 @@ async def lock_key(session: AsyncSession, namespace: int, key: str) -> None:
     if session.get_bind().dialect.name == "sqlite":
         await session.execute(text("UPDATE notice SET id = id WHERE 1 = 0"))
         return
-    # crc32 fits int4 once shifted into the signed range.
-    digest = zlib.crc32(key.encode("utf-8")) - 2**31
     await session.execute(
         text("SELECT pg_advisory_xact_lock(:namespace, :key)").bindparams(
             bindparam("namespace", namespace, type_=Integer),
-            bindparam("key", digest, type_=Integer)))
+            bindparam("key", key_digest(key), type_=Integer)))
+
+
+def key_digest(key: str) -> int:
+    """The second half of `key`'s advisory lock: crc32, which fits int4 once shifted into
+    the signed range."""
+    return zlib.crc32(key.encode("utf-8")) - 2**31

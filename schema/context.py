@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sqlalchemy.engine import Result
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,6 +15,9 @@ from db.locks import lock_key
 from db.settled import SettledSession
 from schema.authz import Authorizer
 from schema.loaders import Loaders
+
+if TYPE_CHECKING:
+    from schema.batch import ReportBatch
 
 T = TypeVar("T")
 
@@ -58,6 +61,9 @@ class Context:
     response_extensions: dict[str, Any] = field(default_factory=dict)
     # Audit events the operation wrote, once committed (the metrics, api/metrics.py).
     audit_events: int = 0
+    # A line of the bulk importer's run of judgment lines: its reads and writes go through
+    # the run's set-wise ones (schema/batch.py). None for every API request.
+    batch: ReportBatch | None = None
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self)
@@ -93,6 +99,11 @@ class Context:
                 await self.session.refresh(obj)
 
     async def flush(self, *objects: Any) -> None:
+        if self.batch is not None:  # staged, written with the batch's other lines
+            async with self.db_lock:
+                await self.batch.stage(objects)
+            self.wrote = True
+            return
         async with self.db_lock:
             self.session.add_all(objects)
             await self.session.flush()

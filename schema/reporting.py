@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, is_dataclass
+from dataclasses import fields, is_dataclass
 from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Annotated, Any
@@ -23,9 +23,11 @@ from strawberry.types import Info
 
 from db.locks import NOTICE_KEYS
 from db.models import Agency, ExecutionEvent, Judgment, Notice, Offender
+from db.models.base import new_row
 from policies.actions import Action
 from policies.ages import age_in_full_years
 from schema import validation as check
+from schema.batch import MISSING
 from schema.context import Context
 from schema.errors import BadUserInput, Conflict
 from schema.fields import authorized
@@ -136,7 +138,8 @@ def content_hash(value: Any) -> str:
 
 def _plain(value: Any) -> Any:
     if is_dataclass(value) and not isinstance(value, type):
-        return {k: _plain(v) for k, v in asdict(value).items()}
+        # What `asdict` gives, without its deep copy of every value.
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -218,8 +221,7 @@ async def report_judgment(
     if previous is not None:
         return await _judgment_payload(ctx, previous)
 
-    offender = await ctx.scalar(
-        select(Offender).where(col(Offender.id_number) == clean["id_number"]))
+    offender = await person(ctx, clean["id_number"])
     # Received where the registry keeps the person's records: the residence it holds for a
     # person it knows, the residence the court states for one it does not.
     region = offender.residence_region if offender is not None else clean["region"]
@@ -250,19 +252,24 @@ async def register_judgment(ctx: Context, court: Agency, authority: Agency,
                              input: ReportJudgmentInput) -> Judgment:
     """A validated report becomes a judgment of `offender` (created from the report when
     the registry does not know the person), sealed or not with the person's others."""
-    duplicate = await ctx.scalar(select(Judgment.id).where(
-        col(Judgment.court_agency_id) == court.id,
-        col(Judgment.judgment_number) == clean["judgment_number"]))
+    key = (court.id or 0, clean["judgment_number"])
+    duplicate = MISSING if ctx.batch is None else ctx.batch.numbers.get(key, MISSING)
+    if duplicate is MISSING:
+        duplicate = await ctx.scalar(select(Judgment.id).where(
+            col(Judgment.court_agency_id) == court.id,
+            col(Judgment.judgment_number) == clean["judgment_number"]))
+        if ctx.batch is not None:
+            ctx.batch.numbers[key] = duplicate
     if duplicate is not None:
         raise Conflict("this court already reported that judgment number under another notice",
                        field="input.judgmentNumber")
     if offender is None:
-        offender = Offender(id_number=clean["id_number"], name=clean["name"],
-                            birth_date=clean["birth_date"], gender=clean["gender"],
-                            residence_region=clean["region"])
+        offender = new_row(Offender, id_number=clean["id_number"], name=clean["name"],
+                           birth_date=clean["birth_date"], gender=clean["gender"],
+                           residence_region=clean["region"])
         await save(ctx, offender)
-    judgment = Judgment(
-        offender_id=offender.id or 0, court_agency_id=court.id or 0,
+    judgment = new_row(
+        Judgment, offender_id=offender.id or 0, court_agency_id=court.id or 0,
         authority_agency_id=authority.id,
         judgment_number=clean["judgment_number"], prosecutor=clean["prosecutor"],
         judgment_date=input.judgment_date, effective_date=input.effective_date,
@@ -334,8 +341,7 @@ async def _report_execution(ctx: Context, kind: str,
     if previous is not None:
         return NoticePayload(notice=await notice_view(ctx, previous))  # type: ignore[arg-type]
 
-    offender = await ctx.scalar(
-        select(Offender).where(col(Offender.id_number) == clean["id_number"]))
+    offender = await person(ctx, clean["id_number"])
     judgment, problem = await match_execution(ctx, offender, clean, input.birth_date,
                                               event_date, kind)
     # Received where the registry keeps the person's records (the residence it holds), so
@@ -353,8 +359,8 @@ async def _report_execution(ctx: Context, kind: str,
 
     notice.judgment_id = judgment.id
     await save(ctx, notice)
-    await save(ctx, ExecutionEvent(judgment_id=judgment.id or 0, kind=EXECUTION_KINDS[kind],
-                                    date=event_date, notice_id=notice.id))
+    await save(ctx, new_row(ExecutionEvent, judgment_id=judgment.id or 0,
+                            kind=EXECUTION_KINDS[kind], date=event_date, notice_id=notice.id))
     ctx.notice_outcome = "registered"
     ctx.authz.note(Action.NOTICE_REPORT, "permit", "notice",
                    [notice.public_id, judgment.public_id])
@@ -367,9 +373,15 @@ async def _previous(ctx: Context, sender: Agency, number: str, digest: str) -> N
     """The notice already registered under (sender, number), if any: the same content is a
     replay (same answer), other content a CONFLICT. Concurrent senders of one key are
     serialised here, so a notice sent twice at once is registered once."""
-    await ctx.lock(NOTICE_KEYS, f"{sender.id}:{number}")
-    previous: Notice | None = await ctx.scalar(select(Notice).where(
-        col(Notice.sender_agency_id) == sender.id, col(Notice.notice_number) == number))
+    batch = ctx.batch
+    previous: Notice | None = (MISSING if batch is None
+                               else batch.notices.get((sender.id or 0, number), MISSING))
+    if previous is MISSING:
+        await ctx.lock(NOTICE_KEYS, f"{sender.id}:{number}")
+        previous = await ctx.scalar(select(Notice).where(
+            col(Notice.sender_agency_id) == sender.id, col(Notice.notice_number) == number))
+        if batch is not None:  # locked now, as the batch locks the keys it read
+            batch.notices[(sender.id or 0, number)] = batch.keep(previous)
     if previous is None:
         return None
     if previous.content_hash != digest:
@@ -383,7 +395,7 @@ def _new_notice(ctx: Context, kind: str, sender: Agency, number: str, digest: st
                 input: Any, region: str | None) -> Notice:
     """A notice as received: who sent it, and `region`, the residence that routed it (kept
     so that an authority added later takes it over, api/seed.adopt_unrouted_notices)."""
-    return Notice(kind=kind, sender_agency_id=sender.id or 0, sender_sub=ctx.requester.sub,
+    return new_row(Notice, kind=kind, sender_agency_id=sender.id or 0, sender_sub=ctx.requester.sub,
                   sender_role=ctx.requester.role, notice_number=number, content_hash=digest,
                   payload={"region": region, "input": _plain(input)})
 
@@ -399,6 +411,18 @@ async def _queued(ctx: Context, notice: Notice, problem: Problem, action: str) -
     return notice
 
 
+async def person(ctx: Context, id_number: str) -> Offender | None:
+    """The person of an identity number (cleaned), if the registry knows them."""
+    batch = ctx.batch
+    offender: Offender | None = MISSING if batch is None else batch.offenders.get(
+        id_number, MISSING)
+    if offender is MISSING:
+        offender = await ctx.scalar(select(Offender).where(col(Offender.id_number) == id_number))
+        if batch is not None:
+            batch.offenders[id_number] = batch.keep(offender)
+    return offender
+
+
 async def save(ctx: Context, *objects: Any) -> None:
     try:
         await ctx.flush(*objects)
@@ -410,6 +434,12 @@ async def save(ctx: Context, *objects: Any) -> None:
 async def _judgment_payload(ctx: Context, notice: Notice, judgment: Judgment | None = None
                             ) -> ReportJudgmentPayload:
     if judgment is None and notice.judgment_id is not None:
-        judgment = await ctx.scalar(select(Judgment).where(col(Judgment.id) == notice.judgment_id))
+        judgment = (None if ctx.batch is None
+                    else ctx.batch.judgments.get(notice.judgment_id))
+        if judgment is None:
+            judgment = await ctx.scalar(select(Judgment).where(
+                col(Judgment.id) == notice.judgment_id))
+            if ctx.batch is not None:
+                ctx.batch.judgments[notice.judgment_id] = ctx.batch.keep(judgment)
     view = await notice_view(ctx, notice)
     return ReportJudgmentPayload(judgment=judgment, notice=view)  # type: ignore[arg-type]

@@ -12,7 +12,9 @@ from datetime import UTC, datetime
 from sqlmodel import col, select
 
 from db.models import Judgment, Offender, SealEvent
+from db.models.base import new_row
 from policies.sealing import SealFacts, decide_person_seals
+from schema.batch import MISSING
 from schema.context import Context
 
 # Audit facts (DESIGN.md §1.5: every seal and unseal), decided by the sealing rules of
@@ -29,8 +31,17 @@ async def redecide_seals(ctx: Context, offender: Offender, *, new: Judgment | No
     whatever its status. `cause` prefixes the reason of the events this change writes
     (e.g. "retrial correction").
     """
-    judgments: list[Judgment] = list(await ctx.scalars(
-        select(Judgment).where(col(Judgment.offender_id) == offender.id)))
+    batch = ctx.batch
+    judgments: list[Judgment] = (MISSING if batch is None
+                                 else batch.judgments_of(offender.id or 0))
+    if judgments is MISSING:
+        # In the order of their ids: the order of the events and of the ids they name does
+        # not depend on where the rows happen to lie (nor on who reads them, schema/batch.py).
+        judgments = list(await ctx.scalars(
+            select(Judgment).where(col(Judgment.offender_id) == offender.id).order_by(
+                col(Judgment.id))))
+        if batch is not None:  # a run of import lines that did not read this person's
+            judgments = batch.kept_judgments(offender.id or 0, judgments)
     if new is not None and all(j.id != new.id for j in judgments):
         judgments.append(new)
     decisions = decide_person_seals(
@@ -53,7 +64,7 @@ async def redecide_seals(ctx: Context, offender: Offender, *, new: Judgment | No
         reason = decision.reason if is_new or not cause else f"{cause}: {decision.reason}"
         judgment.seal_status, judgment.seal_reason = decision.status, reason[:200]
         judgment.updated_at = now
-        events.append(SealEvent(judgment_id=judgment.id or 0, status=decision.status,
+        events.append(new_row(SealEvent, judgment_id=judgment.id or 0, status=decision.status,
                                 reason=reason[:200]))
         changed.append(judgment)
     if changed or touched:

@@ -33,7 +33,7 @@ from api.importer import (
 )
 from api.settings import Settings
 from db.audit import verify_chain
-from db.models import AuditEvent, ExecutionEvent, Judgment, Notice, Offender
+from db.models import Agency, AuditEvent, ExecutionEvent, Judgment, Notice, Offender, SealEvent
 from db.models.agencies import AGENCY_KINDS
 from tests.api.conftest import prepare
 from tests.conftest import _truncate as truncate
@@ -64,12 +64,13 @@ def execution(kind: str, report: dict[str, Any], number: str, **overrides: Any) 
 
 
 async def run_import(settings: Settings, agency: str, content: bytes,
-                     sub: str | None = None, batch_lines: int = BATCH_LINES) -> Summary:
+                     sub: str | None = None, batch_lines: int = BATCH_LINES,
+                     staged: bool = True) -> Summary:
     state = build_state(settings)
     try:
         principal = await importer_principal(state, agency, sub)
         return await import_notices(state, principal, io.BytesIO(content),
-                                    batch_lines=batch_lines, batch_seconds=60)
+                                    batch_lines=batch_lines, batch_seconds=60, staged=staged)
     finally:
         await state.database.dispose()
 
@@ -537,12 +538,12 @@ async def test_an_import_killed_mid_batch_leaves_no_line_half_done_and_a_rerun_f
     original = api.importer.run_nested_operation
     calls = 0
 
-    async def killed(*args: Any) -> Any:
+    async def killed(*args: Any, **kwargs: Any) -> Any:
         nonlocal calls
         calls += 1
         if calls == 6:  # the second batch's third line: the second Ctrl-C cancels the import
             raise asyncio.CancelledError
-        return await original(*args)
+        return await original(*args, **kwargs)
 
     monkeypatch.setattr(api.importer, "run_nested_operation", killed)
     with pytest.raises(asyncio.CancelledError):
@@ -586,3 +587,321 @@ async def test_a_batch_ends_once_it_holds_its_bytes_of_lines_so_memory_stays_bou
     # A batch keeps its lines (to run them again should its commit fail): at most the
     # bytes asked for, and the line that reached them.
     assert len(batches) == 3 and summary.counts["registered"] == 6
+
+
+# -- runs of judgment lines (issue 13): their reads set-wise, their rows staged ---------------
+
+async def registry_rows(settings: Settings) -> dict[str, list[Any]]:
+    """What the registry holds, as content: every column but the row's own ids and times, a
+    row it references named by its natural key, each table in the order of its ids."""
+    from db.models.records import JudgmentTally
+
+    state = build_state(settings)
+    try:
+        async with state.database.session() as session:
+            agencies = {a.id: a.code for a in (await session.scalars(select(Agency))).all()}
+            people = {o.id: o for o in (await session.scalars(select(Offender))).all()}
+            judgments = (await session.scalars(select(Judgment).order_by(
+                col(Judgment.id)))).all()
+            numbers = {j.id: j.judgment_number for j in judgments}
+            notices = (await session.scalars(select(Notice).order_by(col(Notice.id)))).all()
+            seals = (await session.scalars(select(SealEvent).order_by(
+                col(SealEvent.id)))).all()
+            tally = (await session.scalars(select(JudgmentTally))).all()
+    finally:
+        await state.database.dispose()
+    skip = {"id", "public_id", "created_at", "updated_at", "at", "offender_id", "judgment_id"}
+
+    def plain(row: Any, **named: Any) -> dict[str, Any]:
+        values = {k: v for k, v in row.model_dump().items() if k not in skip}
+        for name in ("court_agency_id", "authority_agency_id", "sender_agency_id",
+                     "receiving_authority_id"):
+            if name in values:  # by code: a database emptied by a test keeps its sequences
+                values[name] = agencies.get(values[name])
+        return {**values, **named}
+
+    return {
+        "people": [plain(o) for o in sorted(people.values(), key=lambda o: o.id or 0)],
+        "judgments": [plain(j, person=people[j.offender_id].id_number) for j in judgments],
+        "notices": [plain(n, judgment=numbers.get(n.judgment_id or 0)) for n in notices],
+        "seal_events": [plain(e, judgment=numbers[e.judgment_id]) for e in seals],
+        "tally": sorted((t.region, t.seal_status, t.verdict, t.n) for t in tally),
+    }
+
+
+RUN_ID = re.compile(r"import-[0-9a-f]{12}-")
+
+
+def staged_file() -> tuple[bytes, dict[str, Any]]:
+    """A court's file whose judgment lines come to every outcome, the lines a run stages
+    read by the lines after it (a person, a notice, a judgment number, a person's
+    judgments), and a person the registry held before (`known`, imported first)."""
+    known = report_input()
+    minor = report_input(defendant={"birthDate": "2010-01-05"}, offenseDate="2026-02-01",
+                         penalty={"kind": "FIXED_TERM_IMPRISONMENT", "termMonths": 6})
+    adult = report_input()
+    content = jsonl(
+        {"kind": "JUDGMENT", "input": minor},                                  # sealed
+        {"kind": "JUDGMENT", "input": adult},                                  # registered
+        {"kind": "JUDGMENT", "input": minor},                                  # duplicate
+        {"kind": "JUDGMENT", "input": {**minor, "prosecutor": "Another"}},     # conflict
+        {"kind": "JUDGMENT", "input": {**report_input(), "judgmentNumber":
+                                       adult["judgmentNumber"]}},             # conflict
+        judgment(defendant={"idNumber": "110101199005170000"}),               # invalid
+        {"kind": "RELEASE", "input": execution("RELEASE", adult, "R-0")["input"]},  # forbidden
+        {"kind": "JUDGMENT", "input": {**report_input(), "judgmentDate": "not a date"}},
+        judgment(defendant={"residenceRegion": "440101"}),                    # queued
+        judgment(defendant={**minor["defendant"], "name": "Li Na"}),          # queued
+        "not JSON",
+        judgment(defendant=minor["defendant"], offenseDate="2026-07-01",     # unseals the
+                 penalty={"kind": "FIXED_TERM_IMPRISONMENT", "termMonths": 60}),  # minor's
+        judgment(defendant=known["defendant"]),                               # a second
+        judgment(defendant=known["defendant"]),                               # and a third
+        {"kind": "JUDGMENT", "input": {**adult, "noticeNumber": f" {adult['noticeNumber']} "}},
+    )
+    return content, known
+
+
+async def answers_line_by_line(settings: Settings, agency: str, content: bytes
+                               ) -> list[tuple[dict[str, Any], tuple[str, Any]]]:
+    """Each line's answer and result as the API gives them, one transaction a line."""
+    state = build_state(settings)
+    answers = []
+    try:
+        principal = await importer_principal(state, agency, None)
+        run = uuid.uuid4().hex[:12]
+        for number, raw, _ in read_lines(io.BytesIO(content)):
+            parsed = parse_line(raw)
+            if isinstance(parsed, tuple):
+                name, query = OPERATIONS[parsed[0]]
+                response, ctx = await run_operation(state, principal, f"import-{run}-{number}",
+                                                    query, {"input": parsed[1]}, name)
+                answers.append((json.loads(RUN_ID.sub("import-RUN-", json.dumps(response))),
+                                judge_response(response, ctx.notice_outcome, number)))
+    finally:
+        await state.database.dispose()
+    return answers
+
+
+async def answers_batched(settings: Settings, monkeypatch: pytest.MonkeyPatch, agency: str,
+                          content: bytes, **options: Any
+                          ) -> tuple[list[dict[str, Any]], Summary]:
+    """Each line's answer in a batched import, and the import's summary."""
+    import api.importer
+
+    responses = []
+    original = api.importer.run_nested_operation
+
+    async def recorded(*args: Any, **kwargs: Any) -> Any:
+        response, ctx, records = await original(*args, **kwargs)
+        responses.append(json.loads(RUN_ID.sub("import-RUN-", json.dumps(response))))
+        return response, ctx, records
+
+    with monkeypatch.context() as patch:
+        patch.setattr(api.importer, "run_nested_operation", recorded)
+        summary = await run_import(settings, agency, content, **options)
+    return responses, summary
+
+
+@pytest.mark.parametrize("variant", ["one batch", "batches of 4", "nothing read ahead",
+                                     "no staging"])
+async def test_a_batched_import_answers_writes_and_audits_each_line_as_the_api_does(
+        settings: Settings, database_url: str, monkeypatch: pytest.MonkeyPatch,
+        variant: str) -> None:
+    from schema.batch import ReportBatch
+
+    content, known = staged_file()
+    before = jsonl({"kind": "JUDGMENT", "input": known})
+    assert (await run_import(settings, "COURT-110101", before)).counts["registered"] == 1
+    expected = await answers_line_by_line(settings, "COURT-110101", content)
+    assert [result[0] for _, result in expected] == [
+        "registered", "registered", "duplicate", "conflict", "conflict", "invalid",
+        "forbidden", "invalid", "queued", "queued", "registered", "registered", "registered",
+        "conflict"]  # the same notice number, cleaned, with other content (its raw number)
+    reference = (await registry_rows(settings), await trail(settings))
+    seals = [(e["judgment"], e["status"]) for e in reference[0]["seal_events"]]
+    # The minor's judgment sealed, then unsealed by the same person's judgment as an adult.
+    assert [status for _, status in seals] == ["open", "sealed", "open", "open", "open", "open",
+                                               "open"]
+    assert seals[3][0] == seals[1][0]
+    assert reference[0]["seal_events"][3]["reason"].startswith("later judgment registered")
+
+    truncate(database_url)
+    await prepare(database_url)
+    assert (await run_import(settings, "COURT-110101", before)).counts["registered"] == 1
+    options: dict[str, Any] = {}
+    if variant == "batches of 4":
+        options["batch_lines"] = 4
+    elif variant == "no staging":
+        options["staged"] = False
+    elif variant == "nothing read ahead":  # every look-up a line's own statement
+        async def read_nothing(self: ReportBatch, inputs: Any) -> None:
+            return None
+
+        monkeypatch.setattr(ReportBatch, "read", read_nothing)
+    answers, summary = await answers_batched(settings, monkeypatch, "COURT-110101", content,
+                                             **options)
+    # Byte for byte the API's answer to each line, and the same result in the summary.
+    assert [json.dumps(a, sort_keys=True) for a in answers] == \
+        [json.dumps(a, sort_keys=True) for a, _ in expected]
+    outcomes = [outcome for _, (outcome, _) in expected]
+    assert summary.counts == {o: outcomes.count(o) + (o == "invalid") for o in summary.counts}
+    assert [p for p in summary.problems if p.code != "BAD_LINE"] == \
+        [problem for _, (_, problem) in expected if problem is not None]
+    # The same rows, and the same audit events, line by line in line order.
+    assert await registry_rows(settings) == reference[0]
+    assert await trail(settings) == reference[1]
+
+
+async def test_a_run_of_judgment_lines_reads_and_writes_set_wise_not_line_by_line(
+        settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqlalchemy import event
+
+    lines = [judgment() for _ in range(40)]
+    lines += [judgment(defendant=line["input"]["defendant"]) for line in lines[:10]]
+    state = build_state(settings)
+    statements: list[str] = []
+
+    def counted(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(" ".join(statement.split())[:90])
+
+    event.listen(state.database.engine.sync_engine, "before_cursor_execute", counted)
+    try:
+        principal = await importer_principal(state, "COURT-110101", None)
+        statements.clear()
+        summary = await import_notices(state, principal, io.BytesIO(jsonl(*lines)),
+                                       batch_seconds=60)
+    finally:
+        await state.database.dispose()
+    assert summary.counts["registered"] == 50
+    # 50 lines, one batch: some 25 statements for all of them (the API's way: 12 a line),
+    # no SAVEPOINT, each table's rows in one executemany.
+    assert "SAVEPOINT" not in statements
+    assert len(statements) <= 30, "\n".join(statements)
+    assert await count(settings, Judgment) == 50
+    assert await count(settings, SealEvent) == 50
+
+
+async def test_rows_a_run_cannot_write_run_its_batch_again_line_by_line(
+        settings: Settings, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    from datetime import date
+
+    from schema.batch import ReportBatch
+
+    reports = [report_input() for _ in range(5)]
+    person = reports[1]["defendant"]
+    original = ReportBatch.write
+    writers = ["a concurrent report"]
+
+    async def write(self: ReportBatch) -> None:
+        if writers:  # another request registers the second line's person first
+            writers.pop()
+            state = build_state(settings)
+            try:
+                async with state.database.session() as session:
+                    session.add(Offender(
+                        id_number=person["idNumber"], name=person["name"],
+                        birth_date=date.fromisoformat(person["birthDate"]),
+                        gender=person["gender"], residence_region=person["residenceRegion"]))
+                    await session.commit()
+            finally:
+                await state.database.dispose()
+        await original(self)
+
+    monkeypatch.setattr(ReportBatch, "write", write)
+    content = jsonl(*[{"kind": "JUDGMENT", "input": r} for r in reports],
+                    {"kind": "JUDGMENT", "input": reports[0]})
+    summary = await run_import(settings, "COURT-110101", content, batch_lines=3)
+    assert summary.counts == {"registered": 5, "duplicate": 1, "conflict": 0, "queued": 0,
+                              "invalid": 0, "forbidden": 0, "failed": 0}
+    assert await count(settings, Judgment) == 5
+    assert await count(settings, Notice) == 5
+    assert await count(settings, Offender) == 5  # the person the other request registered
+    # The first batch's lines were done one transaction each, once.
+    events = await trail(settings)
+    assert [e["request_id"] for e in events if e["action"] == "judgment:report"
+            and e["outcome"] == "permit" and e["policy_uid"]] == \
+        [f"import-RUN-{n}" for n in range(1, 7)]
+    # Why, in the log: the error's kind (on SQLite the other writer found the database
+    # locked by the batch, and failed), never the statement's values.
+    assert "rows could not be written (IntegrityError)" in caplog.text or \
+        "rows could not be written (OperationalError)" in caplog.text
+    assert person["idNumber"] not in caplog.text
+
+
+async def test_a_run_that_cannot_be_written_before_the_next_kind_of_line_counts_each_line_once(
+        settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    from schema.batch import ReportBatch
+
+    original = ReportBatch.write
+    failures = [RuntimeError("a concurrent writer took the judgment number first")]
+
+    async def write(self: ReportBatch) -> None:
+        if failures:
+            raise failures.pop()
+        await original(self)
+
+    monkeypatch.setattr(ReportBatch, "write", write)
+    reports = [report_input() for _ in range(3)]
+    content = jsonl(*[{"kind": "JUDGMENT", "input": r} for r in reports],
+                    execution("RELEASE", reports[0], "R-1"), judgment())
+    done: list[int] = []
+    state = build_state(settings)
+    try:
+        principal = await importer_principal(state, "COURT-110101", None)
+        summary = await import_notices(state, principal, io.BytesIO(content), done.append,
+                                       batch_seconds=60)
+    finally:
+        await state.database.dispose()
+    # The run's three lines again one by one; the release, which made the run write, in the
+    # next batch with the line after it: every line once, every byte once.
+    assert (summary.counts["registered"], summary.counts["forbidden"], summary.lines) == \
+        (4, 1, 5)
+    assert sum(done) == len(content) and len(done) == 2
+    assert problems(summary) == [(4, "forbidden", None)]
+    assert await count(settings, Judgment) == 4
+
+
+async def test_a_run_holds_its_lines_notice_keys_as_a_report_of_the_api_would_wait_on_them(
+        settings: Settings, database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A report of the same notice sent through the API meanwhile waits for the batch: on
+    PostgreSQL for the notice key's advisory lock, on SQLite for the database's write lock."""
+    from sqlalchemy import create_engine, text
+
+    from db.engine import sync_url
+    from db.locks import NOTICE_KEYS, key_digest
+    from schema.batch import ReportBatch
+
+    reports = [report_input() for _ in range(3)]
+    original = ReportBatch.read
+    held: list[bool] = []
+
+    def others_may_lock(sender_id: int) -> list[bool]:
+        engine = create_engine(sync_url(database_url))
+        try:
+            with engine.connect() as other:
+                if engine.dialect.name == "sqlite":
+                    other.exec_driver_sql("PRAGMA busy_timeout = 0")
+                    try:
+                        other.exec_driver_sql("BEGIN IMMEDIATE")
+                    except Exception:  # noqa: BLE001 - "database is locked"
+                        return [False] * len(reports)
+                    other.exec_driver_sql("ROLLBACK")
+                    return [True] * len(reports)
+                return [bool(other.execute(text(
+                    "SELECT pg_try_advisory_xact_lock(:n, :k)"),
+                    {"n": NOTICE_KEYS, "k": key_digest(f"{sender_id}:{r['noticeNumber']}")}
+                ).scalar()) for r in reports]
+        finally:
+            engine.dispose()
+
+    async def read(self: ReportBatch, inputs: Any) -> None:
+        await original(self, inputs)
+        held.extend(await asyncio.to_thread(others_may_lock, self._sender_id))
+
+    monkeypatch.setattr(ReportBatch, "read", read)
+    summary = await run_import(settings, "COURT-110101",
+                               jsonl(*[{"kind": "JUDGMENT", "input": r} for r in reports]))
+    assert summary.counts["registered"] == 3
+    assert held == [False, False, False]
