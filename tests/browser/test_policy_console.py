@@ -1,0 +1,255 @@
+"""The policy console in Chromium (issue 15, items 3 and 4): security staff sign in at
+/console/ as the public client `registry-console` (authorization code + PKCE), and with
+REGISTRY_POLICY_APPROVERS=2 one admin proposes a change (seeing what it flips and widens),
+cannot approve it herself (the API's refusal is shown), a second admin approves it, the
+clerk's next GraphQL request obeys it, and the change is rolled back the same way. Someone
+the policies do not let write policies sees no editing.
+
+One registry for the module (`registry serve` on a fresh SQLite database); each test's
+screens are kept and written under var/browser-failures/ when it fails."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from selenium.common.exceptions import StaleElementReferenceException
+from selenium.webdriver import Chrome
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support.ui import WebDriverWait
+
+from api.clients import ensure_console_client
+from api.users import add_user
+from db.engine import Database
+from tests.browser.conftest import Screens
+from tests.served import ServedRegistry, served_registry
+
+ALICE = ("security.alice", "alice keeps the policies")
+BOB = ("security.bob", "bob approves the changes")
+AUDITOR = ("auditor.one", "the auditor reads along")
+CLERK = ("clerk.dongcheng", "the clerk only registers")
+PEOPLE = {ALICE[0]: ("security_admin", "REG-110000"), BOB[0]: ("security_admin", "REG-110000"),
+          AUDITOR[0]: ("auditor", "REG-110000"), CLERK[0]: ("registry_clerk", "REG-110101")}
+POLICY = "auditor.reads-audit-trail"
+CLERK_READS_AUDIT = "{ auditEvents(first: 1) { totalCount } }"
+WAIT = 20
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedRegistry]:
+    directory = tmp_path_factory.mktemp("console")
+    with served_registry(directory, {"REGISTRY_POLICY_APPROVERS": "2"}) as served:
+        asyncio.run(_people_and_console(directory / "registry.db", served.base_url))
+        yield served
+
+
+async def _people_and_console(path: Path, issuer: str) -> None:
+    """What `registry db upgrade` and `registry user add` make, on the served database (its
+    port, so its issuer, is known only once it serves)."""
+    database = Database(f"sqlite:///{path}")
+    try:
+        async with database.session() as session:
+            assert await ensure_console_client(session, issuer)
+            for sub, password in (ALICE, BOB, AUDITOR, CLERK):
+                role, agency = PEOPLE[sub]
+                await add_user(session, sub=sub, role=role, password=password,
+                               agency_code=agency)
+            await session.commit()
+    finally:
+        await database.dispose()
+
+
+def clerk_request(registry: ServedRegistry) -> dict[str, Any]:
+    token = registry.token(CLERK[0], "registry_clerk", "REG-110101")
+    answer: dict[str, Any] = httpx.post(f"{registry.base_url}/graphql",
+                                        json={"query": CLERK_READS_AUDIT},
+                                        headers={"Authorization": f"Bearer {token}"}).json()
+    return answer
+
+
+def until(browser: Chrome, found: Callable[[Chrome], Any]) -> Any:
+    # The page redraws as answers arrive: an element found may be replaced before it is read.
+    return WebDriverWait(browser, WAIT, ignored_exceptions=(StaleElementReferenceException,)
+                         ).until(found)
+
+
+def element(browser: Chrome, css: str, text: str | None = None) -> WebElement:
+    """The first element matching `css` (holding `text`), once it is there and shown."""
+    def find(b: Chrome) -> WebElement | bool:
+        for candidate in b.find_elements(By.CSS_SELECTOR, css):
+            if candidate.is_displayed() and (text is None or text in candidate.text):
+                return candidate
+        return False
+    found: WebElement = until(browser, find)
+    return found
+
+
+def sign_in(browser: Chrome, registry: ServedRegistry, person: tuple[str, str],
+            route: str = "") -> None:
+    browser.get(f"{registry.base_url}/console/{route}")
+    element(browser, "#sign-in").click()
+    element(browser, "#password")
+    assert browser.title == "Sign in to Policy console"
+    browser.find_element(By.ID, "username").send_keys(person[0])
+    browser.find_element(By.ID, "password").send_keys(person[1])
+    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    element(browser, "#signed-in-as", f"Signed in as {person[0]}")
+    # Back on the console, the code and state gone from the address; no token stored.
+    assert browser.current_url.startswith(f"{registry.base_url}/console/#/")
+    assert "code=" not in browser.current_url
+    assert browser.execute_script("return localStorage.length + sessionStorage.length") == 0
+
+
+def sign_out(browser: Chrome) -> None:
+    element(browser, "#sign-out").click()
+    element(browser, "#sign-in")
+
+
+def go(browser: Chrome, link: str) -> None:
+    element(browser, "nav a", link).click()
+    element(browser, "main h1", link)
+
+
+def replace_document(browser: Chrome, text: str) -> None:
+    area = element(browser, "#document")
+    area.click()
+    ActionChains(browser).key_down(Keys.CONTROL).send_keys("a").key_up(Keys.CONTROL).perform()
+    browser.execute_cdp_cmd("Input.insertText", {"text": text})  # one paste
+
+
+def approve_pending(browser: Chrome, uid: str) -> WebElement:
+    go(browser, "Pending changes")
+    card = element(browser, "article.change", uid)
+    card.find_element(By.CSS_SELECTOR, "button.approve").click()
+    return card
+
+
+def test_two_admins_change_a_policy_the_clerk_obeys_it_and_they_roll_it_back(
+        browser: Chrome, registry: ServedRegistry, screens: Screens) -> None:
+    refused = clerk_request(registry)
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN", refused
+
+    # Admin A finds the policy, reads it, and edits it in the editor.
+    sign_in(browser, registry, ALICE)
+    element(browser, "main h1", "Policies")
+    element(browser, "#policy-filter").send_keys("reads-audit-trail")
+    element(browser, "#policy-count", "1 of")
+    screens.shot("policies")
+    element(browser, "main table a", POLICY).click()
+    element(browser, "main h1", f"Policy {POLICY}")
+    screens.shot("policy")
+    element(browser, "a.button", "Edit this policy").click()
+    element(browser, "#preview-summary", "UPDATE")  # the unchanged document, checked
+
+    # A typo is pointed at its path, as the API names it; nothing can be proposed.
+    document = json.loads(element(browser, "#document").get_attribute("value") or "")
+    document["rules"]["subject"] = {"$.rol": {"condition": "Equals", "value": "auditor"}}
+    replace_document(browser, json.dumps(document, indent=2))
+    problem = element(browser, "#problems .problem", "policy.rules.subject.$.rol")
+    assert "unknown subject attribute 'rol'" in problem.text
+    assert not browser.find_element(By.ID, "propose").is_enabled()
+    problem.find_element(By.TAG_NAME, "button").click()
+    selected = browser.execute_script(
+        "const t = document.getElementById('document');"
+        "return t.value.slice(t.selectionStart, t.selectionEnd)")
+    assert selected.startswith('"$.rol"'), selected
+
+    # The change: clerks read the audit trail too. Its flips and what it widens show.
+    document["rules"]["subject"] = {"$.role": {"condition": "IsIn",
+                                               "values": ["auditor", "registry_clerk"]}}
+    replace_document(browser, json.dumps(document, indent=2))
+    widens = element(browser, ".widens", "registry_clerk: audit:read")
+    assert "registry_clerk: audit:read" in [li.text for li in
+                                            widens.find_elements(By.TAG_NAME, "li")]
+    flips = browser.find_elements(By.CSS_SELECTOR, "#preview tr.flip")
+    assert flips and all("clerk" in row.text for row in flips), [r.text for r in flips]
+    screens.shot("editor")
+    element(browser, "#propose").click()
+    assert "waits for 1 approval" in element(browser, "#proposed").text
+
+    # She cannot approve her own change: the console shows the API's refusal.
+    card = approve_pending(browser, POLICY)
+    refusal = element(browser, "article.change .api-error")
+    assert "the proposer of a change cannot approve it" in refusal.text
+    assert "OWN_CHANGE" in refusal.text
+    assert "security.alice" in card.text and "(your own)" in card.text
+    screens.shot("pending-own")
+    assert "errors" in clerk_request(registry)  # not in force
+
+    # Admin B approves it; the clerk's next request obeys it.
+    sign_out(browser)
+    sign_in(browser, registry, BOB)
+    approve_pending(browser, POLICY)
+    element(browser, "article.change .notice", "is now APPLIED")
+    screens.shot("approved")
+    allowed = clerk_request(registry)
+    assert "errors" not in allowed and allowed["data"]["auditEvents"]["totalCount"] >= 0, allowed
+
+    # B rolls it back (version 1 comes back as version 3, once A approves).
+    browser.get(f"{registry.base_url}/console/#/policy/{POLICY}")
+    element(browser, "#history-heading", "2 versions")
+    diff = element(browser, "#diff pre")
+    assert any("registry_clerk" in line.text for line in
+               diff.find_elements(By.CSS_SELECTOR, ".add")), diff.text
+    screens.shot("history")
+    element(browser, "button.rollback", "Roll back to version 1").click()
+    assert "waits for 1 approval" in element(browser, "#proposed").text
+    sign_out(browser)
+    sign_in(browser, registry, ALICE)
+    approve_pending(browser, POLICY)
+    element(browser, "article.change .notice", "is now APPLIED")
+    assert clerk_request(registry)["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+    # The trail of the changes, and the decision explained.
+    go(browser, "Audit trail")
+    trail = element(browser, "#change-trail tbody")
+    rows = [row.text for row in trail.find_elements(By.TAG_NAME, "tr")]
+    assert len(rows) == 2 and all("APPLIED" in row for row in rows), rows
+    assert "ROLLBACK" in rows[0] and "security.bob" in rows[0] and "security.alice" in rows[0]
+    screens.shot("audit")
+    go(browser, "Explain a decision")
+    action = element(browser, "#explain-action")
+    action.clear()
+    action.send_keys("audit:read")
+    resource = browser.find_element(By.ID, "explain-resource")
+    resource.clear()
+    resource.send_keys('{"type": "audit", "id": "*"}')
+    browser.find_element(By.ID, "explain").click()
+    assert element(browser, "#decision").text.startswith("Denied")
+    screens.shot("explain")
+
+
+def test_an_auditor_reads_the_policies_but_is_offered_no_editing(
+        browser: Chrome, registry: ServedRegistry, screens: Screens) -> None:
+    sign_in(browser, registry, AUDITOR)
+    links = [a.text for a in browser.find_elements(By.CSS_SELECTOR, "nav a")]
+    assert links == ["Policies", "Pending changes", "Explain a decision", "Audit trail"]
+    element(browser, "main table a", POLICY).click()
+    element(browser, "main h1", f"Policy {POLICY}")
+    screens.shot("policy")
+    assert not browser.find_elements(By.CSS_SELECTOR, "main a.button, main button")
+    browser.get(f"{registry.base_url}/console/#/edit/{POLICY}")
+    element(browser, "main h1", "Editing policies")
+    assert not browser.find_elements(By.ID, "document")
+    go(browser, "Audit trail")
+    element(browser, "#events-heading")
+    screens.shot("audit")
+    sign_out(browser)
+
+
+def test_a_clerk_who_signs_in_sees_no_policy_at_all(
+        browser: Chrome, registry: ServedRegistry, screens: Screens) -> None:
+    sign_in(browser, registry, CLERK)
+    element(browser, "main h1", "Nothing to do here")
+    screens.shot("clerk")
+    assert browser.find_element(By.ID, "nav").get_attribute("hidden") is not None
+    assert not browser.find_elements(By.CSS_SELECTOR, "main table, main textarea")
+    sign_out(browser)
