@@ -253,3 +253,66 @@ def test_a_clerk_who_signs_in_sees_no_policy_at_all(
     assert browser.find_element(By.ID, "nav").get_attribute("hidden") is not None
     assert not browser.find_elements(By.CSS_SELECTOR, "main table, main textarea")
     sign_out(browser)
+
+
+def test_tokens_stay_in_memory_and_each_refresh_token_is_used_once(
+        browser: Chrome, registry: ServedRegistry, screens: Screens) -> None:
+    sign_in(browser, registry, AUDITOR)
+    # The console's own modules (the page's instances: one module map per page).
+    result = browser.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        (async () => {
+          const auth = await import("/console/auth.js");
+          const api = await import("/console/api.js");
+          const first = auth.accessToken();
+          await Promise.all([auth.refresh(), auth.refresh()]);  // one request, not two
+          const second = auth.accessToken();
+          await auth.refresh();  // with the rotated token: the grant is still good
+          const answer = await api.gql("{ me { sub } }");
+          return {renewed: first !== second && second !== auth.accessToken(),
+                  sub: answer.me.sub, signedIn: auth.signedIn(),
+                  stored: localStorage.length + sessionStorage.length + document.cookie.length,
+                  loaded: performance.getEntriesByType("resource").map((e) => e.name)};
+        })().then(done, (error) => done({error: String(error)}));""")
+    assert "error" not in result, result
+    assert result["renewed"] and result["signedIn"] and result["sub"] == AUDITOR[0], result
+    assert result["stored"] == 0
+    assert all(url.startswith(f"{registry.base_url}/") for url in result["loaded"]), \
+        result["loaded"]
+    sign_out(browser)
+
+
+def test_the_console_is_operated_from_the_keyboard(
+        browser: Chrome, registry: ServedRegistry, screens: Screens) -> None:
+    sign_in(browser, registry, AUDITOR)
+    focused = element(browser, "main h1", "Policies")
+    assert browser.switch_to.active_element == focused  # a new screen: focus on its heading
+    for _ in range(20):
+        ActionChains(browser).key_down(Keys.SHIFT).send_keys(Keys.TAB).key_up(Keys.SHIFT
+                                                                            ).perform()
+        if browser.switch_to.active_element.text == "Explain a decision":
+            break
+    link = browser.switch_to.active_element
+    assert link.text == "Explain a decision" and link.tag_name == "a"
+    assert browser.execute_script(
+        "return getComputedStyle(document.activeElement).outlineStyle") == "solid"
+    link.send_keys(Keys.ENTER)
+    heading = element(browser, "main h1", "Explain a decision")
+    assert browser.switch_to.active_element == heading
+    element(browser, "#explain").send_keys(Keys.ENTER)  # the example request, as it is
+    assert element(browser, "#decision").text.startswith("Allowed")
+    labels = browser.execute_script(
+        "return [...document.querySelectorAll('main input, main textarea, main select')]"
+        ".map((c) => c.labels.length)")
+    assert labels and all(count == 1 for count in labels)
+    sign_out(browser)
+
+
+def test_a_console_opened_at_another_address_than_the_issuer_points_there(
+        browser: Chrome, registry: ServedRegistry, screens: Screens) -> None:
+    elsewhere = registry.base_url.replace("127.0.0.1", "localhost")
+    browser.get(f"{elsewhere}/console/")
+    element(browser, "#sign-in").click()
+    link = element(browser, "main .notice a")
+    assert link.get_attribute("href") == f"{registry.base_url}/console/"
+    assert browser.current_url.startswith(elsewhere)

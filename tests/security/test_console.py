@@ -55,12 +55,12 @@ def test_the_page_loads_only_its_own_files_and_runs_no_inline_script() -> None:
     assert "style=" not in page
 
 
-def test_the_console_speaks_to_graphql_and_the_token_endpoint_only() -> None:
+def test_the_console_speaks_to_graphql_and_the_issuers_endpoints_only() -> None:
     scripts = {name: (CONSOLE_DIRECTORY / name).read_text(encoding="utf-8")
                for name in ASSETS if name.endswith(".js")}
     fetched = {url for text in scripts.values()
                for url in re.findall(r"fetch\(\s*\"([^\"]+)\"", text)}
-    assert fetched == {"/graphql", "/oauth/token"}
+    assert fetched == {"/graphql", "/oauth/token", "/.well-known/oauth-authorization-server"}
     assert all(text.count("fetch(") == len(re.findall(r"fetch\(\s*\"", text))
                for text in scripts.values())  # every fetch names its URL literally
     assigned = re.findall(r"location\.assign\(`([^`?]+)", scripts["auth.js"])

@@ -33,6 +33,17 @@ export async function challengeOf(verifier) {
   return base64url(digest);
 }
 
+// The registry's issuer, from its metadata: the console's redirect URI is registered as
+// `<issuer>/console/`, so a console opened at another address (localhost for 127.0.0.1)
+// must move there before it signs in. Returns that address, or null when this is it.
+export async function elsewhere() {
+  const response = await fetch("/.well-known/oauth-authorization-server", { credentials: "omit" });
+  if (!response.ok) return null;
+  const { issuer } = await response.json();
+  const home = `${String(issuer).replace(/\/+$/, "")}/console/`;
+  return home === redirectUri() ? null : home;
+}
+
 // Sends the browser to the sign-in page; `route` is where to come back to.
 export async function startSignIn(route) {
   const verifier = randomText(48);
@@ -108,7 +119,7 @@ export function refresh() {
   tokens.refresh = null;
   refreshing = tokenRequest({ grant_type: "refresh_token", refresh_token: used, client_id: CLIENT_ID })
     .then((answer) => { keep(answer); })
-    .catch((error) => { signOut("Your sign-in has ended: sign in again."); throw error; })
+    .catch((error) => { signOut("Your sign-in has ended: sign in again.", true); throw error; })
     .finally(() => { refreshing = null; });
   return refreshing;
 }
@@ -117,8 +128,8 @@ export function whenSignedOut(callback) {
   onSignedOut = callback;
 }
 
-export function signOut(message) {
+export function signOut(message, isError = false) {
   tokens = null;
   window.clearTimeout(timer);
-  onSignedOut(message);
+  onSignedOut(message, isError);
 }

@@ -2,7 +2,7 @@
 // navigation, and the routes (#/policies, #/policy/UID, #/edit, #/edit/UID, #/changes,
 // #/explain, #/audit). Screens are in screens.js.
 import { gql } from "./api.js";
-import { SignInError, finishSignIn, signOut, signedIn, startSignIn, whenSignedOut } from "./auth.js";
+import { SignInError, elsewhere, finishSignIn, signOut, signedIn, startSignIn, whenSignedOut } from "./auth.js";
 import { announce, h, replace } from "./dom.js";
 import * as screens from "./screens.js";
 
@@ -68,6 +68,19 @@ function showWho() {
   ] : []);
 }
 
+async function signIn() {
+  const home = await elsewhere().catch(() => null);
+  if (home) {
+    const notice = h("div", { class: "notice warn", role: "alert" },
+      h("p", {}, "The registry signs the console in at its own address: ",
+        h("a", { href: home }, `open the console at ${home}`), "."));
+    main.querySelector(".notice.warn")?.remove();
+    main.querySelector("#sign-in").before(notice);
+    return;
+  }
+  await startSignIn(location.hash || "#/policies");
+}
+
 function signInScreen(message, isError) {
   session.me = null;
   session.can = { read: false, write: false, approve: false, audit: false };
@@ -83,8 +96,7 @@ function signInScreen(message, isError) {
         "approves it."),
       h("p", {}, "You sign in on the registry's own sign-in page; the console keeps your token in this ",
         "tab only (reloading the page signs you out)."),
-      h("button", { type: "button", id: "sign-in",
-                    onclick: () => startSignIn(location.hash || "#/policies") }, "Sign in")));
+      h("button", { type: "button", id: "sign-in", onclick: signIn }, "Sign in")));
   main.querySelector("h1").focus();
 }
 
@@ -119,7 +131,7 @@ async function route() {
 }
 
 async function start() {
-  whenSignedOut((message) => signInScreen(message, false));
+  whenSignedOut((message, isError) => signInScreen(message, isError));
   let target = null;
   try {
     target = await finishSignIn();
