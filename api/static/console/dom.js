@@ -60,7 +60,7 @@ export function when(value) {
   if (!value) return "";
   const date = new Date(value);
   return Number.isNaN(date.getTime()) ? String(value)
-    : date.toISOString().replace("T", " ").slice(0, 19) + " UTC";
+    : date.toISOString().replace("T", " ").slice(0, 16) + " UTC";
 }
 
 export function tag(text, kind) {

@@ -48,7 +48,7 @@ export async function policies(main, session) {
     replace(body, shown.map((p) => h("tr", {},
       h("td", {}, h("a", { href: `#/policy/${encodeURIComponent(p.uid)}` }, p.uid)),
       h("td", {}, tag(p.effect)), h("td", {}, String(p.version)), h("td", {}, String(p.setVersion)),
-      h("td", {}, p.description), h("td", {}, p.author), h("td", {}, when(p.createdAt)))));
+      h("td", {}, p.description), h("td", {}, p.author), h("td", { class: "nowrap" }, when(p.createdAt)))));
     count.textContent = `${shown.length} of ${found.length} policies in force`;
   };
   filter.addEventListener("input", show);
@@ -131,7 +131,7 @@ export async function policy(main, session, uid) {
   const rows = versions.map((v) => h("tr", {},
     h("td", {}, String(v.version)), h("td", {}, String(v.setVersion)),
     h("td", {}, v.deleted ? tag("deleted", "deny") : tag(v.effect)),
-    h("td", {}, v.author), h("td", {}, when(v.createdAt)),
+    h("td", {}, v.author), h("td", { class: "nowrap" }, when(v.createdAt)),
     h("td", {}, session.can.write && !v.deleted && v.version !== newest.version
       ? h("button", { type: "button", class: "secondary rollback", "data-version": v.version,
                       onclick: () => rollback(v.version) }, `Roll back to version ${v.version}`)
@@ -316,7 +316,7 @@ export async function editor(main, session, uid) {
 function changeCard(change, session, onDecided) {
   const result = h("div", { class: "decision" });
   const reasonId = uniqueId("reason");
-  const reason = h("textarea", { id: reasonId, rows: "2" });
+  const reason = h("input", { id: reasonId, autocomplete: "off" });
   const own = session.me && change.proposedBy === session.me.sub;
   const decide = async (mutation, variables, what) => {
     replace(result);
@@ -328,10 +328,11 @@ function changeCard(change, session, onDecided) {
         h("p", {}, `Change ${decided.id} is now ${decided.status}.`,
           decided.status === "APPLIED" ? " It is in force from the next request." : "")));
       announce(`Change ${decided.id} is now ${decided.status}.`);
+      for (const button of card.querySelectorAll(".decide button, .decide input")) button.disabled = true;
       onDecided();
     } catch (error) { failure(result, error); }
   };
-  return h("article", { class: "card change", "data-change": change.id, "aria-labelledby": `${change.id}-title` },
+  const card = h("article", { class: "card change", "data-change": change.id, "aria-labelledby": `${change.id}-title` },
     h("h2", { id: `${change.id}-title` }, `${change.kind} ${change.uid} `, tag(change.status)),
     h("p", {}, `Change ${change.id}, proposed by ${change.proposedBy} at ${when(change.proposedAt)}`,
       own ? " (your own)" : "", `; approvals ${change.approvedBy.length} of ${change.approvalsNeeded}`,
@@ -341,18 +342,17 @@ function changeCard(change, session, onDecided) {
       flipsTable(change.flips, `Decisions change ${change.id} flips`)),
     h("details", {}, h("summary", {}, "The document as the change makes it"),
       h("pre", { tabindex: "0" }, change.policy ? pretty(change.policy) : "(deleted)")),
-    session.can.approve ? h("div", {},
-      h("div", { class: "actions" },
-        h("button", { type: "button", class: "approve",
-                      onclick: () => decide(`mutation A($id: ID!) { approvePolicyChange(id: $id) { id status } }`, { id: change.id }, "approve") },
-          "Approve")),
-      h("label", { for: reasonId }, own ? "Why you withdraw it" : "Why you reject it"), reason,
-      h("div", { class: "actions" },
-        h("button", { type: "button", class: "danger reject",
-                      onclick: () => decide(`mutation R($id: ID!, $reason: String!) { rejectPolicyChange(id: $id, reason: $reason) { id status } }`,
-                        { id: change.id, reason: reason.value }, "reject") },
-          own ? "Withdraw" : "Reject"))) : null,
-    result);
+    result,
+    session.can.approve ? h("div", { class: "row decide" },
+      h("div", {}, h("button", { type: "button", class: "approve",
+                                 onclick: () => decide(`mutation A($id: ID!) { approvePolicyChange(id: $id) { id status } }`, { id: change.id }, "approve") },
+        "Approve")),
+      h("div", { class: "grow" }, h("label", { for: reasonId }, own ? "Why you withdraw it" : "Why you reject it"), reason),
+      h("div", {}, h("button", { type: "button", class: "danger reject",
+                                 onclick: () => decide(`mutation R($id: ID!, $reason: String!) { rejectPolicyChange(id: $id, reason: $reason) { id status } }`,
+                                   { id: change.id, reason: reason.value }, "reject") },
+        own ? "Withdraw" : "Reject"))) : null);
+  return card;
 }
 
 export async function changes(main, session) {
@@ -438,7 +438,7 @@ export async function audit(main, session) {
     h("option", { value: s }, s || "every status")));
   const body = h("tbody");
   const show = () => replace(body, found.filter((c) => !kind.value || c.status === kind.value).map((c) => h("tr", {},
-    h("td", {}, when(c.proposedAt)), h("td", {}, h("a", { href: `#/policy/${encodeURIComponent(c.uid)}` }, c.uid)),
+    h("td", { class: "nowrap" }, when(c.proposedAt)), h("td", {}, h("a", { href: `#/policy/${encodeURIComponent(c.uid)}` }, c.uid)),
     h("td", {}, c.kind), h("td", {}, tag(c.status)), h("td", {}, c.proposedBy),
     h("td", {}, c.approvedBy.join(", ") || "—"),
     h("td", {}, c.decidedBy || (c.status === "APPLIED" ? "approvals" : "—"), c.decidedAt ? ` at ${when(c.decidedAt)}` : ""),
@@ -466,7 +466,7 @@ export async function audit(main, session) {
     const all = Object.values(data).flatMap((c) => c.edges.map((e) => e.node))
       .sort((x, y) => (x.at < y.at ? 1 : -1));
     events.append(table("Audit events of policy administration", ["At", "Who", "Action", "Outcome", "Policy", "Decided by", "Detail"],
-      all.map((e) => h("tr", {}, h("td", {}, when(e.at)), h("td", {}, `${e.sub} (${e.role})`), h("td", {}, e.action),
+      all.map((e) => h("tr", {}, h("td", { class: "nowrap" }, when(e.at)), h("td", {}, `${e.sub} (${e.role})`), h("td", {}, e.action),
         h("td", {}, tag(e.outcome, e.outcome === "permit" ? "yes" : "no")), h("td", {}, e.resourceIds.join(", ")),
         h("td", {}, `${e.policyUid || "(none)"} @ ${e.policyVersion}`), h("td", {}, h("code", {}, JSON.stringify(e.detail)))))));
   } catch (error) { failure(events, error); }
