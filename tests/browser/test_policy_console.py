@@ -116,6 +116,12 @@ def test_two_admins_change_a_policy_the_clerk_obeys_it_and_they_roll_it_back(
                diff.find_elements(By.CSS_SELECTOR, ".add")), diff.text
     screens.shot("history")
     element(browser, "button.rollback", "Roll back to version 1").click()
+    # First what the rollback would do: the clerk loses the audit trail again.
+    confirm = element(browser, "#confirm", "Rollback to version 1")
+    flips = confirm.find_elements(By.CSS_SELECTOR, "tr.flip")
+    assert flips and all("clerk" in row.text for row in flips), [row.text for row in flips]
+    assert "Widens nothing" in confirm.text
+    element(browser, "#confirm-proposal").click()
     assert "waits for 1 approval" in element(browser, "#proposed").text
     sign_out(browser)
     sign_in(browser, registry, ALICE)
@@ -140,6 +146,13 @@ def test_two_admins_change_a_policy_the_clerk_obeys_it_and_they_roll_it_back(
     browser.find_element(By.ID, "explain").click()
     assert element(browser, "#decision").text.startswith("Denied")
     screens.shot("explain")
+
+    # A deletion is previewed first; one the registry would refuse cannot be proposed.
+    browser.get(f"{registry.base_url}/console/#/policy/security-admin.manages-policies")
+    element(browser, "#propose-deletion").click()
+    assert "LOCKS_OUT_POLICY_WRITERS" in element(browser, "#confirm", "would refuse").text
+    assert not browser.find_element(By.ID, "confirm-proposal").is_enabled()
+    screens.shot("deletion-refused")
 
 
 def test_an_auditor_reads_the_policies_but_is_offered_no_editing(

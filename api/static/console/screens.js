@@ -111,30 +111,49 @@ export async function policy(main, session, uid) {
   fromSelect.addEventListener("change", showDiff);
   toSelect.addEventListener("change", showDiff);
 
-  const rollback = async (version) => {
-    replace(result);
+  // First what the change would do (previewPolicyChange), then, confirmed, the proposal.
+  const previewThen = async (what, preview, propose) => {
+    replace(result, h("p", { class: "hint" }, "Checking against the policy test table…"));
+    let p;
     try {
-      const answer = await gqlAnswer(`mutation R($uid: String!, $version: Int!) {
-        rollbackPolicy(uid: $uid, version: $version) { uid version setVersion } }`, { uid, version });
-      if (answer.errors) { result.append(errorNotice(answer.errors)); return; }
-      result.append(proposedNotice(answer, `Rollback of ${uid} to version ${version}`));
-    } catch (error) { failure(result, error); }
+      ({ previewPolicyChange: p } = await gql(`query Preview($p: JSON, $d: String) {
+        previewPolicyChange(policy: $p, deleteUid: $d) { change uid rowsRun widens refusedBecause
+          locksOutPolicyWriters flips { row before after beforePolicy afterPolicy } } }`, preview));
+    } catch (error) { replace(result); failure(result, error); return; }
+    const confirm = h("button", { type: "button", id: "confirm-proposal", disabled: Boolean(p.refusedBecause) },
+      `Propose the ${what.toLowerCase()}`);
+    const cancel = h("button", { type: "button", class: "secondary", onclick: () => replace(result) }, "Cancel");
+    confirm.addEventListener("click", async () => {
+      replace(result);
+      try {
+        const answer = await propose();
+        if (answer.errors) { result.append(errorNotice(answer.errors)); return; }
+        result.append(proposedNotice(answer, `${what} of ${uid}`));
+      } catch (error) { failure(result, error); }
+    });
+    replace(result, h("section", { class: "card", "aria-labelledby": "confirm-heading", id: "confirm" },
+      h("h2", { id: "confirm-heading" }, `${what} of ${uid}: what it would do`),
+      h("p", {}, `${p.flips.length} of ${p.rowsRun} decisions of the policy test table flip.`),
+      p.refusedBecause ? h("div", { class: "notice bad" }, h("p", {},
+        h("strong", {}, "The registry would refuse this change: "), p.refusedBecause)) : null,
+      widensView(p.widens), flipsTable(p.flips, "Decisions that would flip"),
+      h("div", { class: "actions" }, confirm, cancel)));
+    confirm.focus();
   };
-  const remove = async () => {
-    replace(result);
-    try {
-      const answer = await gqlAnswer(`mutation D($uid: String!) { deletePolicy(uid: $uid) }`, { uid });
-      if (answer.errors) { result.append(errorNotice(answer.errors)); return; }
-      result.append(proposedNotice(answer, `Deletion of ${uid}`));
-    } catch (error) { failure(result, error); }
-  };
+  const byNumber = new Map(versions.map((v) => [v.version, v]));
+  const rollback = (version) => previewThen(`Rollback to version ${version}`,
+    { p: byNumber.get(version).document, d: null },
+    () => gqlAnswer(`mutation R($uid: String!, $version: Int!) {
+      rollbackPolicy(uid: $uid, version: $version) { uid version setVersion } }`, { uid, version }));
+  const remove = () => previewThen("Deletion", { p: null, d: uid },
+    () => gqlAnswer("mutation D($uid: String!) { deletePolicy(uid: $uid) }", { uid }));
   const rows = versions.map((v) => h("tr", {},
     h("td", {}, String(v.version)), h("td", {}, String(v.setVersion)),
     h("td", {}, v.deleted ? tag("deleted", "deny") : tag(v.effect)),
     h("td", {}, v.author), h("td", { class: "nowrap" }, when(v.createdAt)),
     h("td", {}, session.can.write && !v.deleted && v.version !== newest.version
       ? h("button", { type: "button", class: "secondary rollback", "data-version": v.version,
-                      onclick: () => rollback(v.version) }, `Roll back to version ${v.version}`)
+                      onclick: () => rollback(v.version) }, `Roll back to version ${v.version}…`)
       : "")));
   replace(main,
     h("h1", {}, `Policy ${uid}`),
@@ -142,7 +161,7 @@ export async function policy(main, session, uid) {
     session.can.write ? h("div", { class: "actions" },
       newest.deleted ? null : h("a", { class: "button", href: `#/edit/${encodeURIComponent(uid)}` }, "Edit this policy"),
       newest.deleted ? null : h("button", { type: "button", class: "danger", id: "propose-deletion", onclick: remove },
-        "Propose its deletion")) : null,
+        "Propose its deletion…")) : null,
     result,
     h("div", { class: "columns" },
       h("section", { "aria-labelledby": "history-heading" },
