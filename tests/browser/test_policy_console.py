@@ -147,6 +147,23 @@ def test_two_admins_change_a_policy_the_clerk_obeys_it_and_they_roll_it_back(
     assert element(browser, "#decision").text.startswith("Denied")
     screens.shot("explain")
 
+    # A new policy from the editor's template, proposed, then withdrawn by its proposer.
+    go(browser, "New policy")
+    document = json.loads(element(browser, "#document").get_attribute("value") or "")
+    document.update(uid="clerk.no-judgment-reads", description="Clerks read no judgment.")
+    replace_document(browser, json.dumps(document, indent=2))
+    element(browser, "#preview-summary", "CREATE of clerk.no-judgment-reads")
+    assert browser.find_elements(By.CSS_SELECTOR, "#preview tr.flip")
+    element(browser, "#propose").click()
+    assert "waits for 1 approval" in element(browser, "#proposed").text
+    go(browser, "Pending changes")
+    card = element(browser, "article.change", "clerk.no-judgment-reads")
+    card.find_element(By.CSS_SELECTOR, "input").send_keys("Proposed by mistake.")
+    card.find_element(By.CSS_SELECTOR, "button.reject").click()
+    element(browser, "article.change .notice", "is now REJECTED")
+    go(browser, "Audit trail")
+    element(browser, "#change-trail", "Proposed by mistake.")
+
     # A deletion is previewed first; one the registry would refuse cannot be proposed.
     browser.get(f"{registry.base_url}/console/#/policy/security-admin.manages-policies")
     element(browser, "#propose-deletion").click()
