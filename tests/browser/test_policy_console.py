@@ -64,8 +64,17 @@ def test_two_admins_change_a_policy_the_clerk_obeys_it_and_they_roll_it_back(
     element(browser, "a.button", "Edit this policy").click()
     element(browser, "#preview-summary", "UPDATE")  # the unchanged document, checked
 
-    # A typo is pointed at its path, as the API names it; nothing can be proposed.
+    assert element(browser, "nav a[aria-current=page]").text == "Policies"
     document = json.loads(element(browser, "#document").get_attribute("value") or "")
+
+    # Text that is not JSON is named before anything is sent, with where it goes wrong.
+    replace_document(browser, '{"uid": "x",}')
+    broken = element(browser, "#problems .problem", "not valid JSON")
+    assert "character 13" in broken.text, broken.text
+    assert element(browser, "#document").get_attribute("aria-invalid") == "true"
+    assert not browser.find_element(By.ID, "propose").is_enabled()
+
+    # A typo is pointed at its path, as the API names it; nothing can be proposed.
     document["rules"]["subject"] = {"$.rol": {"condition": "Equals", "value": "auditor"}}
     replace_document(browser, json.dumps(document, indent=2))
     problem = element(browser, "#problems .problem", "policy.rules.subject.$.rol")

@@ -106,7 +106,9 @@ async function route() {
   const [, name, ...rest] = hash.split("/");
   const argument = rest.length ? decodeURIComponent(rest.join("/")) : null;
   const base = `#/${name}`;
-  showNav(ROUTES.some(([href]) => href === base) ? base : name === "policy" ? "#/policies" : null);
+  // A policy's page and its editor belong to "Policies"; "New policy" is the editor alone.
+  const current = name === "policy" || (name === "edit" && argument) ? "#/policies" : base;
+  showNav(ROUTES.some(([href]) => href === current) ? current : null);
   if (!session.can.read) {
     replace(main, h("h1", { tabindex: "-1" }, "Nothing to do here"),
       h("div", { class: "notice warn", role: "status" },

@@ -240,24 +240,30 @@ export async function editor(main, session, uid) {
   let valid = null;
 
   const pointAt = (path) => {
-    const span = locate(text.value, path);
+    const span = typeof path === "number" ? { start: path, end: path + 1 } : locate(text.value, path);
     text.focus();
     if (span) text.setSelectionRange(span.start, span.end);
   };
   const showProblems = (list) => {
+    text.setAttribute("aria-invalid", list.length ? "true" : "false");
     replace(problems, list.length ? h("div", { class: "notice bad" },
       h("p", {}, h("strong", {}, `${list.length} problem${list.length === 1 ? "" : "s"} in the document`)),
       h("ul", { class: "plain" }, list.map((p) => h("li", { class: "problem" },
         p.field ? h("button", { type: "button", onclick: () => pointAt(p.field),
                                 title: "Select this part of the document" }, p.field) : null,
-        p.field ? ": " : "", p.message)))) : null);
+        p.at !== undefined ? h("button", { type: "button", onclick: () => pointAt(p.at),
+                                           title: "Go to this place in the document" },
+          `character ${p.at + 1}`) : null,
+        p.field || p.at !== undefined ? ": " : "", p.message)))) : null);
   };
   const check = async () => {
     const mine = ++sequence;
     let parsed;
     try { parsed = JSON.parse(text.value); } catch (error) {
       valid = null;
-      showProblems([{ field: null, message: `Not valid JSON: ${error.message}` }]);
+      const position = /position (\d+)/.exec(error.message);
+      showProblems([{ field: null, at: position ? Number(position[1]) : undefined,
+                      message: `not valid JSON: ${error.message}` }]);
       replace(preview);
       propose.disabled = true;
       return;
