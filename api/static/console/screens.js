@@ -288,10 +288,12 @@ export async function editor(main, session, uid) {
     const p = answer.data.previewPolicyChange;
     valid = parsed;
     showProblems([]);
-    propose.disabled = Boolean(p.refusedBecause) || (uid && p.uid !== uid);
+    const unchanged = current !== null && JSON.stringify(parsed) === JSON.stringify(current.document);
+    propose.disabled = Boolean(p.refusedBecause) || Boolean(uid && p.uid !== uid) || unchanged;
     replace(preview,
       h("h2", {}, "What this change would do"),
       h("p", { id: "preview-summary" }, `${p.change} of ${p.uid}: ${p.flips.length} of ${p.rowsRun} decisions of the policy test table flip.`),
+      unchanged ? h("p", { class: "hint", id: "unchanged" }, `This is version ${current.version} as it is: change it to propose a new version.`) : null,
       uid && p.uid !== uid ? h("div", { class: "notice bad" }, h("p", {}, `The uid must stay ${uid}.`)) : null,
       p.refusedBecause ? h("div", { class: "notice bad", id: "refused-because" },
         h("p", {}, h("strong", {}, "The registry would refuse this change: "), p.refusedBecause,
