@@ -31,7 +31,7 @@ PEOPLE = {ALICE[0]: ("security_admin", "REG-110000"), BOB[0]: ("security_admin",
           AUDITOR[0]: ("auditor", "REG-110000"), CLERK[0]: ("registry_clerk", "REG-110101")}
 POLICY = "auditor.reads-audit-trail"
 CLERK_READS_AUDIT = "{ auditEvents(first: 1) { totalCount } }"
-WAIT = 20
+WAIT = 30  # generous: the whole suite may run beside it on two CPUs
 FOUR_EYES = {"REGISTRY_POLICY_APPROVERS": "2"}
 
 
