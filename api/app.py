@@ -22,6 +22,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.auth import BearerAuthMiddleware, Principal, TokenVerifier
+from api.console import console_assets
 from api.context import AgencyDirectory
 from api.cors import RegistryCORS
 from api.graphiql import graphiql_assets
@@ -185,6 +186,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     ]
     if issuer is not None:
         routes += issuer_routes(issuer, database, state.throttle)
+        # The policy console signs in with the embedded issuer: in production too.
+        routes.append(console_assets())
     if not settings.production:
         routes.append(graphiql_assets())
     app = Starlette(routes=routes, lifespan=lifespan)

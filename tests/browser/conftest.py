@@ -12,7 +12,6 @@ failed test leaves a screenshot whose path its report shows.
 from __future__ import annotations
 
 import os
-import tempfile
 import threading
 from collections.abc import Generator, Iterator
 from contextlib import contextmanager
@@ -28,7 +27,9 @@ from selenium.webdriver.chrome.service import Service
 CHROMIUM = os.environ.get("REGISTRY_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("REGISTRY_TEST_CHROMEDRIVER", "/usr/bin/chromedriver")
 REQUIRE_BROWSER = os.environ.get("REQUIRE_BROWSER") == "1"
-SCREENSHOTS = Path(tempfile.gettempdir()) / "registry-browser-failures"
+# A failed test's screenshots: the page as the test left it, and (tests that take them) each
+# screen the test went through, under var/ of the checkout.
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "browser-failures"
 
 FLAGS = (
     "--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
@@ -77,10 +78,36 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
     report = outcome.get_result()
     driver = getattr(item, "funcargs", {}).get("browser")
     if report.when == "call" and report.failed and driver is not None:
-        SCREENSHOTS.mkdir(exist_ok=True)
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / f"{item.name}.png"
         driver.save_screenshot(str(path))
         report.sections.append(("browser", f"screenshot: {path}"))
+        screens: Screens | None = getattr(item, "funcargs", {}).get("screens")
+        if screens is not None and screens.taken:
+            report.sections.append(("browser", f"screens: {screens.save(SCREENSHOTS / item.name)}"))
+
+
+class Screens:
+    """The screens a test went through, kept in memory (PNG) and written only when the test
+    fails (`pytest_runtest_makereport`), so the failure can be followed screen by screen."""
+
+    def __init__(self, driver: Chrome) -> None:
+        self.driver = driver
+        self.taken: list[tuple[str, bytes]] = []
+
+    def shot(self, name: str) -> None:
+        self.taken.append((name, self.driver.get_screenshot_as_png()))
+
+    def save(self, directory: Path) -> Path:
+        directory.mkdir(parents=True, exist_ok=True)
+        for number, (name, png) in enumerate(self.taken, 1):
+            (directory / f"{number:02d}-{name}.png").write_bytes(png)
+        return directory
+
+
+@pytest.fixture
+def screens(browser: Chrome) -> Screens:
+    return Screens(browser)
 
 
 @contextmanager
