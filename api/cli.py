@@ -229,8 +229,8 @@ def _db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
     console = _run(settings, lambda s: ensure_console_client(s, settings.issuer))
     print(f"database at head; {loaded} default policies loaded" if loaded
           else "database at head")
-    if console:
-        print(f"public client {CONSOLE_CLIENT_ID} registered (redirect URI "
+    if console is not None:
+        print(f"public client {CONSOLE_CLIENT_ID} {console} (redirect URI "
               f"{settings.issuer.rstrip('/')}/console/)")
     return 0
 

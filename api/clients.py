@@ -152,18 +152,25 @@ async def create_client(
 CONSOLE_CLIENT_ID = "registry-console"
 
 
-async def ensure_console_client(session: AsyncSession, issuer: str) -> bool:
+async def ensure_console_client(session: AsyncSession, issuer: str) -> str | None:
     """The public client of the policy console (issue 15 item 3), redirecting to
-    `<issuer>/console/`; True when it was added. Idempotent: an existing row is left as
-    the operator made it (disabled stays disabled)."""
-    found = await session.scalar(
-        select(col(Client.id)).where(col(Client.client_id) == CONSOLE_CLIENT_ID))
-    if found is not None:
-        return False
+    `<issuer>/console/`: "registered" when it was added, "moved" when its redirect URI was
+    another issuer's (a registry now served at another address: the console is served at
+    the issuer's, and only there may codes go), else None. Whether it is enabled stays the
+    operator's choice (disabled stays disabled)."""
+    target = issuer.rstrip("/") + "/console/"
+    row = (await session.execute(
+        select(Client).where(col(Client.client_id) == CONSOLE_CLIENT_ID))).scalar_one_or_none()
+    if row is not None:
+        if row.redirect_uris == target:
+            return None
+        row.redirect_uris = target
+        await session.flush()
+        return "moved"
     session.add(Client(client_id=CONSOLE_CLIENT_ID, secret_hash=None, name="Policy console",
-                       role="", redirect_uris=issuer.rstrip("/") + "/console/", public=True))
+                       role="", redirect_uris=target, public=True))
     await session.flush()
-    return True
+    return "registered"
 
 
 async def authenticate_client(session: AsyncSession, client_id: str, secret: str) -> Client | None:

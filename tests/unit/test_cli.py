@@ -355,7 +355,7 @@ def test_client_create_stores_the_scopes_its_tokens_may_carry(
     assert client.scopes == "metrics:read"
 
 
-def test_db_upgrade_registers_the_console_as_a_public_client_once(
+def test_db_upgrade_registers_the_console_as_a_public_client_once_at_the_issuer(
         cli_env: str, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
     from api.clients import cli_list_clients
@@ -370,6 +370,25 @@ def test_db_upgrade_registers_the_console_as_a_public_client_once(
     assert (console.client_id, console.public, console.secret_hash, console.role) == (
         "registry-console", True, None, "")
     assert console.redirect_uris == "https://registry.example/console/"
+
+
+def test_db_upgrade_moves_the_console_to_a_new_issuer_address_and_keeps_it_disabled(
+        cli_env: str, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Served at another address, the console signs in there; the old address gets no code."""
+    from api.clients import cli_disable_client, cli_list_clients
+
+    monkeypatch.setenv("REGISTRY_ISSUER", "http://127.0.0.1:8000")
+    assert main(["db", "upgrade"]) == 0
+    cli_disable_client(Settings.from_env(), "registry-console")
+    capsys.readouterr()
+    monkeypatch.setenv("REGISTRY_ISSUER", "http://127.0.0.1:8100")
+    assert main(["db", "upgrade"]) == 0
+    assert ("public client registry-console moved (redirect URI "
+            "http://127.0.0.1:8100/console/)") in capsys.readouterr().out
+    [console] = cli_list_clients(Settings.from_env())
+    assert console.redirect_uris == "http://127.0.0.1:8100/console/"
+    assert console.active is False
 
 
 def test_client_create_public_prints_no_secret_and_stores_the_redirect_uris(
