@@ -49,7 +49,6 @@ class AgencyDirectory:
         self._entries[code] = (now, agency)
         return agency
 
-
     def subject(self, principal: Principal, agency: Agency | None) -> Mapping[str, Any]:
         """The requester's policy attributes, worked out once per principal and agency row
         (a token's many requests share them; a refreshed agency row works them out anew).
