@@ -35,7 +35,7 @@ import anyio.from_thread
 from authlib.oauth2.rfc6749 import InvalidGrantError, InvalidRequestError, OAuth2Request
 from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant, RefreshTokenGrant
 from authlib.oauth2.rfc7636 import CodeChallenge
-from sqlalchemy import update
+from sqlalchemy import Executable, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -136,6 +136,17 @@ async def _revoke(session: AsyncSession, grant_id: str, now: datetime) -> None:
                           .values(revoked_at=now))
 
 
+async def _revoke_if_spent(session: AsyncSession, spent: Executable, now: datetime,
+                           what: str) -> None:
+    """A code or refresh token presented after it was spent (`spent` selects its row, if so):
+    the grant it belongs to is revoked, with every token issued from it."""
+    row = await session.scalar(spent)
+    if row is not None:
+        await _revoke(session, row.grant_id, now)
+        await session.commit()
+        log.warning("%s: its grant %s is revoked", what, row.grant_id)
+
+
 async def revoke_user_grants(session: AsyncSession, sub: str) -> None:
     """Every grant of `sub` (their person is disabled): tokens and refresh tokens refused."""
     await session.execute(update(Grant).where(col(Grant.user_sub) == sub,
@@ -183,14 +194,10 @@ async def claim_code(database: Database, code: str, client_id: str) -> ClaimedCo
                                user_sub=grant.user_sub, scope=grant.scope,
                                redirect_uri=row.redirect_uri, code_challenge=row.code_challenge,
                                code_challenge_method=row.code_challenge_method)
-        used = await session.scalar(select(AuthorizationCode).where(
+        await _revoke_if_spent(session, select(AuthorizationCode).where(
             col(AuthorizationCode.code_hash) == code_hash,
-            col(AuthorizationCode.used_at).is_not(None)))
-        if used is not None:
-            await _revoke(session, used.grant_id, now)
-            await session.commit()
-            log.warning("an authorization code was presented twice: its grant %s is revoked",
-                        used.grant_id)
+            col(AuthorizationCode.used_at).is_not(None)), now,
+            "an authorization code was presented twice")
         return None
 
 
@@ -218,14 +225,10 @@ async def claim_refresh(database: Database, token: str, client_id: str) -> Claim
             await session.commit()
             return ClaimedRefresh(grant_id=row.grant_id, client_id=row.client_id,
                                   user_sub=grant.user_sub, scope=row.scope)
-        rotated = await session.scalar(select(RefreshToken).where(
+        await _revoke_if_spent(session, select(RefreshToken).where(
             col(RefreshToken.token_hash) == token_hash,
-            col(RefreshToken.rotated_at).is_not(None)))
-        if rotated is not None:
-            await _revoke(session, rotated.grant_id, now)
-            await session.commit()
-            log.warning("a rotated refresh token was presented again: its grant %s is revoked",
-                        rotated.grant_id)
+            col(RefreshToken.rotated_at).is_not(None)), now,
+            "a rotated refresh token was presented again")
         return None
 
 
