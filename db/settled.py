@@ -39,9 +39,12 @@ class SettledSession:
     AsyncSession cost a twentieth of such a request)."""
 
     def __init__(self, session: AsyncSession | Callable[[], AsyncSession]) -> None:
-        self._session: AsyncSession | None = session if isinstance(session, AsyncSession) \
-            else None
-        self._factory = session
+        self._session: AsyncSession | None = None
+        self._factory: Callable[[], AsyncSession] | None = None
+        if isinstance(session, AsyncSession):
+            self._session = session
+        else:
+            self._factory = session
 
     @property
     def opened(self) -> AsyncSession | None:
@@ -52,9 +55,8 @@ class SettledSession:
         """The session, opened now if it is not yet."""
         session = self._session
         if session is None:
-            factory = self._factory
-            assert callable(factory)
-            session = self._session = factory()
+            assert self._factory is not None
+            session = self._session = self._factory()
         return session
 
     def __getattr__(self, name: str) -> Any:
